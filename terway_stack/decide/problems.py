@@ -1,0 +1,79 @@
+"""Configuration problems: one line per problem, each naming the full key path."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from pydantic import ValidationError
+
+NAMESPACE = "terway"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A single thing wrong with the input, addressed by its full key path."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class InputError(Exception):
+    """Invalid configuration or input. Raised before anything is declared or written."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def key_path(loc: Iterable[object], namespace: str = NAMESPACE) -> str:
+    """('podVSwitches', 'zones', 'cn-shanghai-f', 'cidr') -> terway:podVSwitches.zones.cn-shanghai-f.cidr."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return f"{namespace}:"
+    head, rest = parts[0], parts[1:]
+    if ":" in head:  # already namespaced, e.g. alicloud:region
+        return ".".join([head, *rest])
+    return ".".join([f"{namespace}:{head}", *rest])
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key (check the spelling against the configuration reference)",
+    "missing": "required key is missing",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected a whole number",
+    "string_type": "expected a string",
+    "dict_type": "expected a mapping (object)",
+    "model_type": "expected a mapping (object)",
+    "model_attributes_type": "expected a mapping (object)",
+    "list_type": "expected a list",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+}
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def problems_from_validation_error(err: ValidationError, namespace: str = NAMESPACE) -> list[Problem]:
+    """Translate pydantic's errors into key-path problems, dropping pydantic's jargon."""
+    problems = []
+    for e in err.errors(include_url=False):
+        kind = e["type"]
+        if kind in ("value_error", "assertion_error"):
+            message = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
+        elif kind == "literal_error":
+            message = f"{_describe(e.get('input'))} is not one of {e['ctx']['expected']}"
+        elif kind in _FRIENDLY:
+            message = _FRIENDLY[kind]
+            if kind not in ("missing", "extra_forbidden"):
+                message += f", got {_describe(e.get('input'))}"
+        else:
+            message = e["msg"]
+        problems.append(Problem(key_path(e["loc"], namespace), message))
+    return problems
