@@ -1,0 +1,194 @@
+"""Pulumi's mock runtime, answering the way an ACK cluster and Alibaba Cloud would, offline.
+
+Used by the offline plan and the mock-runtime unit tests alike. Every registered resource is
+recorded with the engine's camelCase inputs and the resource options the program asked for.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+import pulumi
+import yaml
+
+from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
+
+SAMPLE_ENI_CONFIG = Path(__file__).with_name("sample_eni_config.yaml")
+PROJECT = "terway"
+
+# Placeholder id prefixes, by resource type, as the cloud would shape them.
+_ID_PREFIX = {
+    "alicloud:vpc/switch:Switch": "vsw",
+    "alicloud:vpc/snatEntry:SnatEntry": "snat",
+}
+
+
+def placeholder_id(type_: str, name: str) -> str:
+    """Deterministic id for a resource that does not exist yet."""
+    digest = hashlib.sha256(f"{type_}::{name}".encode()).hexdigest()[:12]
+    return f"{_ID_PREFIX.get(type_, 'id')}-plan{digest}"
+
+
+def load_configmap(path: Path) -> dict[str, Any]:
+    """A ConfigMap saved with `kubectl get cm ... -o yaml` (or -o json; JSON is YAML)."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or document.get("kind") not in (None, "ConfigMap"):
+        raise ValueError(f"{path} is not a ConfigMap")
+    return document
+
+
+@dataclass
+class RecordedResource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+    id: Optional[str] = None
+    read: bool = False  # a `.get()` of an existing object, not something the stack declares
+
+
+class ClusterAndCloudMocks(pulumi.runtime.Mocks):
+    """Answers reads of the live cluster from a saved ConfigMap and cloud look-ups with placeholders."""
+
+    def __init__(self, eni_config: Optional[Mapping[str, Any]] = None, live_objects: Optional[Mapping[str, Any]] = None):
+        self.eni_config = copy.deepcopy(dict(eni_config)) if eni_config else load_configmap(SAMPLE_ENI_CONFIG)
+        # "namespace/name" -> object, for other `.get()` reads (e.g. a DaemonSet).
+        self.live_objects = dict(live_objects or {})
+        self.resources: list[RecordedResource] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        # (type, name) -> options, filled by a stack transform; mocks never see resource options.
+        self.pending_options: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.resource_id:
+            state = self._read(args.typ, args.resource_id)
+            self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), id=args.resource_id, read=True))
+            return args.resource_id, state
+        resource_id = placeholder_id(args.typ, args.name)
+        self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), id=resource_id))
+        return resource_id, dict(args.inputs)
+
+    def _read(self, typ: str, resource_id: str) -> dict[str, Any]:
+        if typ == "kubernetes:core/v1:ConfigMap" and resource_id == f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}":
+            return copy.deepcopy(self.eni_config)
+        if resource_id in self.live_objects:
+            return copy.deepcopy(self.live_objects[resource_id])
+        return {}
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.calls.append((args.token, dict(args.args)))
+        answer = _CLOUD_ANSWERS.get(args.token)
+        return answer(dict(args.args)) if answer else {}
+
+    def declared(self) -> list[RecordedResource]:
+        return [r for r in self.resources if not r.read]
+
+
+def _nat_gateways(args: dict[str, Any]) -> dict[str, Any]:
+    ids = args.get("ids") or []
+    return {
+        "ids": ids,
+        "gateways": [
+            {"id": i, "natGatewayId": i, "snatTableIds": [f"stb-plan{hashlib.sha256(i.encode()).hexdigest()[:12]}"]}
+            for i in ids
+        ],
+    }
+
+
+def _networks(args: dict[str, Any]) -> dict[str, Any]:
+    # The VPC's CIDR is unknown offline: an empty cidrBlock tells the program to skip cloud checks.
+    ids = args.get("ids") or []
+    return {"ids": ids, "vpcs": [{"id": i, "vpcId": i, "cidrBlock": ""} for i in ids]}
+
+
+def _switches(args: dict[str, Any]) -> dict[str, Any]:
+    return {"ids": [], "vswitches": []}
+
+
+_CLOUD_ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "alicloud:vpc/getNatGateways:getNatGateways": _nat_gateways,
+    "alicloud:vpc/getNetworks:getNetworks": _networks,
+    "alicloud:vpc/getSwitches:getSwitches": _switches,
+}
+
+
+class WarningCollector(logging.Handler):
+    """Collects the program's `pulumi.log.warn` messages, which the mock engine sends to logging."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        (self.errors if record.levelno >= logging.ERROR else self.warnings).append(record.getMessage())
+
+
+def _record_options(mocks: ClusterAndCloudMocks):
+    """A stack transform that notes the options mocks cannot see (retainOnDelete, dependsOn, ...)."""
+
+    def transform(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
+        opts = args.opts
+        mocks.pending_options[(args.type_, args.name)] = {
+            "retainOnDelete": bool(opts.retain_on_delete),
+            "protect": bool(opts.protect),
+            "deleteBeforeReplace": bool(opts.delete_before_replace),
+            "dependsOn": _dependency_names(opts.depends_on),
+            "ignoreChanges": list(opts.ignore_changes or []),
+        }
+        return None
+
+    return transform
+
+
+def _dependency_names(depends_on: Any) -> list[str]:
+    if depends_on is None:
+        return []
+    items = depends_on if isinstance(depends_on, (list, tuple)) else [depends_on]
+    return sorted(getattr(r, "_name", repr(r)) for r in items)
+
+
+@dataclass
+class Evaluation:
+    """What the program declared under the mock runtime."""
+
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    warnings: list[str]
+
+
+def evaluate(
+    program: Callable[[], Mapping[str, Any]],
+    config: Mapping[str, Any],
+    stack: str = "plan",
+    eni_config: Optional[Mapping[str, Any]] = None,
+    live_objects: Optional[Mapping[str, Any]] = None,
+    preview: bool = False,
+) -> Evaluation:
+    """Run `program` (which returns its stack outputs) under mocks and resolve everything."""
+    mocks = ClusterAndCloudMocks(eni_config, live_objects)
+    logger = logging.getLogger(f"terway_stack.plan.{stack}")
+    logger.propagate = False
+    collector = WarningCollector()
+    logger.handlers = [collector]
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, logger=logger)
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run():
+        pulumi.runtime.register_resource_transform(_record_options(mocks))
+        outputs = program()
+        return pulumi.Output.all(**dict(outputs)).apply(resolved.update) if outputs else None
+
+    run()
+    if collector.errors:
+        raise RuntimeError("\n".join(collector.errors))
+    for record in mocks.resources:
+        record.options = mocks.pending_options.get((record.type, record.name), {})
+    return Evaluation(mocks.declared(), resolved, collector.warnings)
