@@ -167,3 +167,29 @@ def per_node_config_gaps(
                 )
             )
     return problems
+
+
+def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str, Any]) -> list[str]:
+    """Why felix_relay_service would change nothing on this cluster (Felix is not its policy engine)."""
+    reasons = []
+    if "terway-eni" in daemon_sets:
+        reasons.append("DaemonSet terway-eni is exclusive-ENI mode, which has no NetworkPolicy (no Felix)")
+    for key in ("10-terway.conf", "10-terway.conflist"):
+        virtual_type = _cni_virtual_type((live_data or {}).get(key))
+        if virtual_type in ("ipvlan", "datapathv2"):
+            reasons.append(f"{key} sets eniip_virtual_type {virtual_type}: policy is enforced by Cilium, not Felix")
+    return reasons
+
+
+def _cni_virtual_type(text: Optional[str]) -> Optional[str]:
+    if not text:
+        return None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    plugins = document.get("plugins", [document]) if isinstance(document, dict) else []
+    for plugin in plugins:
+        if isinstance(plugin, dict) and plugin.get("type") == "terway" and plugin.get("eniip_virtual_type"):
+            return str(plugin["eniip_virtual_type"]).lower()
+    return None

@@ -1,0 +1,99 @@
+"""New pod vSwitches, one per zone, with internet egress through the NAT gateway."""
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_alicloud as alicloud
+
+from ..decide.network import ExistingVSwitch, cloud_problems
+from ..decide.problems import InputError, Problem, key_path
+from ..decide.settings import PodVSwitchSettings, StackSettings
+from ..decide.sizing import usable_addresses
+
+MANAGED_BY_TAG = {"managed-by": "terway-stack"}
+
+
+def check_against_cloud(pods: PodVSwitchSettings) -> None:
+    """Read the VPC before anything is declared; raise InputError naming the key if a CIDR cannot work.
+
+    Blocking invokes on purpose: a failure here must stop the run before any resource is registered.
+    """
+    if pods.vpc_id is None:
+        return
+    vpcs = alicloud.vpc.get_networks(ids=[pods.vpc_id]).vpcs
+    if not vpcs:
+        raise InputError([Problem(key_path(["podVSwitches", "vpcId"]), f"{pods.vpc_id} does not exist in this region")])
+    switches = alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches
+    existing = [ExistingVSwitch(s.id, s.cidr_block, s.zone_id, s.vswitch_name or "") for s in switches]
+    problems = cloud_problems(pods, vpcs[0].cidr_block, existing)
+    if problems:
+        raise InputError(problems)
+
+
+def resolve_snat_table(pods: PodVSwitchSettings) -> Optional[str]:
+    """The SNAT table to add entries to: given, or the NAT gateway's first one."""
+    snat = pods.snat
+    if snat is None:
+        return None
+    if snat.snat_table_id:
+        return snat.snat_table_id
+    gateways = alicloud.vpc.get_nat_gateways(ids=[snat.nat_gateway_id]).gateways
+    if not gateways or not gateways[0].snat_table_ids:
+        raise InputError(
+            [Problem(key_path(["podVSwitches", "snat", "natGatewayId"]), f"{snat.nat_gateway_id} has no SNAT table")]
+        )
+    return gateways[0].snat_table_ids[0]
+
+
+class PodVSwitches(pulumi.ComponentResource):
+    """Pod vSwitches for Terway: created ones (cidr) plus adopted ones (vswitchId), zone by zone."""
+
+    vswitch_ids: pulumi.Output[dict]
+
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("terway:index:PodVSwitches", name, None, opts)
+        pods = settings.pod_vswitches
+        check_against_cloud(pods)
+        snat_table_id = resolve_snat_table(pods)
+        tags = {**pods.tags, **MANAGED_BY_TAG, "terway-stack/cluster": settings.cluster.name}
+
+        created = {zone: self._vswitch(settings.cluster.name, zone, cidr, pods.vpc_id, tags) for zone, cidr in pods.created_zones.items()}
+        self.snat_entries = {
+            zone: self._snat_entry(settings.cluster.name, zone, vswitch, snat_table_id, pods)
+            for zone, vswitch in created.items()
+            if snat_table_id
+        }
+        self.vswitches = created
+        self.cidrs = dict(pods.created_zones)
+        self.usable_ips = {zone: usable_addresses(cidr) for zone, cidr in pods.created_zones.items()}
+        self.vswitch_ids = pulumi.Output.all(
+            **{zone: vswitch.id for zone, vswitch in created.items()}, **pods.adopted_zones
+        ).apply(lambda ids: dict(sorted(ids.items())))
+        self.register_outputs(
+            {"vswitchIds": self.vswitch_ids, "cidrs": self.cidrs, "usableIps": self.usable_ips}
+        )
+
+    def _vswitch(self, cluster: str, zone: str, cidr: str, vpc_id: str, tags: dict) -> alicloud.vpc.Switch:
+        return alicloud.vpc.Switch(
+            f"{cluster}-pods-{zone}",
+            vpc_id=vpc_id,
+            zone_id=zone,
+            cidr_block=cidr,
+            vswitch_name=f"{cluster}-terway-pods-{zone}",
+            description=f"Terway pod vSwitch for ACK cluster {cluster}, managed by terway-stack",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _snat_entry(
+        self, cluster: str, zone: str, vswitch: alicloud.vpc.Switch, snat_table_id: str, pods: PodVSwitchSettings
+    ) -> alicloud.vpc.SnatEntry:
+        return alicloud.vpc.SnatEntry(
+            f"{cluster}-pods-{zone}-snat",
+            snat_table_id=snat_table_id,
+            source_vswitch_id=vswitch.id,
+            snat_ip=",".join(str(ip) for ip in pods.snat.snat_ips),
+            snat_entry_name=f"{cluster}-terway-pods-{zone}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,46 @@
+"""The whole stack: which components exist for a configuration, how they are wired, what it exports."""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from ..decide.advisories import network_policy_advisories
+from ..decide.settings import StackSettings
+from .cluster import ClusterConnection
+from .eni_config import EniConfigOwnership, LiveEniConfig
+from .pod_vswitches import PodVSwitches
+from .typha import TyphaRelay
+
+
+def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]:
+    """Declare every resource and return the stack outputs (a contract for other stacks)."""
+    for advisory in network_policy_advisories(settings):
+        pulumi.log.warn(advisory)
+    live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
+    gated = pulumi.ResourceOptions(depends_on=[live.gate])
+    pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
+    typha = (
+        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[live.gate]))
+        if settings.network_policy == "typha"
+        else None
+    )
+    eni_config = EniConfigOwnership(
+        "eni-config",
+        settings,
+        cluster,
+        live,
+        pods.vswitch_ids if pods else None,
+        typha_ready=[typha.deployment] if typha else [],
+    )
+    return {
+        "clusterName": settings.cluster.name,
+        "networkPolicyMode": settings.network_policy,
+        "typhaServiceName": typha.service_name if typha else None,
+        "typhaReplicas": typha.replicas if typha else 0,
+        "podVSwitchIds": pods.vswitch_ids if pods else {},
+        "podVSwitchCidrs": pods.cidrs if pods else {},
+        "podVSwitchUsableIps": pods.usable_ips if pods else {},
+        "terwayDaemonSets": list(settings.terway.daemon_sets),
+        "eniConfigTrigger": eni_config.trigger,
+    }
