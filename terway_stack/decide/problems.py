@@ -67,6 +67,12 @@ def problems_from_validation_error(err: ValidationError, namespace: str = NAMESP
         kind = e["type"]
         if kind in ("value_error", "assertion_error"):
             message = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
+        elif kind == "too_short":
+            message = "must not be empty"
+        elif kind in ("greater_than_equal", "less_than_equal"):
+            bound = e["ctx"].get("ge", e["ctx"].get("le"))
+            relation = "at least" if kind == "greater_than_equal" else "at most"
+            message = f"must be {relation} {bound}, got {_describe(e.get('input'))}"
         elif kind == "literal_error":
             message = f"{_describe(e.get('input'))} is not one of {e['ctx']['expected']}"
         elif kind in _FRIENDLY:

@@ -1,0 +1,56 @@
+"""Pod vSwitch checks against what the cloud reports, and address arithmetic."""
+from __future__ import annotations
+
+import pytest
+
+from terway_stack.decide.network import ExistingVSwitch, cloud_problems
+from terway_stack.decide.settings import parse_settings
+from terway_stack.decide.sizing import usable_addresses
+
+
+def pods(zones: dict):
+    return parse_settings(
+        {
+            "alicloud:region": "cn-shanghai",
+            "cluster": {"name": "c", "kubernetesVersion": "1.30", "nodeCount": 10},
+            "podVSwitches": {"vpcId": "vpc-a", "zones": zones},
+        }
+    ).pod_vswitches
+
+
+NODE_VSWITCH = ExistingVSwitch("vsw-nodes", "10.0.0.0/20", "cn-shanghai-f", "nodes-f")
+ADOPTED = ExistingVSwitch("vsw-pods-g", "10.0.128.0/19", "cn-shanghai-g")
+
+
+def test_a_free_cidr_inside_the_vpc_passes():
+    assert cloud_problems(pods({"cn-shanghai-f": {"cidr": "10.0.32.0/19"}}), "10.0.0.0/16", [NODE_VSWITCH]) == []
+
+
+def test_cidr_outside_the_vpc_is_named():
+    [problem] = cloud_problems(pods({"cn-shanghai-f": {"cidr": "10.1.0.0/19"}}), "10.0.0.0/16", [])
+    assert str(problem) == "terway:podVSwitches.zones.cn-shanghai-f.cidr: 10.1.0.0/19 is outside the VPC's CIDR 10.0.0.0/16"
+
+
+def test_overlap_with_an_existing_vswitch_is_named():
+    [problem] = cloud_problems(pods({"cn-shanghai-f": {"cidr": "10.0.0.0/19"}}), "10.0.0.0/16", [NODE_VSWITCH])
+    assert str(problem) == (
+        "terway:podVSwitches.zones.cn-shanghai-f.cidr: 10.0.0.0/19 overlaps existing vSwitch vsw-nodes (nodes-f) 10.0.0.0/20"
+    )
+
+
+def test_unknown_vpc_cidr_skips_only_the_containment_check():
+    assert cloud_problems(pods({"cn-shanghai-f": {"cidr": "10.1.0.0/19"}}), "", []) == []
+    assert len(cloud_problems(pods({"cn-shanghai-f": {"cidr": "10.0.0.0/19"}}), None, [NODE_VSWITCH])) == 1
+
+
+def test_adopted_vswitch_must_exist_in_its_zone():
+    assert cloud_problems(pods({"cn-shanghai-g": {"vswitchId": "vsw-pods-g"}}), "10.0.0.0/16", [ADOPTED]) == []
+    [missing] = cloud_problems(pods({"cn-shanghai-g": {"vswitchId": "vsw-gone"}}), "10.0.0.0/16", [ADOPTED])
+    assert str(missing) == "terway:podVSwitches.zones.cn-shanghai-g.vswitchId: vsw-gone is not a vSwitch of vpc-a"
+    [wrong_zone] = cloud_problems(pods({"cn-shanghai-f": {"vswitchId": "vsw-pods-g"}}), "10.0.0.0/16", [ADOPTED])
+    assert str(wrong_zone) == "terway:podVSwitches.zones.cn-shanghai-f.vswitchId: vsw-pods-g is in zone cn-shanghai-g, not cn-shanghai-f"
+
+
+@pytest.mark.parametrize("cidr, usable", [("10.0.0.0/19", 8188), ("10.0.0.0/18", 16380), ("10.0.0.0/16", 65532)])
+def test_usable_addresses_leave_out_the_four_reserved(cidr, usable):
+    assert usable_addresses(cidr) == usable

@@ -1,0 +1,385 @@
+"""The Typha objects as plain data: sizing, image, PDB version, metrics, and every field of every object."""
+from __future__ import annotations
+
+import pytest
+
+from terway_stack.decide.advisories import DIRECT_MODE_NODE_LIMIT, network_policy_advisories
+from terway_stack.decide.settings import parse_settings
+from terway_stack.decide.sizing import typha_replicas
+from terway_stack.decide.typha_manifests import deployment_await_seconds, pdb_api_version, render_typha
+
+LABELS = {"k8s-app": "calico-typha"}
+FORCE = {"pulumi.com/patchForce": "true"}
+
+# nodeCount -> replicas: min(20, max(3, ceil(n / 200))), lowered below n so one node stays free.
+SIZING_TABLE = [
+    (1, 1),
+    (2, 1),
+    (3, 2),
+    (4, 3),
+    (100, 3),
+    (600, 3),
+    (601, 4),
+    (1000, 5),
+    (1200, 6),
+    (4000, 20),
+    (5000, 20),
+]
+
+
+def settings_for(node_count=1200, kubernetes="1.30", mode="typha", region="cn-shanghai", **typha):
+    """Settings as the stack reads them; `typha` holds terway:typha keys (version, image, replicas, metrics)."""
+    raw = {
+        "cluster": {"name": "prod-shanghai", "kubernetesVersion": kubernetes, "nodeCount": node_count},
+        "networkPolicy": mode,
+        "alicloud:region": region,
+    }
+    if typha:
+        raw["typha"] = typha
+    return parse_settings(raw)
+
+
+def prod_settings():
+    return settings_for()
+
+
+def small_settings():
+    # A small, older cluster with everything optional switched on.
+    return settings_for(
+        node_count=10, kubernetes="v1.20.11-aliyun.1", region="cn-hangzhou", version="v3.26.1", metrics=True
+    )
+
+
+# --- expected objects, spelled out field by field -------------------------------------------------
+
+
+def expected_service():
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "calico-typha", "namespace": "kube-system", "labels": LABELS, "annotations": FORCE},
+        "spec": {
+            "ports": [{"name": "calico-typha", "port": 5473, "protocol": "TCP", "targetPort": "calico-typha"}],
+            "selector": LABELS,
+        },
+    }
+
+
+def expected_env(metrics):
+    env = [
+        {"name": "TYPHA_LOGSEVERITYSCREEN", "value": "info"},
+        {"name": "TYPHA_LOGFILEPATH", "value": "none"},
+        {"name": "TYPHA_LOGSEVERITYSYS", "value": "none"},
+        {"name": "TYPHA_CONNECTIONREBALANCINGMODE", "value": "kubernetes"},
+        {"name": "TYPHA_DATASTORETYPE", "value": "kubernetes"},
+        {"name": "TYPHA_HEALTHENABLED", "value": "true"},
+        {"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": "300"},
+    ]
+    if metrics:
+        env += [
+            {"name": "TYPHA_PROMETHEUSMETRICSENABLED", "value": "true"},
+            {"name": "TYPHA_PROMETHEUSMETRICSPORT", "value": "9093"},
+        ]
+    return env
+
+
+def expected_deployment(replicas, image, await_seconds, metrics):
+    ports = [{"name": "calico-typha", "containerPort": 5473, "hostPort": 5473, "protocol": "TCP"}]
+    pod_annotations = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "true"}
+    if metrics:
+        ports.append({"name": "metrics", "containerPort": 9093, "hostPort": 9093, "protocol": "TCP"})
+        pod_annotations.update({"prometheus.io/scrape": "true", "prometheus.io/port": "9093"})
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "calico-typha",
+            "namespace": "kube-system",
+            "labels": LABELS,
+            "annotations": {**FORCE, "pulumi.com/timeoutSeconds": str(await_seconds)},
+        },
+        "spec": {
+            "replicas": replicas,
+            "revisionHistoryLimit": 2,
+            "selector": {"matchLabels": LABELS},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+            "template": {
+                "metadata": {"labels": LABELS, "annotations": pod_annotations},
+                "spec": {
+                    "hostNetwork": True,
+                    "nodeSelector": {"kubernetes.io/os": "linux"},
+                    "tolerations": [{"operator": "Exists"}],
+                    "serviceAccountName": "terway",
+                    "priorityClassName": "system-cluster-critical",
+                    "terminationGracePeriodSeconds": 300,
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "preferredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "weight": 100,
+                                    "podAffinityTerm": {
+                                        "labelSelector": {
+                                            "matchExpressions": [
+                                                {"key": "k8s-app", "operator": "In", "values": ["calico-typha"]}
+                                            ]
+                                        },
+                                        "topologyKey": "topology.kubernetes.io/zone",
+                                    },
+                                }
+                            ]
+                        }
+                    },
+                    "containers": [
+                        {
+                            "name": "calico-typha",
+                            "image": image,
+                            "ports": ports,
+                            "env": expected_env(metrics),
+                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                            "livenessProbe": {
+                                "httpGet": {"host": "localhost", "path": "/liveness", "port": 9098},
+                                "periodSeconds": 30,
+                                "timeoutSeconds": 10,
+                                "initialDelaySeconds": 30,
+                            },
+                            "readinessProbe": {
+                                "httpGet": {"host": "localhost", "path": "/readiness", "port": 9098},
+                                "periodSeconds": 10,
+                                "timeoutSeconds": 10,
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def expected_pdb(api_version):
+    return {
+        "apiVersion": api_version,
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "calico-typha", "namespace": "kube-system", "labels": LABELS, "annotations": FORCE},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": LABELS}},
+    }
+
+
+def expected_crd():
+    string = {"type": "string"}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "bgppeers.crd.projectcalico.org", "labels": LABELS, "annotations": FORCE},
+        "spec": {
+            "group": "crd.projectcalico.org",
+            "scope": "Cluster",
+            "names": {"kind": "BGPPeer", "listKind": "BGPPeerList", "plural": "bgppeers", "singular": "bgppeer"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "apiVersion": string,
+                                "kind": string,
+                                "metadata": {"type": "object"},
+                                "spec": {
+                                    "type": "object",
+                                    "x-kubernetes-preserve-unknown-fields": True,
+                                    "properties": {
+                                        "asNumber": {"type": "integer", "format": "int32"},
+                                        "node": string,
+                                        "nodeSelector": string,
+                                        "peerIP": string,
+                                        "peerSelector": string,
+                                        "keepOriginalNextHop": {"type": "boolean"},
+                                        "nextHopMode": string,
+                                        "maxRestartTime": string,
+                                        "sourceAddress": string,
+                                        "reachableBy": string,
+                                        "ttlSecurity": {"type": "integer"},
+                                        "numAllowedLocalASNumbers": {"type": "integer", "format": "int32"},
+                                        "filters": {"type": "array", "items": string},
+                                        "password": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                                    },
+                                },
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+# --- sizing ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("node_count,replicas", SIZING_TABLE)
+def test_sizing_table(node_count, replicas):
+    assert typha_replicas(node_count) == replicas
+    assert render_typha(settings_for(node_count=node_count)).deployment["spec"]["replicas"] == replicas
+
+
+@pytest.mark.parametrize("node_count,replicas", SIZING_TABLE)
+def test_replicas_leave_a_node_free_for_the_host_port(node_count, replicas):
+    assert replicas < node_count or node_count == 1
+
+
+def test_replica_override_within_range_is_rendered():
+    settings = settings_for(node_count=1200, replicas=9)
+    assert render_typha(settings).deployment["spec"]["replicas"] == 9
+
+
+def test_await_budget_grows_with_replicas_but_never_below_the_provider_default():
+    assert deployment_await_seconds(1) == 600
+    assert deployment_await_seconds(3) == 1080
+    assert deployment_await_seconds(20) == 7200
+
+
+# --- image ---------------------------------------------------------------------------------------------
+
+
+def _image(settings):
+    return render_typha(settings).deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def test_default_image_is_the_regions_vpc_registry_at_the_default_version():
+    assert _image(settings_for(region="cn-beijing")) == "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.20.2"
+
+
+def test_version_override_changes_only_the_tag():
+    assert _image(settings_for(version="v3.26.1")) == "registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.26.1"
+
+
+def test_full_image_override_wins_over_region_and_version():
+    settings = settings_for(version="v3.26.1", image="registry.example.com/calico/typha@sha256:abc123")
+    assert _image(settings) == "registry.example.com/calico/typha@sha256:abc123"
+
+
+# --- PodDisruptionBudget version -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "minor,api_version",
+    [((1, 19), "policy/v1beta1"), ((1, 20), "policy/v1beta1"), ((1, 21), "policy/v1"), ((1, 30), "policy/v1")],
+)
+def test_pdb_api_version(minor, api_version):
+    assert pdb_api_version(minor) == api_version
+
+
+@pytest.mark.parametrize(
+    "kubernetes_version,api_version",
+    [("1.20", "policy/v1beta1"), ("v1.20.11-aliyun.1", "policy/v1beta1"), ("1.21", "policy/v1"), ("1.30", "policy/v1")],
+)
+def test_rendered_pdb_follows_the_cluster_version(kubernetes_version, api_version):
+    assert render_typha(settings_for(kubernetes=kubernetes_version)).pdb == expected_pdb(api_version)
+
+
+# --- metrics -------------------------------------------------------------------------------------------
+
+
+def _container(settings):
+    return render_typha(settings).deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_metrics_off_by_default_leaves_no_metrics_port_or_env():
+    container = _container(settings_for())
+    assert [p["containerPort"] for p in container["ports"]] == [5473]
+    assert not [e for e in container["env"] if "PROMETHEUS" in e["name"]]
+
+
+def test_metrics_on_adds_env_port_and_scrape_annotations():
+    settings = settings_for(metrics=True)
+    container = _container(settings)
+    assert {"name": "TYPHA_PROMETHEUSMETRICSENABLED", "value": "true"} in container["env"]
+    assert {"name": "TYPHA_PROMETHEUSMETRICSPORT", "value": "9093"} in container["env"]
+    assert {"name": "metrics", "containerPort": 9093, "hostPort": 9093, "protocol": "TCP"} in container["ports"]
+    pod_annotations = render_typha(settings).deployment["spec"]["template"]["metadata"]["annotations"]
+    assert pod_annotations["prometheus.io/port"] == "9093"
+
+
+# --- every field of every object ------------------------------------------------------------------------
+
+
+def test_prod_size_objects_field_by_field():
+    manifests = render_typha(prod_settings())
+    assert manifests.service == expected_service()
+    assert manifests.deployment == expected_deployment(
+        replicas=6, image="registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.20.2", await_seconds=2160, metrics=False
+    )
+    assert manifests.pdb == expected_pdb("policy/v1")
+    assert manifests.crd == expected_crd()
+
+
+def test_small_objects_field_by_field():
+    manifests = render_typha(small_settings())
+    assert manifests.service == expected_service()
+    assert manifests.deployment == expected_deployment(
+        replicas=3, image="registry-vpc.cn-hangzhou.aliyuncs.com/acs/typha:v3.26.1", await_seconds=1080, metrics=True
+    )
+    assert manifests.pdb == expected_pdb("policy/v1beta1")
+    assert manifests.crd == expected_crd()
+
+
+def test_objects_are_listed_in_declaration_order():
+    manifests = render_typha(prod_settings())
+    assert [o["kind"] for o in manifests.objects()] == [
+        "Service",
+        "Deployment",
+        "PodDisruptionBudget",
+        "CustomResourceDefinition",
+    ]
+
+
+def test_await_is_never_skipped():
+    # The eni-config patch waits on this Deployment being ready; skipAwait would break that ordering.
+    for manifest in render_typha(prod_settings()).objects():
+        assert "pulumi.com/skipAwait" not in manifest["metadata"]["annotations"]
+
+
+def test_rendering_returns_fresh_objects():
+    first, second = render_typha(prod_settings()), render_typha(prod_settings())
+    first.deployment["spec"]["selector"]["matchLabels"]["k8s-app"] = "changed"
+    assert second.deployment["spec"]["selector"]["matchLabels"] == LABELS
+    assert first.service["spec"]["selector"] == LABELS
+
+
+# --- advisories ------------------------------------------------------------------------------------------
+
+
+def test_direct_mode_limit_is_the_runbooks_100_nodes():
+    assert DIRECT_MODE_NODE_LIMIT == 100
+
+
+@pytest.mark.parametrize("node_count", [1, 10, 99])
+def test_typha_below_100_nodes_works_but_is_not_needed(node_count):
+    (advisory,) = network_policy_advisories(settings_for(node_count=node_count, mode="typha"))
+    assert f"typha on {node_count} nodes" in advisory
+    assert "works but is not needed" in advisory
+
+
+@pytest.mark.parametrize("node_count", [100, 101, 1200])
+def test_typha_from_100_nodes_is_silent(node_count):
+    assert network_policy_advisories(settings_for(node_count=node_count, mode="typha")) == []
+
+
+@pytest.mark.parametrize("node_count", [101, 1200])
+def test_direct_above_100_nodes_warns_of_api_server_load(node_count):
+    (advisory,) = network_policy_advisories(settings_for(node_count=node_count, mode="direct"))
+    assert f"direct on {node_count} nodes" in advisory
+    assert "overloads" in advisory and "API server" in advisory
+
+
+@pytest.mark.parametrize("node_count", [1, 100])
+def test_direct_up_to_100_nodes_is_silent(node_count):
+    assert network_policy_advisories(settings_for(node_count=node_count, mode="direct")) == []
+
+
+@pytest.mark.parametrize("node_count", [3, 1200])
+def test_disabled_always_warns_that_policies_stop_being_enforced(node_count):
+    (advisory,) = network_policy_advisories(settings_for(node_count=node_count, mode="disabled"))
+    assert "NetworkPolicies will stop being enforced" in advisory
