@@ -18,8 +18,8 @@ def pods(zones: dict):
     ).pod_vswitches
 
 
-NODE_VSWITCH = ExistingVSwitch("vsw-nodes", "10.0.0.0/20", "cn-shanghai-f", "nodes-f")
-ADOPTED = ExistingVSwitch("vsw-pods-g", "10.0.128.0/19", "cn-shanghai-g")
+NODE_VSWITCH = ExistingVSwitch("vsw-nodes0", "10.0.0.0/20", "cn-shanghai-f", "nodes-f")
+ADOPTED = ExistingVSwitch("vsw-podsg", "10.0.128.0/19", "cn-shanghai-g")
 
 
 def test_a_free_cidr_inside_the_vpc_passes():
@@ -34,7 +34,7 @@ def test_cidr_outside_the_vpc_is_named():
 def test_overlap_with_an_existing_vswitch_is_named():
     [problem] = cloud_problems(pods({"cn-shanghai-f": {"cidr": "10.0.0.0/19"}}), "10.0.0.0/16", [NODE_VSWITCH])
     assert str(problem) == (
-        "terway:podVSwitches.zones.cn-shanghai-f.cidr: 10.0.0.0/19 overlaps existing vSwitch vsw-nodes (nodes-f) 10.0.0.0/20"
+        "terway:podVSwitches.zones.cn-shanghai-f.cidr: 10.0.0.0/19 overlaps existing vSwitch vsw-nodes0 (nodes-f) 10.0.0.0/20"
     )
 
 
@@ -44,11 +44,11 @@ def test_unknown_vpc_cidr_skips_only_the_containment_check():
 
 
 def test_adopted_vswitch_must_exist_in_its_zone():
-    assert cloud_problems(pods({"cn-shanghai-g": {"vswitchId": "vsw-pods-g"}}), "10.0.0.0/16", [ADOPTED]) == []
+    assert cloud_problems(pods({"cn-shanghai-g": {"vswitchId": "vsw-podsg"}}), "10.0.0.0/16", [ADOPTED]) == []
     [missing] = cloud_problems(pods({"cn-shanghai-g": {"vswitchId": "vsw-gone"}}), "10.0.0.0/16", [ADOPTED])
     assert str(missing) == "terway:podVSwitches.zones.cn-shanghai-g.vswitchId: vsw-gone is not a vSwitch of vpc-a"
-    [wrong_zone] = cloud_problems(pods({"cn-shanghai-f": {"vswitchId": "vsw-pods-g"}}), "10.0.0.0/16", [ADOPTED])
-    assert str(wrong_zone) == "terway:podVSwitches.zones.cn-shanghai-f.vswitchId: vsw-pods-g is in zone cn-shanghai-g, not cn-shanghai-f"
+    [wrong_zone] = cloud_problems(pods({"cn-shanghai-f": {"vswitchId": "vsw-podsg"}}), "10.0.0.0/16", [ADOPTED])
+    assert str(wrong_zone) == "terway:podVSwitches.zones.cn-shanghai-f.vswitchId: vsw-podsg is in zone cn-shanghai-g, not cn-shanghai-f"
 
 
 @pytest.mark.parametrize("cidr, usable", [("10.0.0.0/19", 8188), ("10.0.0.0/18", 16380), ("10.0.0.0/16", 65532)])
