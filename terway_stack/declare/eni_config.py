@@ -14,7 +14,8 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..act.terway_rollout import PerNodeConfigCheck, TerwayRollout
+from ..act.node_configs import PerNodeConfigCheck
+from ..act.terway_rollout import TerwayRollout
 from ..decide import eni_config as decide
 from ..decide.problems import InputError
 from ..decide.settings import StackSettings

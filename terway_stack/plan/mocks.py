@@ -52,6 +52,17 @@ class RecordedResource:
     read: bool = False  # a `.get()` of an existing object, not something the stack declares
 
 
+def whole_numbers(value: Any) -> Any:
+    """The engine carries every number as a double; show 6 replicas as 6, not 6.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 class ClusterAndCloudMocks(pulumi.runtime.Mocks):
     """Answers reads of the live cluster from a saved ConfigMap and cloud look-ups with placeholders."""
 
@@ -67,10 +78,12 @@ class ClusterAndCloudMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         if args.resource_id:
             state = self._read(args.typ, args.resource_id)
-            self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), id=args.resource_id, read=True))
+            self.resources.append(
+                RecordedResource(args.typ, args.name, whole_numbers(dict(args.inputs)), id=args.resource_id, read=True)
+            )
             return args.resource_id, state
         resource_id = placeholder_id(args.typ, args.name)
-        self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), id=resource_id))
+        self.resources.append(RecordedResource(args.typ, args.name, whole_numbers(dict(args.inputs)), id=resource_id))
         return resource_id, dict(args.inputs)
 
     def _read(self, typ: str, resource_id: str) -> dict[str, Any]:

@@ -72,11 +72,16 @@ class PlanReport:
     live_data: Mapping[str, Any]
     violations: list[dict[str, Any]]
 
+    @property
+    def resources(self) -> list[RecordedResource]:
+        # Registration order depends on async timing; reviewers and diffs need a stable one.
+        return sorted(self.evaluation.resources, key=lambda r: (r.type, r.name))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
             "resources": [
-                {"type": r.type, "name": r.name, "inputs": public_inputs(r.inputs)} for r in self.evaluation.resources
+                {"type": r.type, "name": r.name, "inputs": public_inputs(r.inputs)} for r in self.resources
             ],
             "outputs": self.evaluation.outputs,
             "violations": self.violations,
@@ -102,7 +107,7 @@ class PlanReport:
         return "\n\n".join(s for s in sections if s) + "\n"
 
     def _resources_section(self) -> str:
-        rows = [(r.type, r.name, summarize(r)) for r in self.evaluation.resources]
+        rows = [(r.type, r.name, summarize(r)) for r in self.resources]
         return _table(f"Resources to declare ({len(rows)})", ("TYPE", "NAME", "WHAT"), rows)
 
     def _sizing_section(self) -> str:
@@ -173,11 +178,12 @@ def summarize(resource: RecordedResource) -> str:
         keys = ", ".join(sorted((i.get("data") or {}).keys()))
         retained = " (retained on delete)" if resource.options.get("retainOnDelete") else ""
         return f"patch keys [{keys}]{retained}"
-    if t == "pulumi-python:dynamic:Resource" and i.get("daemonSet"):
+    if i.get("kind") == "terway-rollout-restart":
         when = "when the managed keys change" if i.get("restartOn") == "change" else "after the policy keys are released (destroy)"
         return f"rolling restart of {i.get('namespace')}/{i.get('daemonSet')} {when}"
-    if t == "pulumi-python:dynamic:Resource":
-        return str(i.get("kind", "dynamic resource"))
+    if i.get("kind") == "terway-per-node-config-check":
+        zones = ", ".join(sorted(i.get("wantedVSwitches") or {}))
+        return f"fail before writing if a per-node eni-config overrides {zones} without the new vSwitch"
     if t == "kubernetes:apps/v1:Deployment":
         spec = i.get("spec") or {}
         containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]

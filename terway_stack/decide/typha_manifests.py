@@ -1,0 +1,273 @@
+"""The Calico Typha objects the stack wants in kube-system, rendered from settings as plain dicts.
+
+In the style of tigera/operator's pkg/render: pure functions, complete Kubernetes objects (camelCase,
+apiVersion/kind/metadata/spec), no Pulumi. The declare layer hands these dicts to pulumi-kubernetes; the
+offline plan and the policy pack can read them as they are.
+
+Names, labels and the Deployment selector are exactly the runbook's, so that objects a team applied by
+hand with `kubectl apply` are the same objects (the selector of a Deployment is immutable).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .eni_config import TYPHA_SERVICE_NAME
+from .settings import StackSettings
+
+NAMESPACE = "kube-system"  # Felix looks for Typha in kube-system only
+APP_LABEL = "k8s-app"
+TYPHA_LABELS = {APP_LABEL: TYPHA_SERVICE_NAME}
+TYPHA_PORT = 5473
+TYPHA_PORT_NAME = TYPHA_SERVICE_NAME  # Felix finds Typha's endpoint by this port name
+HEALTH_PORT = 9098  # Typha's default health port, probed on localhost (hostNetwork)
+METRICS_PORT = 9093
+METRICS_PORT_NAME = "metrics"
+SERVICE_ACCOUNT = "terway"  # ACK's Terway account can already read what Typha watches
+PRIORITY_CLASS = "system-cluster-critical"
+# Typha sheds its Felix connections gradually over this many seconds after SIGTERM; Kubernetes must
+# wait as long, or it kills Typha after 30 s and every remaining Felix reconnects at once.
+SHUTDOWN_SECONDS = 300
+# Upper bound per replaced pod in a rollout: wait for an old pod to shed, then pull and get ready.
+ROLLOUT_SECONDS_PER_REPLICA = SHUTDOWN_SECONDS + 60
+MIN_AWAIT_SECONDS = 600  # pulumi-kubernetes' own default await timeout for a Deployment
+
+# Server-side apply with force: take over fields that `kubectl apply` of the runbook YAML owns
+# (replicas, image, probes...) instead of failing on a field-manager conflict.
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+# How long pulumi-kubernetes waits for the Deployment to become ready before failing the update.
+AWAIT_TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+
+BGPPEER_CRD_NAME = "bgppeers.crd.projectcalico.org"
+CALICO_CRD_GROUP = "crd.projectcalico.org"
+FIRST_POLICY_V1_MINOR = (1, 21)  # PodDisruptionBudget policy/v1 is served from 1.21; v1beta1 is gone in 1.25
+
+TYPHA_RUNBOOK_ENV = (
+    ("TYPHA_LOGSEVERITYSCREEN", "info"),
+    ("TYPHA_LOGFILEPATH", "none"),  # Kubernetes collects stdout; no log file
+    ("TYPHA_LOGSEVERITYSYS", "none"),  # no syslog in a container
+    ("TYPHA_CONNECTIONREBALANCINGMODE", "kubernetes"),  # rebalance Felix connections across replicas
+    ("TYPHA_DATASTORETYPE", "kubernetes"),
+    ("TYPHA_HEALTHENABLED", "true"),
+)
+
+
+@dataclass(frozen=True)
+class TyphaManifests:
+    """Complete Kubernetes objects, in the order they are declared."""
+
+    service: dict[str, Any]
+    deployment: dict[str, Any]
+    pdb: dict[str, Any]
+    crd: dict[str, Any]
+
+    def objects(self) -> tuple[dict[str, Any], ...]:
+        return (self.service, self.deployment, self.pdb, self.crd)
+
+
+def pdb_api_version(minor: tuple[int, int]) -> str:
+    """policy/v1 from Kubernetes 1.21, policy/v1beta1 below (the only one those clusters serve)."""
+    return "policy/v1" if tuple(minor) >= FIRST_POLICY_V1_MINOR else "policy/v1beta1"
+
+
+def deployment_await_seconds(replicas: int) -> int:
+    """Await budget for a one-pod-at-a-time rollout: each step may wait for an old Typha to shed."""
+    return max(MIN_AWAIT_SECONDS, replicas * ROLLOUT_SECONDS_PER_REPLICA)
+
+
+def _metadata(name: str, namespaced: bool = True, **annotations: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if namespaced:
+        metadata["namespace"] = NAMESPACE
+    metadata["labels"] = dict(TYPHA_LABELS)
+    metadata["annotations"] = {PATCH_FORCE_ANNOTATION: "true", **annotations}
+    return metadata
+
+
+def render_service() -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(TYPHA_SERVICE_NAME),
+        "spec": {
+            "ports": [
+                {"name": TYPHA_PORT_NAME, "port": TYPHA_PORT, "protocol": "TCP", "targetPort": TYPHA_PORT_NAME}
+            ],
+            "selector": dict(TYPHA_LABELS),
+        },
+    }
+
+
+def typha_env(metrics: bool) -> list[dict[str, str]]:
+    env = [{"name": name, "value": value} for name, value in TYPHA_RUNBOOK_ENV]
+    env.append({"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": str(SHUTDOWN_SECONDS)})
+    if metrics:
+        env.append({"name": "TYPHA_PROMETHEUSMETRICSENABLED", "value": "true"})
+        env.append({"name": "TYPHA_PROMETHEUSMETRICSPORT", "value": str(METRICS_PORT)})
+    return env
+
+
+def _container_ports(metrics: bool) -> list[dict[str, Any]]:
+    # hostNetwork: hostPort equals containerPort; stating it lets the scheduler see the port taken.
+    ports = [{"name": TYPHA_PORT_NAME, "containerPort": TYPHA_PORT, "hostPort": TYPHA_PORT, "protocol": "TCP"}]
+    if metrics:
+        ports.append({"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "hostPort": METRICS_PORT, "protocol": "TCP"})
+    return ports
+
+
+def _probe(path: str, period_seconds: int, initial_delay_seconds: int = 0) -> dict[str, Any]:
+    probe: dict[str, Any] = {
+        "httpGet": {"host": "localhost", "path": path, "port": HEALTH_PORT},
+        "periodSeconds": period_seconds,
+        # A busy Typha at scale can answer slowly; 1 s (the default) restarts it under load.
+        "timeoutSeconds": 10,
+    }
+    if initial_delay_seconds:
+        probe["initialDelaySeconds"] = initial_delay_seconds
+    return probe
+
+
+def typha_container(settings: StackSettings) -> dict[str, Any]:
+    metrics = settings.typha.metrics
+    return {
+        "name": TYPHA_SERVICE_NAME,
+        "image": settings.typha_image,
+        "ports": _container_ports(metrics),
+        "env": typha_env(metrics),
+        # Requests only: a memory limit would OOM-kill Typha exactly when a large cluster leans on it.
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+        "livenessProbe": _probe("/liveness", period_seconds=30, initial_delay_seconds=30),
+        "readinessProbe": _probe("/readiness", period_seconds=10),
+    }
+
+
+def _anti_affinity() -> dict[str, Any]:
+    # Spread across zones so a zone outage leaves Typhas elsewhere. No hostname term: the host port
+    # already keeps two Typhas off one node.
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "labelSelector": {
+                            "matchExpressions": [{"key": APP_LABEL, "operator": "In", "values": [TYPHA_SERVICE_NAME]}]
+                        },
+                        "topologyKey": "topology.kubernetes.io/zone",
+                    },
+                }
+            ]
+        }
+    }
+
+
+def _pod_annotations(metrics: bool) -> dict[str, str]:
+    annotations = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "true"}
+    if metrics:
+        annotations.update({"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT)})
+    return annotations
+
+
+def render_deployment(settings: StackSettings) -> dict[str, Any]:
+    replicas = settings.typha_replicas
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(TYPHA_SERVICE_NAME, **{AWAIT_TIMEOUT_ANNOTATION: str(deployment_await_seconds(replicas))}),
+        "spec": {
+            "replicas": replicas,
+            "revisionHistoryLimit": 2,
+            "selector": {"matchLabels": dict(TYPHA_LABELS)},
+            # maxSurge 0: a replacement lands on the node the sizing keeps free (replicas < nodes) while
+            # the old Typha keeps serving as it sheds, so a surge pod adds nothing but a Pending pod
+            # wanting yet another free node (and a cluster-autoscaler scale-up).
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+            "template": {
+                "metadata": {"labels": dict(TYPHA_LABELS), "annotations": _pod_annotations(settings.typha.metrics)},
+                "spec": {
+                    "hostNetwork": True,
+                    "nodeSelector": {"kubernetes.io/os": "linux"},
+                    "tolerations": [{"operator": "Exists"}],
+                    "serviceAccountName": SERVICE_ACCOUNT,
+                    "priorityClassName": PRIORITY_CLASS,
+                    "terminationGracePeriodSeconds": SHUTDOWN_SECONDS,
+                    "affinity": _anti_affinity(),
+                    "containers": [typha_container(settings)],
+                },
+            },
+        },
+    }
+
+
+def render_pdb(settings: StackSettings) -> dict[str, Any]:
+    return {
+        "apiVersion": pdb_api_version(settings.cluster.kubernetes_minor),
+        "kind": "PodDisruptionBudget",
+        "metadata": _metadata(TYPHA_SERVICE_NAME),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(TYPHA_LABELS)}},
+    }
+
+
+def _bgppeer_spec_schema() -> dict[str, Any]:
+    # Calico's main BGPPeer fields, typed; unknown fields are preserved rather than pruned, because
+    # this schema may replace a fuller one ACK installed and must not strip fields from stored peers.
+    return {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "properties": {
+            "asNumber": {"type": "integer", "format": "int32"},
+            "node": {"type": "string"},
+            "nodeSelector": {"type": "string"},
+            "peerIP": {"type": "string"},
+            "peerSelector": {"type": "string"},
+            "keepOriginalNextHop": {"type": "boolean"},
+            "nextHopMode": {"type": "string"},
+            "maxRestartTime": {"type": "string"},
+            "sourceAddress": {"type": "string"},
+            "reachableBy": {"type": "string"},
+            "ttlSecurity": {"type": "integer"},
+            "numAllowedLocalASNumbers": {"type": "integer", "format": "int32"},
+            "filters": {"type": "array", "items": {"type": "string"}},
+            "password": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        },
+    }
+
+
+def render_bgppeer_crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": _metadata(BGPPEER_CRD_NAME, namespaced=False),
+        "spec": {
+            "group": CALICO_CRD_GROUP,
+            "scope": "Cluster",
+            "names": {"kind": "BGPPeer", "listKind": "BGPPeerList", "plural": "bgppeers", "singular": "bgppeer"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": _bgppeer_spec_schema(),
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def render_typha(settings: StackSettings) -> TyphaManifests:
+    return TyphaManifests(
+        service=render_service(),
+        deployment=render_deployment(settings),
+        pdb=render_pdb(settings),
+        crd=render_bgppeer_crd(),
+    )

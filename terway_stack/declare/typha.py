@@ -1,0 +1,76 @@
+"""Calico Typha in kube-system, as one component, from the objects decide.typha_manifests renders.
+
+Adoption of objects a team applied by hand (runbook YAML, `kubectl apply`): every object carries
+`pulumi.com/patchForce: "true"`, so the server-side apply takes over the fields kubectl owns instead of
+failing on a conflict. pulumi-kubernetes >= 4.29 creates with a plain create that fails AlreadyExists
+unless the provider has `upsert_existing_objects=True`; the Kubernetes provider handed in through
+`opts` must set it, or an existing `calico-typha` fails the run (see docs/typha.md).
+
+Child logical names are fixed and independent of the component's name: with upsert, a renamed child
+would be created (adopting the same object) and then the old one deleted, deleting the object.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..decide.eni_config import TYPHA_SERVICE_NAME
+from ..decide.settings import StackSettings
+from ..decide.typha_manifests import TyphaManifests, render_typha
+
+TYPE_TOKEN = "terway:index:TyphaRelay"
+_PDB_CLASSES = {
+    "policy/v1": k8s.policy.v1.PodDisruptionBudget,
+    "policy/v1beta1": k8s.policy.v1beta1.PodDisruptionBudget,
+}
+
+
+def _body(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    # The typed classes set apiVersion and kind themselves.
+    return {"metadata": manifest["metadata"], "spec": manifest["spec"]}
+
+
+class TyphaRelay(pulumi.ComponentResource):
+    """Service, Deployment, PodDisruptionBudget and the BGPPeer CRD Felix's Typha mode needs.
+
+    `deployment` keeps the pulumi-kubernetes await (no skipAwait): whatever points Felix at Typha
+    depends on it and so runs only once every replica is ready.
+    """
+
+    service: k8s.core.v1.Service
+    deployment: k8s.apps.v1.Deployment
+    pdb: pulumi.CustomResource
+    crd: k8s.apiextensions.v1.CustomResourceDefinition
+    service_name: str
+    replicas: int
+
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        manifests = render_typha(settings)
+        self.service_name = TYPHA_SERVICE_NAME
+        self.replicas = manifests.deployment["spec"]["replicas"]
+        # Children inherit the provider from this component; a component's depends_on is not
+        # inherited, so it is passed on to make every write wait for it too.
+        self._depends_on = opts.depends_on if opts else None
+        self._declare(manifests)
+        self.register_outputs({"serviceName": self.service_name, "replicas": self.replicas})
+
+    def _child_opts(self, **extra: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=self._depends_on, **extra)
+
+    def _declare(self, manifests: TyphaManifests) -> None:
+        self.crd = k8s.apiextensions.v1.CustomResourceDefinition(
+            "calico-bgppeers-crd",
+            **_body(manifests.crd),
+            # Deleting a CRD deletes every BGPPeer, and ACK may have shipped this one: destroy and
+            # replacement leave it in the cluster.
+            opts=self._child_opts(retain_on_delete=True),
+        )
+        self.service = k8s.core.v1.Service("calico-typha-service", **_body(manifests.service), opts=self._child_opts())
+        self.deployment = k8s.apps.v1.Deployment(
+            "calico-typha-deployment", **_body(manifests.deployment), opts=self._child_opts()
+        )
+        pdb_class = _PDB_CLASSES[manifests.pdb["apiVersion"]]
+        self.pdb = pdb_class("calico-typha-pdb", **_body(manifests.pdb), opts=self._child_opts())

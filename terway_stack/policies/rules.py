@@ -1,0 +1,567 @@
+"""The policies as pure functions over plain data: no Pulumi runtime, no I/O.
+
+Each rule is either
+- a resource rule: `check(resource: PlanResource, context: PolicyContext) -> Iterable[str]`, one message
+  per problem with that resource (CrossGuard: a ResourceValidationPolicy), or
+- a stack rule: `check(resources: Sequence[PlanResource], context) -> Iterable[Finding]`, for what
+  only the whole stack shows, e.g. a missing object (CrossGuard: a StackValidationPolicy).
+
+`RULES` lists them in report order; terway_stack.policies.evaluate_plan runs them for the offline plan
+and terway_stack.policies.pack wraps the very same functions for the engine.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
+
+from ..decide.eni_config import (
+    DISABLE_POLICY_KEY,
+    ENI_CONF_KEY,
+    ENI_CONFIG_NAME,
+    ENI_CONFIG_NAMESPACE,
+    MANAGED_KEYS,
+    RELAY_KEY,
+    TYPHA_SERVICE_NAME,
+    policy_enabled,
+)
+from ..decide.settings import POD_VSWITCH_MAX_PREFIX, POD_VSWITCH_MIN_PREFIX
+from ..decide.sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
+from .context import PolicyContext
+from .model import ADVISORY, MANDATORY, UNKNOWN, Finding, PlanResource, as_number, dig, known, show
+
+SWITCH = "alicloud:vpc/switch:Switch"
+SNAT_ENTRY = "alicloud:vpc/snatEntry:SnatEntry"
+SERVICE = "kubernetes:core/v1:Service"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONFIGMAP_PATCH = "kubernetes:core/v1:ConfigMapPatch"
+DAEMON_SET_TYPES = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:DaemonSetPatch")
+# PDB type -> (apiVersion, first minor that serves it, first minor that no longer does)
+PDB_TYPES: dict[str, tuple[str, Optional[int], Optional[int]]] = {
+    "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", 21, None),
+    "kubernetes:policy/v1beta1:PodDisruptionBudget": ("policy/v1beta1", None, 25),
+}
+RESTART_TYPE = "pulumi-python:dynamic:Resource"
+RESTART_KIND = "terway-rollout-restart"
+RESTART_METHOD = "rollout-restart"
+# Objects whose props can carry a shell command or a container command line.
+COMMAND_TYPE_PREFIXES = ("command:",)
+WORKLOAD_TYPES = ("kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod")
+TYPHA_LABEL = ("k8s-app", TYPHA_SERVICE_NAME)
+TYPHA_SHUTDOWN_ENV = "TYPHA_SHUTDOWNTIMEOUTSECS"
+TYPHA_DEFAULT_SHUTDOWN_SECONDS = 300  # Typha's own default when the env var is absent
+KUBERNETES_DEFAULT_GRACE_SECONDS = 30
+
+ResourceCheck = Callable[[PlanResource, PolicyContext], Iterable[str]]
+StackCheck = Callable[[Sequence[PlanResource], PolicyContext], Iterable[Finding]]
+
+
+# --- small readers ---------------------------------------------------------------------------
+
+def metadata(resource: PlanResource) -> tuple[Any, Any]:
+    """(namespace, name) of a Kubernetes object; namespace None means the default namespace."""
+    return dig(resource.props, "metadata", "namespace"), dig(resource.props, "metadata", "name")
+
+
+def is_eni_config_patch(resource: PlanResource) -> bool:
+    return resource.type == CONFIGMAP_PATCH and metadata(resource) == (ENI_CONFIG_NAMESPACE, ENI_CONFIG_NAME)
+
+
+def is_typha_deployment(resource: PlanResource) -> bool:
+    return resource.type == DEPLOYMENT and metadata(resource)[1] == TYPHA_SERVICE_NAME
+
+
+def _targets_typha(resource: PlanResource) -> bool:
+    label = dig(resource.props, "spec", "selector", "matchLabels", TYPHA_LABEL[0])
+    return metadata(resource)[1] == TYPHA_SERVICE_NAME or label == TYPHA_LABEL[1]
+
+
+def typha_container(deployment: PlanResource) -> Mapping[str, Any]:
+    containers = dig(deployment.props, "spec", "template", "spec", "containers")
+    if not known(containers) or not containers:
+        return {}
+    for container in containers:
+        if known(container) and isinstance(container, Mapping) and container.get("name") == TYPHA_SERVICE_NAME:
+            return container
+    first = containers[0]
+    return first if known(first) and isinstance(first, Mapping) else {}
+
+
+def env_value(container: Mapping[str, Any], name: str) -> Any:
+    """The literal value of an env var; None when absent; UNKNOWN when unknown or from valueFrom."""
+    env = container.get("env")
+    if not known(env):
+        return UNKNOWN
+    for item in env or []:
+        if not known(item) or not isinstance(item, Mapping):
+            continue
+        if item.get("name") == name:
+            return item["value"] if "value" in item else UNKNOWN
+    return None
+
+
+def kubernetes_minor(version: Optional[str]) -> Optional[int]:
+    match = re.fullmatch(r"v?1\.(\d+)(?:\.\d+)?(?:-[0-9A-Za-z.\-]+)?", (version or "").strip())
+    return int(match[1]) if match else None
+
+
+def image_tag(image: str) -> Optional[str]:
+    """registry/ns/typha:v3.20.2@sha256:... -> v3.20.2."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+_ACR_HOST = re.compile(r"(?:^|[.-])registry(?:-vpc)?(?:-intl)?\.(?P<region>[a-z]{2}(?:-[a-z0-9]+)+)\.(?:cr\.)?aliyuncs\.com$")
+
+
+def registry_region(image: str) -> Optional[str]:
+    """Region of an Alibaba Cloud Container Registry host; None for any other registry."""
+    host = image.split("/", 1)[0] if "/" in image else ""
+    match = _ACR_HOST.search(host)
+    return match["region"] if match else None
+
+
+def _same_version(a: str, b: str) -> bool:
+    return a.strip().lstrip("v") == b.strip().lstrip("v")
+
+
+def _network(text: Any) -> Optional[ipaddress.IPv4Network]:
+    if not isinstance(text, str):
+        return None
+    try:
+        return ipaddress.IPv4Network(text.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def _eni_config_patches(resources: Sequence[PlanResource]) -> list[PlanResource]:
+    return [r for r in resources if is_eni_config_patch(r)]
+
+
+def _patch_data(patch: PlanResource) -> Mapping[str, Any]:
+    data = patch.props.get("data")
+    return data if known(data) and isinstance(data, Mapping) else {}
+
+
+# --- pod vSwitches ---------------------------------------------------------------------------
+
+def check_pod_vswitch_cidr(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
+    if resource.type != SWITCH:
+        return
+    cidr = resource.props.get("cidrBlock")
+    if not known(cidr) or cidr is None:
+        return
+    network = _network(cidr)
+    if network is None:
+        yield f"cidrBlock {cidr!r} is not an IPv4 CIDR"
+        return
+    if network.prefixlen > POD_VSWITCH_MAX_PREFIX:
+        yield (
+            f"{cidr} is a /{network.prefixlen}; a pod vSwitch needs /{POD_VSWITCH_MAX_PREFIX} or shorter "
+            f"({2 ** (32 - POD_VSWITCH_MAX_PREFIX)} addresses) or the zone runs out of pod IPs again soon"
+        )
+    elif network.prefixlen < POD_VSWITCH_MIN_PREFIX:
+        yield f"{cidr} is a /{network.prefixlen}; Alibaba Cloud vSwitches are /{POD_VSWITCH_MIN_PREFIX} to /29"
+    vpc = _network(context.vpc_cidr)
+    if vpc is not None and not network.subnet_of(vpc):
+        yield f"{cidr} is not inside the VPC CIDR {vpc}; the cloud rejects the vSwitch"
+
+
+def _snat_targets(entry: PlanResource, switches: Sequence[PlanResource]) -> list[str]:
+    """Keys of what a SNAT entry covers: a declared vSwitch's name, or a literal vSwitch id."""
+    deps = [*entry.property_dependencies.get("sourceVswitchId", ()),
+            *entry.property_dependencies.get("source_vswitch_id", ())]
+    names = {s.name for s in switches}
+    linked = sorted({d for d in deps if d in names})
+    if linked:
+        return linked
+    source = entry.props.get("sourceVswitchId")
+    if not known(source) or not isinstance(source, str) or not source:
+        return []
+    by_id = [s.name for s in switches if s.id and s.id == source]
+    return by_id or [f"id:{source}"]
+
+
+def _covered_by_cidr(switch: PlanResource, entries: Sequence[PlanResource]) -> bool:
+    """A VPC-wide `sourceCidr` entry already gives the vSwitch egress."""
+    network = _network(switch.props.get("cidrBlock"))
+    for entry in entries:
+        source = _network(entry.props.get("sourceCidr"))
+        if network is not None and source is not None and network.subnet_of(source):
+            return True
+    return False
+
+
+def check_pod_vswitch_snat(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    switches = [r for r in resources if r.type == SWITCH]
+    entries = [r for r in resources if r.type == SNAT_ENTRY]
+    covering: dict[str, list[PlanResource]] = {}
+    for entry in entries:
+        for key in _snat_targets(entry, switches):
+            covering.setdefault(key, []).append(entry)
+    for key, owners in covering.items():
+        if len(owners) > 1:
+            what = key[3:] if key.startswith("id:") else f"vSwitch {key}"
+            yield Finding(
+                f"{what} is the source of {len(owners)} SNAT entries ({', '.join(o.name for o in owners)}); "
+                "Alibaba Cloud allows a vSwitch in only one SNAT entry",
+                owners[1],
+            )
+    required = context.snat_configured if context.snat_configured is not None else bool(entries)
+    if not required:
+        return
+    for switch in switches:
+        if switch.name not in covering and not _covered_by_cidr(switch, entries):
+            yield Finding(
+                f"vSwitch {switch.name} has no SNAT entry; pods placed on it get no internet egress",
+                switch,
+            )
+
+
+# --- Typha -----------------------------------------------------------------------------------
+
+def check_typha_replicas(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
+    if not is_typha_deployment(resource):
+        return
+    replicas = dig(resource.props, "spec", "replicas")
+    if not known(replicas):
+        return
+    count = as_number(replicas) if replicas is not None else 1  # Kubernetes' default
+    if count is None:
+        yield f"spec.replicas {replicas!r} is not a number"
+        return
+    nodes = context.node_count
+    if nodes:
+        floor = typha_replicas(nodes)
+        if count < floor:
+            yield (
+                f"{show(count)} Typha replicas is below the minimum {floor} for {nodes} nodes "
+                "(one per 200 nodes, at least 3, fewer than nodes)"
+            )
+    ceiling = typha_replica_ceiling(nodes) if nodes else TYPHA_MAX_REPLICAS
+    if count > ceiling:
+        reason = (
+            f"the most Calico supports is {TYPHA_MAX_REPLICAS}" if count > TYPHA_MAX_REPLICAS
+            else f"with {nodes} nodes a rollout needs a node without Typha (host port 5473)"
+        )
+        yield f"{show(count)} Typha replicas is above {ceiling}: {reason}"
+
+
+def _pdb_problems(pdb: PlanResource, context: PolicyContext) -> Iterator[str]:
+    max_unavailable = dig(pdb.props, "spec", "maxUnavailable")
+    min_available = dig(pdb.props, "spec", "minAvailable")
+    if known(min_available) and min_available is not None:
+        yield f"{pdb.name} sets minAvailable; use maxUnavailable: 1 so it holds whatever the replica count"
+    elif known(max_unavailable) and not (
+        isinstance(max_unavailable, (int, float)) and not isinstance(max_unavailable, bool) and max_unavailable == 1
+    ):
+        yield f"{pdb.name} has maxUnavailable {max_unavailable!r}; Typha needs 1 so Felix connections move gradually"
+    api, since, until = PDB_TYPES[pdb.type]
+    minor = kubernetes_minor(context.kubernetes_version)
+    if minor is None:
+        return
+    if since is not None and minor < since:
+        yield f"{pdb.name} uses {api}, which Kubernetes {context.kubernetes_version} does not serve (from 1.{since})"
+    if until is not None and minor >= until:
+        yield f"{pdb.name} uses {api}, which is gone from Kubernetes 1.{until}; use policy/v1"
+
+
+def check_typha_pdb(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    deployments = [r for r in resources if is_typha_deployment(r)]
+    if not deployments:
+        return
+    pdbs = [r for r in resources if r.type in PDB_TYPES and _targets_typha(r)]
+    if not pdbs:
+        yield Finding(
+            "Typha has no PodDisruptionBudget; a node drain may evict every replica and drop all Felix connections",
+            deployments[0],
+        )
+    for pdb in pdbs:
+        for message in _pdb_problems(pdb, context):
+            yield Finding(message, pdb)
+
+
+def check_typha_shutdown_grace(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
+    if not is_typha_deployment(resource):
+        return
+    grace = dig(resource.props, "spec", "template", "spec", "terminationGracePeriodSeconds")
+    timeout = env_value(typha_container(resource), TYPHA_SHUTDOWN_ENV)
+    if not known(grace) or not known(timeout):
+        return
+    grace_seconds = as_number(grace) if grace is not None else KUBERNETES_DEFAULT_GRACE_SECONDS
+    timeout_seconds = as_number(timeout) if timeout is not None else TYPHA_DEFAULT_SHUTDOWN_SECONDS
+    if grace_seconds is None or timeout_seconds is None:
+        return
+    if grace_seconds < timeout_seconds:
+        yield (
+            f"terminationGracePeriodSeconds {show(grace_seconds)} is below {TYPHA_SHUTDOWN_ENV} "
+            f"{show(timeout_seconds)}: Kubernetes kills Typha before it has shed its Felix connections gradually"
+        )
+
+
+def check_typha_image_region(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
+    if not is_typha_deployment(resource) or not context.region:
+        return
+    image = typha_container(resource).get("image")
+    if not known(image) or not isinstance(image, str):
+        return
+    region = registry_region(image)
+    if region and region != context.region:
+        yield (
+            f"Typha image {image} comes from the {region} registry but the stack is in {context.region}: "
+            "registry-vpc endpoints only answer inside their region, and cross-region pulls are slow and billed"
+        )
+
+
+def check_typha_felix_version(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
+    if not is_typha_deployment(resource) or not context.felix_version:
+        return
+    image = typha_container(resource).get("image")
+    tag = image_tag(image) if known(image) and isinstance(image, str) else context.typha_version
+    if tag and not _same_version(tag, context.felix_version):
+        yield f"Typha {tag} differs from Felix {context.felix_version} in the cluster; Calico supports matching versions"
+
+
+# --- eni-config ------------------------------------------------------------------------------
+
+def check_felix_relay_service(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    patches = _eni_config_patches(resources)
+    services = {
+        metadata(r)[1] for r in resources if r.type == SERVICE and metadata(r)[0] == ENI_CONFIG_NAMESPACE
+    }
+    disabling = [
+        value for value in (_patch_data(p).get(DISABLE_POLICY_KEY) for p in patches)
+        if value is not None and known(value) and not policy_enabled(value)
+    ]
+    for patch in patches:
+        relay = _patch_data(patch).get(RELAY_KEY)
+        if relay is None or not known(relay):
+            continue
+        if relay not in services:
+            yield Finding(
+                f"{RELAY_KEY} is {relay!r} but the stack declares no Service {relay!r} in {ENI_CONFIG_NAMESPACE}; "
+                "Felix would wait for a Typha that does not exist",
+                patch,
+            )
+        if disabling:
+            yield Finding(
+                f"{RELAY_KEY} is set together with {DISABLE_POLICY_KEY}: {disabling[0]!r}; "
+                "pick one network-policy mode",
+                patch,
+            )
+
+
+def check_eni_config_managed_keys(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
+    if not is_eni_config_patch(resource):
+        return
+    data = resource.props.get("data")
+    if known(data) and isinstance(data, Mapping):
+        foreign = sorted(key for key in data if key not in MANAGED_KEYS)
+        if foreign:
+            yield (
+                f"the eni-config patch carries {', '.join(foreign)}; the project manages only "
+                f"{', '.join(MANAGED_KEYS)} and must leave every other key to its owner"
+            )
+    binary = resource.props.get("binaryData")
+    if known(binary) and binary:
+        yield "the eni-config patch carries binaryData; the project manages no binary keys"
+
+
+def check_eni_conf_retained(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
+    if not is_eni_config_patch(resource) or ENI_CONF_KEY not in _patch_data(resource):
+        return
+    # None means the options are not visible (the engine does not send retainOnDelete); the pack
+    # reports that as "not applicable" instead of guessing.
+    if resource.options.get("retainOnDelete") is False:
+        yield (
+            f"the patch owning {ENI_CONF_KEY} is not retainOnDelete: deleting or renaming it would remove "
+            f"{ENI_CONF_KEY} from the live eni-config and Terway could no longer allocate pod IPs"
+        )
+
+
+# --- Terway restart --------------------------------------------------------------------------
+
+_KUBECTL_DELETE_POD = re.compile(
+    r"\bkubectl\b[^;&|\n]*?\bdelete\s+(?:-{1,2}[\w-]+(?:[= ][^\s-]\S*)?\s+)*(?:pods?|po)(?=[\s/,]|$)"
+)
+_API_DELETE_POD = re.compile(r"\bdelete(?:_collection)?_namespaced_pod\b|\bdeletecollection\b.*\bpods\b")
+
+
+def _deletes_pods(text: str) -> bool:
+    return bool(_KUBECTL_DELETE_POD.search(text) or _API_DELETE_POD.search(text))
+
+
+def _is_restart_resource(resource: PlanResource) -> bool:
+    return resource.type == RESTART_TYPE and resource.props.get("kind") == RESTART_KIND
+
+
+def _pod_deleters(resources: Sequence[PlanResource]) -> Iterator[Finding]:
+    for resource in resources:
+        if not (resource.type.startswith(COMMAND_TYPE_PREFIXES) or resource.type in WORKLOAD_TYPES):
+            continue
+        if any(_deletes_pods(text) for text in _strings(resource.props)):
+            yield Finding(
+                f"{resource.name} deletes pods; restart Terway with the {RESTART_KIND} resource, which rolls "
+                "within maxUnavailable instead of cutting every node's pod network at once",
+                resource,
+            )
+
+
+def _on_delete_daemon_sets(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    for resource in resources:
+        name = metadata(resource)[1]
+        if resource.type not in DAEMON_SET_TYPES or not known(name) or not isinstance(name, str):
+            continue
+        if not (name in context.terway_daemon_sets or name.startswith("terway")):
+            continue
+        if dig(resource.props, "spec", "updateStrategy", "type") == "OnDelete":
+            yield Finding(
+                f"DaemonSet {name} uses updateStrategy OnDelete: its pods change only when deleted, so a "
+                "rolling restart does nothing and every change needs pod deletion",
+                resource,
+            )
+
+
+def _restart_problems(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    restarts = [r for r in resources if _is_restart_resource(r)]
+    for restart in restarts:
+        method = restart.props.get("restartMethod")
+        if known(method) and method != RESTART_METHOD:
+            yield Finding(f"{restart.name} restarts with {method!r}; only {RESTART_METHOD!r} is safe", restart)
+    patches = _eni_config_patches(resources)
+    if patches and not restarts:
+        yield Finding(
+            f"eni-config is patched but no {RESTART_KIND} resource restarts Terway; Terway reads it only at start",
+            patches[0],
+        )
+        return
+    restarted = {r.props.get("daemonSet") for r in restarts}
+    if patches and UNKNOWN not in restarted:
+        for name in context.terway_daemon_sets:
+            if name not in restarted:
+                yield Finding(f"DaemonSet {name} is never restarted after an eni-config change", patches[0])
+
+
+def check_terway_rolling_restart(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    yield from _pod_deleters(resources)
+    yield from _on_delete_daemon_sets(resources, context)
+    yield from _restart_problems(resources, context)
+
+
+# --- network-policy mode advisories ----------------------------------------------------------
+
+def effective_mode(resources: Sequence[PlanResource], context: PolicyContext) -> Optional[str]:
+    """The mode the eni-config patch puts in force; the configured mode when the patch does not say."""
+    values = [_patch_data(p) for p in _eni_config_patches(resources)]
+    disable = [d[DISABLE_POLICY_KEY] for d in values if DISABLE_POLICY_KEY in d and known(d[DISABLE_POLICY_KEY])]
+    relay = [d[RELAY_KEY] for d in values if known(d.get(RELAY_KEY)) and d.get(RELAY_KEY)]
+    if any(not policy_enabled(v) for v in disable):
+        return "disabled"
+    if relay:
+        return "typha"
+    if disable:
+        return "direct"
+    return context.network_policy_mode
+
+
+def _about(resources: Sequence[PlanResource]) -> Optional[PlanResource]:
+    patches = _eni_config_patches(resources)
+    return patches[0] if patches else None
+
+
+def check_direct_at_scale(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    nodes = context.node_count
+    if effective_mode(resources, context) == "direct" and nodes and nodes > context.direct_mode_node_limit:
+        yield Finding(
+            f"network policy mode direct with {nodes} nodes (above {context.direct_mode_node_limit}): every Felix "
+            "watches the API server itself, the load the Typha relay exists to remove",
+            _about(resources),
+        )
+
+
+def check_policy_disabled(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
+    if effective_mode(resources, context) == "disabled":
+        yield Finding(
+            "network policy mode disabled: NetworkPolicies stop being enforced and Terway flushes every cali-* chain",
+            _about(resources),
+        )
+
+
+# --- registry --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    enforcement: str  # default; teams may override per policy
+    description: str
+    config: tuple[str, ...]  # PolicyContext properties the rule reads (PolicyConfigSchema)
+    resource_check: Optional[ResourceCheck] = None
+    stack_check: Optional[StackCheck] = None
+
+    @property
+    def is_stack_rule(self) -> bool:
+        return self.stack_check is not None
+
+    def findings(self, resources: Sequence[PlanResource], context: PolicyContext) -> list[Finding]:
+        if self.stack_check is not None:
+            return list(self.stack_check(resources, context))
+        return [Finding(m, r) for r in resources for m in self.resource_check(r, context)]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("pod-vswitch-cidr", MANDATORY,
+         "Pod vSwitches are /16 to /19 and lie inside the VPC CIDR when it is known.",
+         ("vpcCidr",), resource_check=check_pod_vswitch_cidr),
+    Rule("pod-vswitch-snat", MANDATORY,
+         "Every new pod vSwitch has a SNAT entry when SNAT is configured; no vSwitch is in two SNAT entries.",
+         ("snatConfigured",), stack_check=check_pod_vswitch_snat),
+    Rule("typha-replicas", MANDATORY,
+         "Typha replicas are at least the computed minimum for the node count and at most 20.",
+         ("nodeCount",), resource_check=check_typha_replicas),
+    Rule("typha-pdb", MANDATORY,
+         "Typha has a PodDisruptionBudget with maxUnavailable 1 in an apiVersion the cluster serves.",
+         ("kubernetesVersion",), stack_check=check_typha_pdb),
+    Rule("typha-shutdown-grace", MANDATORY,
+         "Typha's terminationGracePeriodSeconds is at least TYPHA_SHUTDOWNTIMEOUTSECS.",
+         (), resource_check=check_typha_shutdown_grace),
+    Rule("felix-relay-service", MANDATORY,
+         "felix_relay_service names a Typha Service declared in kube-system and never comes with "
+         "disable_network_policy \"true\".",
+         (), stack_check=check_felix_relay_service),
+    Rule("eni-config-managed-keys", MANDATORY,
+         "The eni-config patch carries only eni_conf, felix_relay_service and disable_network_policy.",
+         (), resource_check=check_eni_config_managed_keys),
+    Rule("eni-conf-retained", MANDATORY,
+         "The eni-config patch owning eni_conf is retained on delete.",
+         (), resource_check=check_eni_conf_retained),
+    Rule("terway-rolling-restart", MANDATORY,
+         "Terway is restarted only by the rolling-restart resource, never by deleting pods.",
+         (), stack_check=check_terway_rolling_restart),
+    Rule("network-policy-direct-at-scale", ADVISORY,
+         "Network policy mode direct is not used above the node limit (default 100).",
+         ("nodeCount", "networkPolicyMode", "directModeNodeLimit"), stack_check=check_direct_at_scale),
+    Rule("network-policy-disabled", ADVISORY,
+         "Network policy mode disabled stops NetworkPolicy enforcement.",
+         ("networkPolicyMode",), stack_check=check_policy_disabled),
+    Rule("typha-image-region", ADVISORY,
+         "The Typha image comes from the stack's own region's registry.",
+         ("region",), resource_check=check_typha_image_region),
+    Rule("typha-felix-version", ADVISORY,
+         "Typha runs the same Calico version as Felix in the cluster, where that is known.",
+         ("felixVersion", "typhaVersion"), resource_check=check_typha_felix_version),
+)
+
+RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
