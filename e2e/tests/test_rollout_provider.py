@@ -1,0 +1,348 @@
+"""The rollout-restart and per-node-config dynamic providers against a real kube-apiserver.
+
+A local control plane (e2e/controlplane.py: etcd, kube-apiserver, controller-manager, scheduler,
+kwok) runs 20 fake nodes with the ACK-like terway-eniip DaemonSet (maxUnavailable 10%). The real
+DaemonSet controller performs the rollouts. The provider is used the way the engine uses it: it
+goes through Pulumi's serializer first, and its methods are called on the deserialized copy.
+
+The audit log tells our requests (User-Agent terway-stack-rollout/...) from the controllers'.
+Run: /tmp/v/bin/python -m pytest e2e/tests/test_rollout_provider.py  (after e2e/build-engine.sh)
+"""
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import dill
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and the project from the repo root
+    sys.path.insert(0, str(REPO))
+
+from pulumi.dynamic.dynamic import serialize_provider  # noqa: E402
+from pulumi.runtime import rpc  # noqa: E402
+from pulumi.runtime._serialization import _deserialize, _serialize  # noqa: E402
+
+from e2e.controlplane import ControlPlane, ControlPlaneError  # noqa: E402
+from terway_stack.act import node_configs as nc  # noqa: E402
+from terway_stack.act import terway_rollout as tr  # noqa: E402
+
+NODES = 20
+NS, DS = "kube-system", "terway-eniip"
+MAX_UNAVAILABLE = 2  # 10% of 20, rounded up as DaemonSets do
+OUR_AGENT = tr.USER_AGENT.split("/")[0]
+DS_CONTROLLER = "system:serviceaccount:kube-system:daemon-set-controller"
+
+
+@pytest.fixture(scope="module")
+def cp():
+    try:
+        plane = ControlPlane(nodes=NODES, timeout=180)
+        plane.start()
+    except ControlPlaneError as err:
+        if "not found" in str(err):  # engine binaries not built on this machine
+            pytest.skip(f"local control plane unavailable: {err}")
+        raise
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(cp):
+    return cp.kubeconfig_inline()
+
+
+def engine_copy(provider):
+    """Serialize as pulumi.dynamic.Resource does, deserialize as the provider process does."""
+    text, _ = _serialize(True, serialize_provider, provider)
+    return _deserialize(lambda: dill.loads(base64.b64decode(text)))
+
+
+def props(kubeconfig, **over):
+    base = {
+        "kind": tr.KIND,
+        "restartMethod": tr.RESTART_METHOD,
+        "daemonSet": DS,
+        "namespace": NS,
+        "trigger": f"trigger-{uuid.uuid4().hex[:8]}",
+        "restartOn": "change",
+        "timeoutSeconds": 180.0,
+        "kubeconfig": kubeconfig,
+    }
+    base.update(over)
+    return base
+
+
+def live(cp, name=DS):
+    ds = cp.apps().read_namespaced_daemon_set(name, NS)
+    return ds.spec.template.metadata.annotations or {}, ds
+
+
+def our_writes(cp, since):
+    """Every write we sent, failed ones included."""
+    return cp.write_events(since, user_agent=OUR_AGENT, ok_only=False)
+
+
+def summary(events):
+    return sorted((e["verb"], e["objectRef"].get("resource"), e["objectRef"].get("name")) for e in events)
+
+
+class Watch:
+    """Follows the DaemonSet status and its pods from a resourceVersion, in a thread.
+
+    Watching from the resourceVersion read before the restart means no event is missed even if
+    the watch connects late. It records the worst moment of the rollout.
+    """
+
+    def __init__(self, cp, name=DS):
+        from kubernetes import client, watch
+
+        self.cp, self.name = cp, name
+        self.max_status_unavailable = 0
+        self.max_nodes_without_ready_pod = 0
+        self.pods: dict[str, dict] = {}
+        self._watches = [watch.Watch(), watch.Watch()]
+        apps, core = client.AppsV1Api(cp.api_client()), client.CoreV1Api(cp.api_client())
+        ds_rv = apps.list_namespaced_daemon_set(NS).metadata.resource_version
+        pods = json.loads(core.list_namespaced_pod(NS, label_selector=f"app={name}", _preload_content=False).data)
+        for pod in pods["items"]:
+            self.pods[pod["metadata"]["name"]] = pod
+        self._threads = [
+            threading.Thread(target=self._follow_ds, args=(apps, ds_rv), daemon=True),
+            threading.Thread(target=self._follow_pods, args=(core, pods["metadata"]["resourceVersion"]), daemon=True),
+        ]
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        for w in self._watches:
+            w.stop()
+        for t in self._threads:
+            t.join(timeout=10)
+
+    def _follow_ds(self, apps, rv):
+        for event in self._watches[0].stream(
+            apps.list_namespaced_daemon_set, NS, field_selector=f"metadata.name={self.name}",
+            resource_version=rv, timeout_seconds=300,
+        ):
+            status = event["raw_object"].get("status") or {}
+            self.max_status_unavailable = max(self.max_status_unavailable, status.get("numberUnavailable") or 0)
+
+    def _follow_pods(self, core, rv):
+        for event in self._watches[1].stream(
+            core.list_namespaced_pod, NS, label_selector=f"app={self.name}", resource_version=rv, timeout_seconds=300,
+        ):
+            pod = event["raw_object"]
+            if event["type"] == "DELETED":
+                self.pods.pop(pod["metadata"]["name"], None)
+            else:
+                self.pods[pod["metadata"]["name"]] = pod
+            self.max_nodes_without_ready_pod = max(self.max_nodes_without_ready_pod, self._nodes_without_ready_pod())
+
+    def _nodes_without_ready_pod(self) -> int:
+        serving = set()
+        for pod in self.pods.values():
+            meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+            if ready and not meta.get("deletionTimestamp"):
+                serving.add((pod.get("spec") or {}).get("nodeName"))
+        return NODES - len(serving & set(self.cp.node_names))
+
+
+# --------------------------------------------------------------------------- change mode
+
+
+def test_create_rolls_terway_once_within_max_unavailable(cp, kubeconfig, capsys):
+    before, ds_before = live(cp)
+    since = cp.audit_offset()
+    provider = engine_copy(tr.TerwayRolloutProvider())
+    with Watch(cp) as watch:
+        result = provider.create(props(kubeconfig))
+    after, ds_after = live(cp)
+
+    # One restart, recorded in the outputs and visible on the live template.
+    assert result.outs["restarts"] == 1
+    assert after[tr.RESTARTED_AT] != before.get(tr.RESTARTED_AT)
+    assert result.outs["restartedAt"] == after[tr.RESTARTED_AT]
+    assert result.outs["observedGeneration"] == ds_after.status.observed_generation == ds_after.metadata.generation
+    assert ds_after.metadata.generation == ds_before.metadata.generation + 1  # exactly one template change
+
+    # The rollout finished: every pod replaced and available.
+    status = ds_after.status
+    assert status.updated_number_scheduled == status.desired_number_scheduled == NODES
+    assert status.number_available == NODES and not status.number_unavailable
+
+    # Our only write was one patch of the DaemonSet: never a pod deletion.
+    assert summary(our_writes(cp, since)) == [("patch", "daemonsets", DS)]
+    # The DaemonSet controller did replace every pod (so the rollout really happened) ...
+    assert cp.count_writes(since, verbs=["delete"], resource="pods", user=DS_CONTROLLER) == NODES
+    # ... never more than maxUnavailable at a time, by its own status and by the pods themselves.
+    assert 0 < watch.max_status_unavailable <= MAX_UNAVAILABLE
+    assert watch.max_nodes_without_ready_pod <= MAX_UNAVAILABLE
+
+    progress = capsys.readouterr().err
+    assert f"terway-rollout {NS}/{DS}: rolling restart requested" in progress
+    assert f"terway-rollout {NS}/{DS}: rollout complete" in progress
+    assert kubeconfig not in progress
+
+
+def test_same_trigger_restarts_nothing_and_changed_trigger_restarts_once(cp, kubeconfig):
+    provider = engine_copy(tr.TerwayRolloutProvider())
+    first = provider.create(props(kubeconfig))
+    since = cp.audit_offset()
+
+    same = provider.update(first.id, first.outs, dict(first.outs))
+    assert our_writes(cp, since) == []
+    assert (same.outs["restarts"], same.outs["restartedAt"]) == (1, first.outs["restartedAt"])
+
+    # A rerun after a lost create (same trigger, already on the template) only waits.
+    again = provider.create(props(kubeconfig, trigger=first.outs["trigger"]))
+    assert our_writes(cp, since) == [] and again.outs["restarts"] == 0
+
+    changed = provider.update(first.id, first.outs, props(kubeconfig, trigger="another-" + uuid.uuid4().hex))
+    assert summary(our_writes(cp, since)) == [("patch", "daemonsets", DS)]
+    assert changed.outs["restarts"] == 2 and changed.outs["restartedAt"] == live(cp)[0][tr.RESTARTED_AT]
+
+
+def test_read_returns_live_values_and_stored_inputs(cp, kubeconfig):
+    provider = engine_copy(tr.TerwayRolloutProvider())
+    created = provider.create(props(kubeconfig))
+    annotations, ds = live(cp)
+    result = provider.read(created.id, created.outs)
+    assert result.id == created.id
+    assert result.outs["restartedAt"] == annotations[tr.RESTARTED_AT]
+    assert result.outs["observedGeneration"] == ds.status.observed_generation
+    assert {k: result.outs[k] for k in tr.INPUT_KEYS} == {k: created.outs[k] for k in tr.INPUT_KEYS}
+    assert result.outs["restarts"] == created.outs["restarts"]
+
+
+def test_change_mode_delete_touches_nothing(cp, kubeconfig):
+    provider = engine_copy(tr.TerwayRolloutProvider())
+    created = provider.create(props(kubeconfig))
+    since = cp.audit_offset()
+    provider.delete(created.id, created.outs)
+    assert our_writes(cp, since) == []
+
+
+def test_missing_daemonset_is_a_clear_error(cp, kubeconfig):
+    since = cp.audit_offset()
+    with pytest.raises(tr.RolloutError, match=r"DaemonSet kube-system/terway-eni not found"):
+        engine_copy(tr.TerwayRolloutProvider()).create(props(kubeconfig, daemonSet="terway-eni"))
+    assert our_writes(cp, since) == []
+
+
+# --------------------------------------------------------------------------- timeout and resume
+
+
+@pytest.fixture(scope="module")
+def never_available(cp):
+    """A Terway-like DaemonSet whose pods are Ready but never Available (minReadySeconds one hour)."""
+    manifest = ControlPlane.terway_daemonset_manifest()
+    name = "terway-slow"
+    manifest["metadata"]["name"] = name
+    manifest["metadata"]["labels"] = {"app": name}
+    manifest["spec"]["selector"] = {"matchLabels": {"app": name}}
+    manifest["spec"]["template"]["metadata"]["labels"] = {"app": name}
+    manifest["spec"]["minReadySeconds"] = 3600
+    cp.apps().create_namespaced_daemon_set(NS, manifest)
+    yield name
+    cp.apps().delete_namespaced_daemon_set(name, NS)
+
+
+def test_timeout_error_carries_status_and_rerun_does_not_restart_again(cp, kubeconfig, never_available):
+    provider = engine_copy(tr.TerwayRolloutProvider())
+    request = props(kubeconfig, daemonSet=never_available, timeoutSeconds=3.0)
+    since = cp.audit_offset()
+    with pytest.raises(tr.RolloutError) as err:
+        provider.create(request)
+    message = str(err.value)
+    assert f"DaemonSet {NS}/{never_available} did not finish its rolling restart within 3s" in message
+    assert f"/{NODES} available" in message and "unavailable" in message and "maxUnavailable 10% = 2" in message
+    assert kubeconfig not in message
+
+    # `pulumi up` again: same trigger, already on the template -> wait only, no second patch.
+    with pytest.raises(tr.RolloutError, match="did not finish"):
+        provider.create({**request, "timeoutSeconds": 2.0})
+    assert summary(our_writes(cp, since)) == [("patch", "daemonsets", never_available)]
+
+
+# --------------------------------------------------------------------------- release mode
+
+
+def test_release_mode_restarts_only_on_delete_and_a_retried_delete_does_not_restart_again(cp, kubeconfig):
+    provider = engine_copy(tr.TerwayRolloutProvider())
+    request = props(kubeconfig, restartOn="release")
+    since = cp.audit_offset()
+    created = provider.create(request)
+    updated = provider.update(created.id, created.outs, {**request, "trigger": "new-" + uuid.uuid4().hex})
+    assert our_writes(cp, since) == [] and updated.outs["restarts"] == 0
+
+    provider.delete(created.id, updated.outs)
+    annotations, ds = live(cp)
+    assert annotations[tr.TRIGGER_ANNOTATION] == "release:" + updated.outs["trigger"]
+    assert ds.status.updated_number_scheduled == NODES and ds.status.number_available == NODES
+    provider.delete(created.id, updated.outs)  # e.g. destroy rerun after a timeout
+    assert summary(our_writes(cp, since)) == [("patch", "daemonsets", DS)]
+
+
+def test_release_mode_delete_of_a_vanished_daemonset_succeeds(cp, kubeconfig):
+    provider = engine_copy(tr.TerwayRolloutProvider())
+    provider.delete("x", props(kubeconfig, restartOn="release", daemonSet="terway-gone"))
+
+
+# --------------------------------------------------------------------------- per-node configs
+
+
+@pytest.fixture
+def per_node_config(cp):
+    """Node 0 labelled terway-config=big-nodes, with an override ConfigMap listing zone f's vSwitches."""
+    core, node = cp.core(), cp.node_names[0]
+    zone = cp.node_manifest(0)["metadata"]["labels"]["topology.kubernetes.io/zone"]
+    eni_conf = {"vswitches": {zone: ["vsw-existing-f"]}, "max_pool_size": 10}
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "big-nodes"}, "data": {"eni_conf": json.dumps(eni_conf)}})
+    # A ConfigMap no node selects must not be checked.
+    core.create_namespaced_config_map(
+        NS, {"metadata": {"name": "unused-nodes"}, "data": {"eni_conf": json.dumps({"vswitches": {zone: []}})}}
+    )
+    core.patch_node(node, {"metadata": {"labels": {"terway-config": "big-nodes"}}})
+    yield zone, eni_conf
+    core.patch_node(node, {"metadata": {"labels": {"terway-config": None}}})
+    for name in ("big-nodes", "unused-nodes"):
+        core.delete_namespaced_config_map(name, NS)
+
+
+def check(kubeconfig, wanted):
+    provider = engine_copy(nc.PerNodeConfigCheckProvider())
+    return provider.check({}, {"kind": nc.KIND, "wantedVSwitches": wanted, "kubeconfig": kubeconfig}).failures
+
+
+def test_per_node_config_missing_the_new_vswitch_fails_check(cp, kubeconfig, per_node_config):
+    zone, eni_conf = per_node_config
+    failures = check(kubeconfig, {zone: ["vsw-new"]})
+    assert [f.property for f in failures] == ["wantedVSwitches"]
+    assert failures[0].reason.startswith(f"kube-system/big-nodes:eni_conf.vswitches.{zone}:")
+    assert "vsw-new" in failures[0].reason
+
+    # Preview: the new vSwitch's id is unknown and counts as missing.
+    preview = check(kubeconfig, {zone: [rpc.UNKNOWN]})
+    assert len(preview) == 1 and nc.PENDING_ID in preview[0].reason
+
+    # Another zone, or the id already present: nothing to report.
+    assert check(kubeconfig, {"cn-shanghai-x": ["vsw-new"]}) == []
+    eni_conf["vswitches"][zone].append("vsw-new")
+    cp.core().patch_namespaced_config_map("big-nodes", NS, {"data": {"eni_conf": json.dumps(eni_conf)}})
+    assert check(kubeconfig, {zone: ["vsw-new"]}) == []
+
+
+def test_per_node_check_passes_without_labelled_nodes(cp, kubeconfig):
+    assert check(kubeconfig, {"cn-shanghai-f": ["vsw-new"]}) == []
