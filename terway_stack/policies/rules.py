@@ -143,6 +143,8 @@ def _strings(value: Any) -> Iterator[str]:
         for item in value.values():
             yield from _strings(item)
     elif isinstance(value, (list, tuple)):
+        if value and all(isinstance(item, str) for item in value):
+            yield " ".join(value)  # a container command is an argv list
         for item in value:
             yield from _strings(item)
 
@@ -466,20 +468,22 @@ def check_terway_rolling_restart(resources: Sequence[PlanResource], context: Pol
 def effective_mode(resources: Sequence[PlanResource], context: PolicyContext) -> Optional[str]:
     """The mode the eni-config patch puts in force; the configured mode when the patch does not say."""
     values = [_patch_data(p) for p in _eni_config_patches(resources)]
-    disable = [d[DISABLE_POLICY_KEY] for d in values if DISABLE_POLICY_KEY in d and known(d[DISABLE_POLICY_KEY])]
-    relay = [d[RELAY_KEY] for d in values if known(d.get(RELAY_KEY)) and d.get(RELAY_KEY)]
-    if any(not policy_enabled(v) for v in disable):
+    disable = [d[DISABLE_POLICY_KEY] for d in values if DISABLE_POLICY_KEY in d]
+    relay = [d[RELAY_KEY] for d in values if RELAY_KEY in d]
+    if any(known(v) and not policy_enabled(v) for v in disable):
         return "disabled"
-    if relay:
+    if any(known(v) and v for v in relay):
         return "typha"
-    if disable:
+    if disable and all(known(v) for v in disable + relay):
         return "direct"
     return context.network_policy_mode
 
 
 def _about(resources: Sequence[PlanResource]) -> Optional[PlanResource]:
+    """The patch that sets the mode, for the violation to point at."""
     patches = _eni_config_patches(resources)
-    return patches[0] if patches else None
+    setting = [p for p in patches if DISABLE_POLICY_KEY in _patch_data(p) or RELAY_KEY in _patch_data(p)]
+    return (setting or patches or [None])[0]
 
 
 def check_direct_at_scale(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:

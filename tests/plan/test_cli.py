@@ -1,0 +1,224 @@
+"""`python -m terway_stack plan`, run as users run it: a subprocess of the real entry point."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "terway_stack", "plan", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+
+
+@pytest.fixture(scope="module")
+def prod_json() -> dict:
+    result = plan("--stack", "prod", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def by_type(document: dict, type_: str) -> list[dict]:
+    return [r for r in document["resources"] if r["type"] == type_]
+
+
+def test_prod_plan_declares_a_vswitch_and_snat_entry_per_zone(prod_json):
+    switches = {r["inputs"]["zoneId"]: r["inputs"] for r in by_type(prod_json, "alicloud:vpc/switch:Switch")}
+    assert switches == {
+        "cn-shanghai-f": {
+            "cidrBlock": "10.0.32.0/19",
+            "description": "Terway pod vSwitch for ACK cluster prod-shanghai, managed by terway-stack",
+            "tags": {"team": "platform-network", "cost-center": "k8s-prod", "managed-by": "terway-stack", "terway-stack/cluster": "prod-shanghai"},
+            "vpcId": "vpc-uf6prodshanghai0000001",
+            "vswitchName": "prod-shanghai-terway-pods-cn-shanghai-f",
+            "zoneId": "cn-shanghai-f",
+        },
+        "cn-shanghai-g": {
+            "cidrBlock": "10.0.64.0/19",
+            "description": "Terway pod vSwitch for ACK cluster prod-shanghai, managed by terway-stack",
+            "tags": {"team": "platform-network", "cost-center": "k8s-prod", "managed-by": "terway-stack", "terway-stack/cluster": "prod-shanghai"},
+            "vpcId": "vpc-uf6prodshanghai0000001",
+            "vswitchName": "prod-shanghai-terway-pods-cn-shanghai-g",
+            "zoneId": "cn-shanghai-g",
+        },
+    }
+    ids = prod_json["outputs"]["podVSwitchIds"]
+    snat = sorted((r["inputs"]["sourceVswitchId"], r["inputs"]["snatIp"], r["inputs"]["snatTableId"]) for r in by_type(prod_json, "alicloud:vpc/snatEntry:SnatEntry"))
+    table = snat[0][2]
+    assert table.startswith("stb-plan")  # looked up from the NAT gateway, deterministic placeholder
+    assert snat == sorted((ids[z], "47.100.1.2,47.100.1.3", table) for z in ("cn-shanghai-f", "cn-shanghai-g"))
+
+
+def test_prod_plan_outputs_are_the_documented_contract(prod_json):
+    outputs = prod_json["outputs"]
+    assert set(outputs) == {
+        "clusterName", "networkPolicyMode", "typhaServiceName", "typhaReplicas", "podVSwitchIds",
+        "podVSwitchCidrs", "podVSwitchUsableIps", "terwayDaemonSets", "eniConfigTrigger",
+    }
+    assert outputs["networkPolicyMode"] == "typha"
+    assert outputs["typhaServiceName"] == "calico-typha"
+    assert outputs["typhaReplicas"] == 6
+    assert outputs["podVSwitchCidrs"] == {"cn-shanghai-f": "10.0.32.0/19", "cn-shanghai-g": "10.0.64.0/19"}
+    assert outputs["podVSwitchUsableIps"] == {"cn-shanghai-f": 8188, "cn-shanghai-g": 8188}
+    assert all(v.startswith("vsw-plan") for v in outputs["podVSwitchIds"].values())
+    assert len(outputs["eniConfigTrigger"]) == 64
+
+
+def test_prod_plan_json_has_the_stable_top_level_shape(prod_json):
+    assert list(prod_json)[:4] == ["stack", "resources", "outputs", "violations"]
+    assert prod_json["stack"] == "prod"
+    for resource in prod_json["resources"]:
+        assert set(resource) == {"type", "name", "inputs"}
+    assert prod_json["violations"] == []
+
+
+def test_plan_is_deterministic():
+    first = plan("--stack", "prod", "--format", "json")
+    second = plan("--stack", "prod", "--format", "json")
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+
+
+def test_secrets_never_reach_the_plan(prod_json, tmp_path):
+    text = json.dumps(prod_json)
+    assert "offline plan: no cluster access" not in text  # the placeholder kubeconfig itself
+    for resource in prod_json["resources"]:
+        if "kubeconfig" in resource["inputs"]:
+            assert resource["inputs"]["kubeconfig"] == "[secret]"
+
+
+def test_table_shows_sizing_capacity_and_the_eni_config_change():
+    result = plan("--stack", "prod")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Typha: 6 replicas (computed" in out
+    assert "New pod vSwitch cn-shanghai-f: 10.0.32.0/19, 8188 usable pod IPs" in out
+    assert "Total new pod IPs: 16376" in out
+    assert 'felix_relay_service: (absent) -> "calico-typha" (changes)' in out
+    assert '+      "vsw-plan' in out and "--- eni_conf (live)" in out
+    assert "rolling restart of terway-eniip" in out
+
+
+def test_eni_config_from_a_saved_configmap_in_json(tmp_path):
+    saved = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "eni-config", "namespace": "kube-system", "resourceVersion": "123"},
+        "data": {
+            "eni_conf": json.dumps({"vswitches": {"cn-shanghai-f": ["vsw-a"]}, "max_pool_size": 80, "min_pool_size": 20}),
+            "disable_network_policy": "true",
+        },
+    }
+    path = tmp_path / "eni-config.json"
+    path.write_text(json.dumps(saved))
+    result = plan("--stack", "prod", "--eni-config", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    [patch] = [r for r in by_type(json.loads(result.stdout), "kubernetes:core/v1:ConfigMapPatch") if "eni_conf" in r["inputs"]["data"]]
+    merged = json.loads(patch["inputs"]["data"]["eni_conf"])
+    assert merged["max_pool_size"] == 80 and merged["min_pool_size"] == 20
+    assert merged["vswitches"]["cn-shanghai-f"][0] == "vsw-a"
+    assert len(merged["vswitches"]["cn-shanghai-f"]) == 2 and "cn-shanghai-g" in merged["vswitches"]
+
+
+def test_dev_stack_adopts_its_vswitch_and_creates_no_cloud_resource():
+    result = plan("--stack", "dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert not [r for r in document["resources"] if r["type"].startswith("alicloud:")]
+    assert document["outputs"]["podVSwitchIds"] == {"cn-shanghai-g": "vsw-uf6devpods0000000g"}
+    assert document["outputs"]["podVSwitchUsableIps"] == {}
+    assert document["outputs"]["typhaReplicas"] == 0
+
+
+def write_stack(tmp_path: Path, config: dict) -> Path:
+    path = tmp_path / "Pulumi.broken.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def prod_config() -> dict:
+    return yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+
+
+BAD_INPUTS = [
+    ("terway:cluster", {"name": "x", "kubernetesVersion": "1.30", "nodeCount": "lots"}, "terway:cluster.nodeCount: expected an integer"),
+    ("terway:networkPolicy", "calico", "terway:networkPolicy: 'calico' is not one of"),
+    ("terway:typo", "x", "terway:typo: unknown key"),
+    ("terway:podVSwitches.zones.cn-shanghai-f.cidr", "10.0.32.0/20", "terway:podVSwitches.zones.cn-shanghai-f.cidr: /20 is smaller than /19"),
+    ("terway:podVSwitches.zones.cn-shanghai-f.cidr", "10.0.33.0/19", "terway:podVSwitches.zones.cn-shanghai-f.cidr: 10.0.33.0/19 has host bits set"),
+    ("terway:podVSwitches.zones.cn-shanghai-f.cidr", "10.0.64.0/18", "terway:podVSwitches.zones.cn-shanghai-g.cidr: 10.0.64.0/19 overlaps"),
+    ("terway:podVSwitches.zones.cn-beijing-a", {"cidr": "10.9.0.0/19"}, "terway:podVSwitches.zones.cn-beijing-a: zone 'cn-beijing-a' is not in region cn-shanghai"),
+    ("terway:podVSwitches.snat.snatTableId", "stb-x", "terway:podVSwitches.snat: set exactly one of snatTableId or natGatewayId"),
+    ("terway:podVSwitches.snat.snatIps", [], "terway:podVSwitches.snat.snatIps: must list at least one EIP address"),
+    ("terway:podVSwitches.snat.snatIps", ["not-an-ip"], "terway:podVSwitches.snat.snatIps: 'not-an-ip' is not an IPv4 address"),
+    ("terway:cluster.kubernetesVersion", "one.thirty", "terway:cluster.kubernetesVersion: 'one.thirty' is not a Kubernetes version"),
+    ("terway:typha.replicas", 3, "terway:typha.replicas: 3 is below the minimum 6 for 1200 nodes"),
+    ("terway:typha.replicas", 25, "terway:typha.replicas: 25 is above 20"),
+]
+
+
+def set_path(config: dict, dotted: str, value) -> None:
+    head, *rest = dotted.split(".", 1)
+    if not rest:
+        config[head] = value
+        return
+    node = config.setdefault(head, {})
+    parts = rest[0].split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+@pytest.mark.parametrize("key, value, expected", BAD_INPUTS, ids=[b[2].split(":")[1][:40] for b in BAD_INPUTS])
+def test_bad_input_exits_2_with_the_key_path_and_no_traceback(tmp_path, key, value, expected):
+    config = prod_config()
+    if key.endswith("zones.cn-shanghai-f.cidr") and "overlaps" in expected:
+        config["terway:podVSwitches"]["zones"]["cn-shanghai-f"]["cidr"] = value
+    else:
+        set_path(config, key, value)
+    result = plan("--stack-config", str(write_stack(tmp_path, config)), "--project-dir", str(ROOT))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "eni_conf, expected",
+    [
+        (None, "kube-system/eni-config:eni_conf: missing"),
+        ("{not json", "kube-system/eni-config:eni_conf: is not valid JSON"),
+        ('{"vswitches": ["vsw-a"]}', "kube-system/eni-config:eni_conf.vswitches: must map each zone"),
+    ],
+)
+def test_malformed_live_eni_config_exits_2_naming_the_key(tmp_path, eni_conf, expected):
+    data = {"disable_network_policy": "false"}
+    if eni_conf is not None:
+        data["eni_conf"] = eni_conf
+    path = tmp_path / "eni-config.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "eni-config"}, "data": data}))
+    result = plan("--stack", "prod", "--eni-config", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_missing_or_unreadable_files_exit_2(tmp_path):
+    missing = plan("--stack", "nosuchstack")
+    assert missing.returncode == 2 and "Pulumi.nosuchstack.yaml: file not found" in missing.stderr
+    garbage = tmp_path / "cm.yaml"
+    garbage.write_text("kind: Secret\ndata: {}\n")
+    result = plan("--stack", "prod", "--eni-config", str(garbage))
+    assert result.returncode == 2 and "is not a saved ConfigMap" in result.stderr
+    assert "Traceback" not in missing.stderr + result.stderr
