@@ -51,5 +51,11 @@ def _pin_context(kubeconfig: str, context: Optional[str]) -> str:
 
 def connect(config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> ClusterConnection:
     kubeconfig = pulumi.Output.secret(_pin_context(_kubeconfig_text(config, environ), config.get(CONTEXT_KEY)))
-    provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True)
+    provider = k8s.Provider(
+        "cluster",
+        kubeconfig=kubeconfig,
+        enable_server_side_apply=True,
+        # Adopt objects a team applied by hand from the runbook (same names) instead of failing.
+        upsert_existing_objects=True,
+    )
     return ClusterConnection(provider=provider, kubeconfig=kubeconfig)

@@ -53,6 +53,8 @@ class PodVSwitches(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("terway:index:PodVSwitches", name, None, opts)
+        # A component's depends_on does not reach its children; pass it on so every write waits.
+        self._depends_on = opts.depends_on if opts else None
         pods = settings.pod_vswitches
         check_against_cloud(pods)
         snat_table_id = resolve_snat_table(pods)
@@ -83,7 +85,7 @@ class PodVSwitches(pulumi.ComponentResource):
             vswitch_name=f"{cluster}-terway-pods-{zone}",
             description=f"Terway pod vSwitch for ACK cluster {cluster}, managed by terway-stack",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._depends_on),
         )
 
     def _snat_entry(
@@ -95,5 +97,5 @@ class PodVSwitches(pulumi.ComponentResource):
             source_vswitch_id=vswitch.id,
             snat_ip=",".join(str(ip) for ip in pods.snat.snat_ips),
             snat_entry_name=f"{cluster}-terway-pods-{zone}",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._depends_on),
         )
