@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
 
@@ -72,7 +73,7 @@ class ClusterAndCloudMocks(pulumi.runtime.Mocks):
         self.live_objects = dict(live_objects or {})
         self.resources: list[RecordedResource] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        # (type, name) -> options, filled by a stack transform; mocks never see resource options.
+        # (type, name) -> options, filled by OptionRecordingMonitor; mocks never see resource options.
         self.pending_options: dict[tuple[str, str], dict[str, Any]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -142,28 +143,23 @@ class WarningCollector(logging.Handler):
         (self.errors if record.levelno >= logging.ERROR else self.warnings).append(record.getMessage())
 
 
-def _record_options(mocks: ClusterAndCloudMocks):
-    """A stack transform that notes the options mocks cannot see (retainOnDelete, dependsOn, ...)."""
+class OptionRecordingMonitor(MockMonitor):
+    """The mock engine, noting the options each registration carries (mocks never see them)."""
 
-    def transform(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
-        opts = args.opts
-        mocks.pending_options[(args.type_, args.name)] = {
-            "retainOnDelete": bool(opts.retain_on_delete),
-            "protect": bool(opts.protect),
-            "deleteBeforeReplace": bool(opts.delete_before_replace),
-            "dependsOn": _dependency_names(opts.depends_on),
-            "ignoreChanges": list(opts.ignore_changes or []),
+    def __init__(self, mocks: ClusterAndCloudMocks):
+        super().__init__(mocks)
+        self._mocks = mocks
+
+    def RegisterResource(self, request):
+        self._mocks.pending_options[(request.type, request.name)] = {
+            "retainOnDelete": bool(request.retainOnDelete),
+            "protect": bool(request.protect),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            # URNs end in ::<name>; names are what a reviewer and the policies reason about.
+            "dependsOn": sorted({urn.rsplit("::", 1)[-1] for urn in request.dependencies}),
+            "ignoreChanges": list(request.ignoreChanges),
         }
-        return None
-
-    return transform
-
-
-def _dependency_names(depends_on: Any) -> list[str]:
-    if depends_on is None:
-        return []
-    items = depends_on if isinstance(depends_on, (list, tuple)) else [depends_on]
-    return sorted(getattr(r, "_name", repr(r)) for r in items)
+        return super().RegisterResource(request)
 
 
 @dataclass
@@ -189,13 +185,14 @@ def evaluate(
     logger.propagate = False
     collector = WarningCollector()
     logger.handlers = [collector]
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, logger=logger)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=OptionRecordingMonitor(mocks)
+    )
     pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test
     def run():
-        pulumi.runtime.register_resource_transform(_record_options(mocks))
         outputs = program()
         return pulumi.Output.all(**dict(outputs)).apply(resolved.update) if outputs else None
 

@@ -16,8 +16,21 @@ REDACTED = "[secret]"
 _SECRET_KEYS = {"kubeconfig"}
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the engine's marker for a secret value
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return REDACTED
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def public_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Inputs fit to print: no kubeconfig, no pickled provider blob."""
+    """Inputs fit to print: no secret values (nor a kubeconfig, however passed), no pickled provider blob."""
     shown = {}
     for key, value in sorted(inputs.items()):
         if key in _SECRET_KEYS:
@@ -25,7 +38,7 @@ def public_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
         elif key == DYNAMIC_PROVIDER_KEY:
             shown[key] = "[serialized dynamic provider]"
         else:
-            shown[key] = value
+            shown[key] = _redacted(value)
     return shown
 
 

@@ -1,0 +1,209 @@
+"""The whole program under Pulumi's mock runtime: what each configuration declares, input by input."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pulumi
+import pytest
+
+from terway_stack.plan.mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap
+from terway_stack.plan.stack_files import OFFLINE_KUBECONFIG
+from terway_stack.program import run
+
+SWITCH = "alicloud:vpc/switch:Switch"
+SNAT = "alicloud:vpc/snatEntry:SnatEntry"
+PATCH = "kubernetes:core/v1:ConfigMapPatch"
+
+
+def stack_config(mode: str = "typha", pods: dict | None = None, **extra) -> dict:
+    config = {
+        "alicloud:region": "cn-shanghai",
+        "kubernetes:kubeconfig": OFFLINE_KUBECONFIG,
+        "terway:cluster": {"name": "prod", "kubernetesVersion": "1.30", "nodeCount": 1200},
+        "terway:networkPolicy": mode,
+    }
+    if pods is not None:
+        config["terway:podVSwitches"] = pods
+    config.update(extra)
+    return config
+
+
+PODS_WITH_SNAT_TABLE = {
+    "vpcId": "vpc-a1",
+    "zones": {"cn-shanghai-f": {"cidr": "10.0.32.0/19"}, "cn-shanghai-g": {"vswitchId": "vsw-adopted1"}},
+    "snat": {"snatTableId": "stb-t1", "snatIps": ["47.100.1.2"]},
+}
+
+
+def declare(config: dict, eni_config: dict | None = None):
+    return evaluate(lambda: run(config, environ={}), config, stack="test", eni_config=eni_config)
+
+
+def of_type(evaluation, type_: str):
+    return [r for r in evaluation.resources if r.type == type_]
+
+
+def patches(evaluation) -> dict[str, object]:
+    return {r.name: r for r in of_type(evaluation, PATCH)}
+
+
+def test_created_zone_gets_a_vswitch_and_snat_entry_adopted_zone_gets_neither():
+    evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE))
+    [switch] = of_type(evaluation, SWITCH)
+    assert switch.name == "prod-pods-cn-shanghai-f"
+    assert switch.inputs == {
+        "vpcId": "vpc-a1",
+        "zoneId": "cn-shanghai-f",
+        "cidrBlock": "10.0.32.0/19",
+        "vswitchName": "prod-terway-pods-cn-shanghai-f",
+        "description": "Terway pod vSwitch for ACK cluster prod, managed by terway-stack",
+        "tags": {"managed-by": "terway-stack", "terway-stack/cluster": "prod"},
+    }
+    [snat] = of_type(evaluation, SNAT)
+    assert snat.inputs == {
+        "snatTableId": "stb-t1",
+        "sourceVswitchId": switch.id,
+        "snatIp": "47.100.1.2",
+        "snatEntryName": "prod-terway-pods-cn-shanghai-f",
+    }
+    assert evaluation.outputs["podVSwitchIds"] == {"cn-shanghai-f": switch.id, "cn-shanghai-g": "vsw-adopted1"}
+    assert evaluation.outputs["podVSwitchCidrs"] == {"cn-shanghai-f": "10.0.32.0/19"}
+    assert evaluation.outputs["podVSwitchUsableIps"] == {"cn-shanghai-f": 8188}
+
+
+def test_snat_table_is_looked_up_from_the_nat_gateway():
+    pods = copy.deepcopy(PODS_WITH_SNAT_TABLE)
+    pods["snat"] = {"natGatewayId": "ngw-g1", "snatIps": ["47.100.1.2", "47.100.1.3"]}
+    [snat] = of_type(declare(stack_config(pods=pods)), SNAT)
+    assert snat.inputs["snatTableId"].startswith("stb-plan")
+    assert snat.inputs["snatIp"] == "47.100.1.2,47.100.1.3"
+
+
+def test_no_snat_configured_means_no_snat_entry_and_user_tags_are_kept():
+    pods = {"vpcId": "vpc-a1", "zones": {"cn-shanghai-f": {"cidr": "10.0.32.0/19"}}, "tags": {"team": "net"}}
+    evaluation = declare(stack_config(pods=pods))
+    assert of_type(evaluation, SNAT) == []
+    assert of_type(evaluation, SWITCH)[0].inputs["tags"] == {"team": "net", "managed-by": "terway-stack", "terway-stack/cluster": "prod"}
+
+
+def test_without_pod_vswitches_nothing_cloud_side_and_eni_conf_is_not_touched():
+    evaluation = declare(stack_config(mode="direct"))
+    assert [r for r in evaluation.resources if r.type.startswith("alicloud:")] == []
+    assert set(patches(evaluation)) == {"eni-config-network-policy"}
+    assert evaluation.outputs["podVSwitchIds"] == {}
+
+
+@pytest.mark.parametrize(
+    "mode, data",
+    [
+        ("typha", {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}),
+        ("disabled", {"disable_network_policy": "true"}),
+        ("direct", {"disable_network_policy": "false"}),
+    ],
+)
+def test_policy_patch_carries_exactly_the_mode_keys(mode, data):
+    evaluation = declare(stack_config(mode=mode, pods=PODS_WITH_SNAT_TABLE))
+    policy = patches(evaluation)["eni-config-network-policy"]
+    assert policy.inputs == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "eni-config",
+            "namespace": "kube-system",
+            "annotations": {
+                "pulumi.com/patchFieldManager": "terway-stack-eni-config-network-policy",
+                "pulumi.com/patchForce": "true",
+            },
+        },
+        "data": data,
+    }
+    assert policy.options["retainOnDelete"] is False
+    assert evaluation.outputs["networkPolicyMode"] == mode
+
+
+def test_vswitch_patch_owns_only_eni_conf_is_retained_and_merges_into_the_live_value():
+    evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE))
+    vswitches = patches(evaluation)["eni-config-vswitches"]
+    assert set(vswitches.inputs["data"]) == {"eni_conf"}
+    assert vswitches.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"] == "terway-stack-eni-config-vswitches"
+    assert vswitches.options["retainOnDelete"] is True
+    live = json.loads(load_configmap(SAMPLE_ENI_CONFIG)["data"]["eni_conf"])
+    merged = json.loads(vswitches.inputs["data"]["eni_conf"])
+    new_id = evaluation.outputs["podVSwitchIds"]["cn-shanghai-f"]
+    assert merged["vswitches"]["cn-shanghai-f"] == [*live["vswitches"]["cn-shanghai-f"], new_id]
+    assert merged["vswitches"]["cn-shanghai-g"] == [*live["vswitches"]["cn-shanghai-g"], "vsw-adopted1"]
+    assert {k: v for k, v in merged.items() if k != "vswitches"} == {k: v for k, v in live.items() if k != "vswitches"}
+
+
+def test_restarts_are_rolling_wait_for_the_patches_and_release_runs_before_typha_goes():
+    evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE, **{"terway:terway": {"daemonSets": ["terway-eniip"], "restartTimeoutSeconds": 1200}}))
+    restarts = {r.name: r for r in evaluation.resources if r.inputs.get("kind") == "terway-rollout-restart"}
+    assert set(restarts) == {"terway-eniip-restart", "terway-eniip-restart-on-release"}
+    change, release = restarts["terway-eniip-restart"], restarts["terway-eniip-restart-on-release"]
+    assert change.inputs["restartMethod"] == release.inputs["restartMethod"] == "rollout-restart"
+    assert (change.inputs["restartOn"], release.inputs["restartOn"]) == ("change", "release")
+    assert change.inputs["daemonSet"] == "terway-eniip" and change.inputs["namespace"] == "kube-system"
+    assert change.inputs["timeoutSeconds"] == 1200
+    assert change.inputs["trigger"] == evaluation.outputs["eniConfigTrigger"]
+    assert set(change.options["dependsOn"]) >= {"eni-config-network-policy", "eni-config-vswitches"}
+    assert "calico-typha-deployment" in release.options["dependsOn"]
+    assert set(patches(evaluation)["eni-config-network-policy"].options["dependsOn"]) >= {
+        "calico-typha-deployment",
+        "terway-eniip-restart-on-release",
+    }
+
+
+def test_one_restart_pair_per_configured_daemonset():
+    config = stack_config(mode="direct", **{"terway:terway": {"daemonSets": ["terway-eniip", "terway-eniip-spot"]}})
+    names = sorted(r.name for r in declare(config).resources if r.inputs.get("kind") == "terway-rollout-restart")
+    assert names == [
+        "terway-eniip-restart", "terway-eniip-restart-on-release", "terway-eniip-spot-restart", "terway-eniip-spot-restart-on-release",
+    ]
+
+
+def test_trigger_is_stable_for_the_same_inputs_and_moves_with_the_mode():
+    first = declare(stack_config(mode="typha")).outputs["eniConfigTrigger"]
+    assert declare(stack_config(mode="typha")).outputs["eniConfigTrigger"] == first
+    assert declare(stack_config(mode="disabled")).outputs["eniConfigTrigger"] != first
+
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the engine's marker for a secret value
+
+
+def test_kubeconfig_reaches_provider_and_restarts_only_as_a_secret():
+    evaluation = declare(stack_config(mode="direct"))
+    [provider] = of_type(evaluation, "pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": OFFLINE_KUBECONFIG}
+    assert provider.inputs["upsertExistingObjects"] in ("true", True)
+    dynamic = [r for r in evaluation.resources if r.type.startswith("pulumi-python:dynamic")]
+    assert dynamic and all(SECRET_SIG in r.inputs["kubeconfig"] for r in dynamic)
+
+
+def test_malformed_live_eni_config_stops_before_any_write():
+    broken = load_configmap(SAMPLE_ENI_CONFIG)
+    broken["data"]["eni_conf"] = '{"vswitches": "vsw-a"}'
+    with pytest.raises(pulumi.RunError, match=r"kube-system/eni-config:eni_conf.vswitches: must map each zone"):
+        declare(stack_config(pods=PODS_WITH_SNAT_TABLE), eni_config=broken)
+
+
+def test_malformed_live_eni_config_declares_nothing_that_writes():
+    broken = load_configmap(SAMPLE_ENI_CONFIG)
+    broken["data"]["eni_conf"] = "not json"
+    config = stack_config(pods=PODS_WITH_SNAT_TABLE)
+    from terway_stack.plan import mocks
+
+    recorder = mocks.ClusterAndCloudMocks(broken)
+    pulumi.runtime.set_mocks(recorder, project="terway", stack="gate", preview=False)
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    with pytest.raises(pulumi.RunError):
+        pulumi.runtime.test(lambda: pulumi.Output.all(**run(config, environ={})))()
+    writers = [r for r in recorder.declared() if not r.type.startswith(("terway:index:", "pulumi:providers:"))]
+    assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-per-node-config-check"}
+
+
+def test_typha_warning_when_felix_is_not_the_policy_engine():
+    ipvlan = load_configmap(SAMPLE_ENI_CONFIG)
+    ipvlan["data"]["10-terway.conf"] = json.dumps({"type": "terway", "eniip_virtual_type": "IPVlan"})
+    evaluation = declare(stack_config(mode="typha"), eni_config=ipvlan)
+    assert any("eniip_virtual_type ipvlan" in w for w in evaluation.warnings)
