@@ -230,3 +230,19 @@ def test_relay_attributes_are_plain_values_for_other_components():
     assert captured["service_name"] == "calico-typha"
     assert isinstance(captured["deployment"], k8s.apps.v1.Deployment)
     assert isinstance(captured["pdb"], k8s.policy.v1.PodDisruptionBudget)
+
+
+def test_recorded_options_show_the_crd_retained_and_the_gate_dependency():
+    # The same option record the offline plan and the policy pack read.
+    evaluation = evaluate(relay_program(small_settings(), with_gate=True), config={})
+    options = {(r.type, r.name): r.options for r in evaluation.resources}
+    assert options[(CRD, "calico-bgppeers-crd")]["retainOnDelete"] is True
+    deleted_on_destroy = [
+        (SERVICE, "calico-typha-service"),
+        (DEPLOYMENT, "calico-typha-deployment"),
+        (PDB_V1BETA1, "calico-typha-pdb"),
+    ]
+    for key in deleted_on_destroy:
+        assert options[key]["retainOnDelete"] is False, key
+    for key in [(CRD, "calico-bgppeers-crd"), *deleted_on_destroy]:
+        assert options[key]["dependsOn"] == ["gate"], key
