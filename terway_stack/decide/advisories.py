@@ -19,7 +19,8 @@ def network_policy_advisories(settings: StackSettings) -> list[str]:
     if mode == "typha" and nodes < DIRECT_MODE_NODE_LIMIT:
         return [
             f"terway:networkPolicy is typha on {nodes} nodes: Typha works but is not needed below "
-            f"{DIRECT_MODE_NODE_LIMIT} nodes; Felix can watch the API server directly (mode direct) without overloading it"
+            f"{DIRECT_MODE_NODE_LIMIT} nodes; Felix can watch the API server directly (mode direct) "
+            "without overloading it"
         ]
     if mode == "direct" and nodes > DIRECT_MODE_NODE_LIMIT:
         return [

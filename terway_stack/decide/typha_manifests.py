@@ -107,11 +107,15 @@ def typha_env(metrics: bool) -> list[dict[str, str]]:
     return env
 
 
+def _host_port(name: str, port: int) -> dict[str, Any]:
+    return {"name": name, "containerPort": port, "hostPort": port, "protocol": "TCP"}
+
+
 def _container_ports(metrics: bool) -> list[dict[str, Any]]:
     # hostNetwork: hostPort equals containerPort; stating it lets the scheduler see the port taken.
-    ports = [{"name": TYPHA_PORT_NAME, "containerPort": TYPHA_PORT, "hostPort": TYPHA_PORT, "protocol": "TCP"}]
+    ports = [_host_port(TYPHA_PORT_NAME, TYPHA_PORT)]
     if metrics:
-        ports.append({"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "hostPort": METRICS_PORT, "protocol": "TCP"})
+        ports.append(_host_port(METRICS_PORT_NAME, METRICS_PORT))
     return ports
 
 
@@ -173,7 +177,9 @@ def render_deployment(settings: StackSettings) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(TYPHA_SERVICE_NAME, **{AWAIT_TIMEOUT_ANNOTATION: str(deployment_await_seconds(replicas))}),
+        "metadata": _metadata(
+            TYPHA_SERVICE_NAME, **{AWAIT_TIMEOUT_ANNOTATION: str(deployment_await_seconds(replicas))}
+        ),
         "spec": {
             "replicas": replicas,
             "revisionHistoryLimit": 2,

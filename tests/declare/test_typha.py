@@ -53,7 +53,8 @@ def relay_program(settings, provider_option="providers", with_gate=False):
         provider = k8s.Provider("k8s", kubeconfig="fake")
         opts = {"providers": [provider]} if provider_option == "providers" else {"provider": provider}
         if with_gate:
-            gate = k8s.core.v1.ConfigMap("gate", metadata={"name": "gate"}, opts=pulumi.ResourceOptions(provider=provider))
+            gate_opts = pulumi.ResourceOptions(provider=provider)
+            gate = k8s.core.v1.ConfigMap("gate", metadata={"name": "gate"}, opts=gate_opts)
             opts["depends_on"] = [gate]
         relay = TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(**opts))
         return {"typhaReplicas": relay.replicas, "typhaServiceName": relay.service_name}
