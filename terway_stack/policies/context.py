@@ -14,12 +14,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from ..decide.settings import DEFAULT_TYPHA_VERSION
+from ..decide.settings import DEFAULT_TYPHA_VERSION, StackSettings
 
-try:  # the Typha issue owns the advisory threshold; until it lands, keep the same number here
-    from ..decide.advisories import DIRECT_MODE_NODE_LIMIT
-except ImportError:  # pragma: no cover - depends on what else is merged
-    DIRECT_MODE_NODE_LIMIT = 100
+from ..decide.advisories import DIRECT_MODE_NODE_LIMIT  # one threshold for warnings and policy
 
 REGION_KEY = "alicloud:region"
 DEFAULT_DAEMON_SETS = ("terway-eniip",)
@@ -125,6 +122,21 @@ def context_from_stack_config(config: Mapping[str, Any], base: Optional[PolicyCo
     if isinstance(daemon_sets, list) and all(isinstance(d, str) for d in daemon_sets) and daemon_sets:
         updates["terway_daemon_sets"] = tuple(daemon_sets)
     return dataclasses.replace(base, **updates)
+
+
+def context_from_settings(settings: StackSettings, base: Optional[PolicyContext] = None) -> PolicyContext:
+    """The same, from already validated settings (what the offline plan holds)."""
+    pods = settings.pod_vswitches
+    return dataclasses.replace(
+        base or PolicyContext(),
+        node_count=settings.cluster.node_count,
+        kubernetes_version=settings.cluster.kubernetes_version,
+        region=settings.region,
+        typha_version=settings.typha.version,
+        network_policy_mode=settings.network_policy,
+        snat_configured=bool(pods and pods.snat),
+        terway_daemon_sets=tuple(settings.terway.daemon_sets),
+    )
 
 
 def with_policy_config(context: PolicyContext, properties: Optional[Mapping[str, Any]]) -> PolicyContext:

@@ -42,7 +42,8 @@ PDB_TYPES: dict[str, tuple[str, Optional[int], Optional[int]]] = {
     "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", 21, None),
     "kubernetes:policy/v1beta1:PodDisruptionBudget": ("policy/v1beta1", None, 25),
 }
-RESTART_TYPE = "pulumi-python:dynamic:Resource"
+# Dynamic resources are typed pulumi-python:dynamic:Resource or, with a type name, pulumi-python:dynamic/<module>:<Name>.
+DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
 RESTART_KIND = "terway-rollout-restart"
 RESTART_METHOD = "rollout-restart"
 # Objects whose props can carry a shell command or a container command line.
@@ -184,10 +185,8 @@ def check_pod_vswitch_cidr(resource: PlanResource, context: PolicyContext) -> It
 
 def _snat_targets(entry: PlanResource, switches: Sequence[PlanResource]) -> list[str]:
     """Keys of what a SNAT entry covers: a declared vSwitch's name, or a literal vSwitch id."""
-    deps = [*entry.property_dependencies.get("sourceVswitchId", ()),
-            *entry.property_dependencies.get("source_vswitch_id", ())]
     names = {s.name for s in switches}
-    linked = sorted({d for d in deps if d in names})
+    linked = sorted({d for d in entry.property_dependencies.get("sourceVswitchId", ()) if d in names})
     if linked:
         return linked
     source = entry.props.get("sourceVswitchId")
@@ -407,7 +406,7 @@ def _deletes_pods(text: str) -> bool:
 
 
 def _is_restart_resource(resource: PlanResource) -> bool:
-    return resource.type == RESTART_TYPE and resource.props.get("kind") == RESTART_KIND
+    return resource.type.startswith(DYNAMIC_TYPE_PREFIX) and resource.props.get("kind") == RESTART_KIND
 
 
 def _pod_deleters(resources: Sequence[PlanResource]) -> Iterator[Finding]:
