@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 a mandatory policy violation, 2 invalid configuration or inp
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -30,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--stack-config", type=Path, help="path of a stack config file")
     plan.add_argument("--eni-config", type=Path, help="live ConfigMap from `kubectl get cm eni-config -n kube-system -o yaml`")
     plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument(
+        "--policy-config", type=Path, help="policy pack config (JSON), as `pulumi preview --policy-pack-config` takes"
+    )
     plan.add_argument("--project-dir", type=Path, default=Path.cwd(), help="folder holding Pulumi.yaml (default: .)")
     return parser
 
@@ -48,6 +52,18 @@ def _live_eni_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     return configmap
 
 
+def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
+    if path is None:
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError([Problem(str(path), f"is not a readable JSON policy config ({err})")]) from None
+    if not isinstance(document, dict):
+        raise InputError([Problem(str(path), "must be a JSON object of policy name -> settings")])
+    return document
+
+
 def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     stack_file = args.stack_config or args.project_dir / f"Pulumi.{args.stack}.yaml"
     stack = args.stack or stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
@@ -59,7 +75,7 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
 
     evaluation = evaluate(lambda: run(config, environ={}), config, stack=stack, eni_config=live)
     live_data = (live or load_configmap(SAMPLE_ENI_CONFIG)).get("data") or {}
-    violations = plan_violations(evaluation, settings)
+    violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations)
     out.write(report.render_json() + "\n" if args.format == "json" else report.render_table())
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK

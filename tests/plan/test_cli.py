@@ -222,3 +222,25 @@ def test_missing_or_unreadable_files_exit_2(tmp_path):
     result = plan("--stack", "prod", "--eni-config", str(garbage))
     assert result.returncode == 2 and "is not a saved ConfigMap" in result.stderr
     assert "Traceback" not in missing.stderr + result.stderr
+
+
+def test_advisory_violation_is_reported_and_exits_0(tmp_path):
+    config = prod_config()
+    config["terway:networkPolicy"] = "disabled"
+    result = plan("--stack-config", str(write_stack(tmp_path, config)), "--project-dir", str(ROOT), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    violations = json.loads(result.stdout)["violations"]
+    assert {"policy": "network-policy-disabled", "enforcement": "advisory"}.items() <= violations[0].items()
+
+
+def test_mandatory_violation_exits_1_with_the_policy_named(tmp_path):
+    config = prod_config()
+    config["terway:typha"]["image"] = "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.20.2"
+    policy_config = tmp_path / "policy-config.json"
+    policy_config.write_text(json.dumps({"typha-image-region": "mandatory"}))
+    stack = str(write_stack(tmp_path, config))
+    result = plan("--stack-config", stack, "--project-dir", str(ROOT), "--policy-config", str(policy_config))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[mandatory] typha-image-region:" in result.stdout and "cn-beijing" in result.stdout
+    advisory = plan("--stack-config", stack, "--project-dir", str(ROOT))
+    assert advisory.returncode == 0 and "[advisory] typha-image-region:" in advisory.stdout
