@@ -95,28 +95,39 @@ def summary(events):
 
 
 class Watch:
-    """Follows the DaemonSet status and its pods from a resourceVersion, in a thread.
+    """Follows the DaemonSet status and its pods from a resourceVersion, in threads.
 
-    Watching from the resourceVersion read before the restart means no event is missed even if
-    the watch connects late. It records the worst moment of the rollout.
+    Watching from the resourceVersion listed before the restart means no event is missed even if
+    a watch connects late. Short server-side watch timeouts let the threads drain every event up
+    to the moment of exit and then end. It records the worst moment of the rollout.
     """
 
     def __init__(self, cp, name=DS):
-        from kubernetes import client, watch
+        from kubernetes import client
 
         self.cp, self.name = cp, name
         self.max_status_unavailable = 0
         self.max_nodes_without_ready_pod = 0
         self.pods: dict[str, dict] = {}
-        self._watches = [watch.Watch(), watch.Watch()]
+        self._stop = threading.Event()
         apps, core = client.AppsV1Api(cp.api_client()), client.CoreV1Api(cp.api_client())
         ds_rv = apps.list_namespaced_daemon_set(NS).metadata.resource_version
         pods = json.loads(core.list_namespaced_pod(NS, label_selector=f"app={name}", _preload_content=False).data)
         for pod in pods["items"]:
             self.pods[pod["metadata"]["name"]] = pod
         self._threads = [
-            threading.Thread(target=self._follow_ds, args=(apps, ds_rv), daemon=True),
-            threading.Thread(target=self._follow_pods, args=(core, pods["metadata"]["resourceVersion"]), daemon=True),
+            threading.Thread(
+                target=self._follow,
+                args=(apps.list_namespaced_daemon_set, ds_rv, self._on_ds),
+                kwargs={"field_selector": f"metadata.name={name}"},
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._follow,
+                args=(core.list_namespaced_pod, pods["metadata"]["resourceVersion"], self._on_pod),
+                kwargs={"label_selector": f"app={name}"},
+                daemon=True,
+            ),
         ]
 
     def __enter__(self):
@@ -125,29 +136,30 @@ class Watch:
         return self
 
     def __exit__(self, *exc):
-        for w in self._watches:
-            w.stop()
+        self._stop.set()
         for t in self._threads:
-            t.join(timeout=10)
+            t.join(timeout=15)
+        assert not any(t.is_alive() for t in self._threads), "watch threads did not finish"
 
-    def _follow_ds(self, apps, rv):
-        for event in self._watches[0].stream(
-            apps.list_namespaced_daemon_set, NS, field_selector=f"metadata.name={self.name}",
-            resource_version=rv, timeout_seconds=300,
-        ):
-            status = event["raw_object"].get("status") or {}
-            self.max_status_unavailable = max(self.max_status_unavailable, status.get("numberUnavailable") or 0)
+    def _follow(self, list_fn, rv, handle, **selector):
+        from kubernetes import watch
 
-    def _follow_pods(self, core, rv):
-        for event in self._watches[1].stream(
-            core.list_namespaced_pod, NS, label_selector=f"app={self.name}", resource_version=rv, timeout_seconds=300,
-        ):
-            pod = event["raw_object"]
-            if event["type"] == "DELETED":
-                self.pods.pop(pod["metadata"]["name"], None)
-            else:
-                self.pods[pod["metadata"]["name"]] = pod
-            self.max_nodes_without_ready_pod = max(self.max_nodes_without_ready_pod, self._nodes_without_ready_pod())
+        while not self._stop.is_set():
+            for event in watch.Watch().stream(list_fn, NS, resource_version=rv, timeout_seconds=2, **selector):
+                rv = event["raw_object"]["metadata"]["resourceVersion"]
+                handle(event)
+
+    def _on_ds(self, event):
+        status = event["raw_object"].get("status") or {}
+        self.max_status_unavailable = max(self.max_status_unavailable, status.get("numberUnavailable") or 0)
+
+    def _on_pod(self, event):
+        pod = event["raw_object"]
+        if event["type"] == "DELETED":
+            self.pods.pop(pod["metadata"]["name"], None)
+        else:
+            self.pods[pod["metadata"]["name"]] = pod
+        self.max_nodes_without_ready_pod = max(self.max_nodes_without_ready_pod, self._nodes_without_ready_pod())
 
     def _nodes_without_ready_pod(self) -> int:
         serving = set()
@@ -188,7 +200,7 @@ def test_create_rolls_terway_once_within_max_unavailable(cp, kubeconfig, capsys)
     assert cp.count_writes(since, verbs=["delete"], resource="pods", user=DS_CONTROLLER) == NODES
     # ... never more than maxUnavailable at a time, by its own status and by the pods themselves.
     assert 0 < watch.max_status_unavailable <= MAX_UNAVAILABLE
-    assert watch.max_nodes_without_ready_pod <= MAX_UNAVAILABLE
+    assert 0 < watch.max_nodes_without_ready_pod <= MAX_UNAVAILABLE
 
     progress = capsys.readouterr().err
     assert f"terway-rollout {NS}/{DS}: rolling restart requested" in progress

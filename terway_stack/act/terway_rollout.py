@@ -256,7 +256,9 @@ class RolloutStatus:
         return scaled(self.max_unavailable, self.desired, round_up=True)
 
     def describe(self) -> str:
-        return (
+        # Before the controller observes the new template its counts describe the old one.
+        stale = "new template not yet observed; " if self.observed_generation < self.generation else ""
+        return stale + (
             f"{self.updated}/{self.desired} updated, {self.available}/{self.desired} available, "
             f"{self.unavailable} unavailable, {self.ready} ready "
             f"(generation {self.generation}, observed {self.observed_generation}, "

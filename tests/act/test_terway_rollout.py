@@ -331,7 +331,7 @@ def test_wait_reports_each_change_and_returns_when_complete():
     )
     assert status.complete() and status.observed_generation == 3
     assert [line.split(" (")[0] for line in lines] == [
-        "20/20 updated, 20/20 available, 0 unavailable, 20 ready",
+        "new template not yet observed; 20/20 updated, 20/20 available, 0 unavailable, 20 ready",
         "10/20 updated, 20/20 available, 0 unavailable, 20 ready",
         "20/20 updated, 20/20 available, 0 unavailable, 20 ready",
     ]
