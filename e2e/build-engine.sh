@@ -37,6 +37,20 @@ pin_hash() { # hash of the wrapper module's go.mod + go.sum + this script's line
   cat "$HERE/engine/$1/go.mod" "$HERE/engine/$1/go.sum" | sha256sum | cut -c1-16
 }
 
+# kwok's controller needs Stage objects; copy kwok's own default stages (the ones
+# kwokctl uses: node fast init, node heartbeat, pod fast ready/complete/delete)
+# out of the pinned module so controlplane.py can use them offline.
+post_build_kwok() {
+  local mod="$1" out="$2/stages" src f
+  src="$(cd "$mod" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  mkdir -p "$out"
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+           node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    install -m 0644 "$src/kustomize/stage/$f" "$out/$(basename "$f")"
+  done
+}
+
 build_one() {
   local name="$1" version="$2" pkgs="$3"
   local dir="$CACHE/$name-$version" mod="$HERE/engine/$name" hash
@@ -56,6 +70,7 @@ build_one() {
     pkg="${spec%%=*}"; bin="${spec#*=}"
     ( cd "$mod" && go build -p "$JOBS" -trimpath -ldflags "-s -w" -o "$tmp/bin/$bin" "$pkg" ) >&2
   done
+  if declare -F "post_build_$name" >/dev/null; then "post_build_$name" "$mod" "$tmp"; fi
   end=$(date +%s)
   {
     echo "pin=$hash"
