@@ -6,6 +6,7 @@ Field-level rules live on the models; rules that compare several keys live in
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Any, Literal, Mapping, Optional
 
@@ -29,6 +30,16 @@ POD_VSWITCH_MAX_PREFIX = 19  # runbook: at least 8192 addresses per pod vSwitch
 DEFAULT_TYPHA_VERSION = "v3.20.2"
 
 NetworkPolicyMode = Literal["typha", "disabled", "direct"]
+
+
+def decode_config_value(value: Any) -> Any:
+    """The engine hands structured config over as JSON text and plain strings as they are."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
 
 
 def _reject_bool(value: Any) -> Any:

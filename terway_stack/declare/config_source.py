@@ -1,13 +1,12 @@
 """Read the stack's configuration from the Pulumi runtime into the decide layer's raw shape."""
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
 from pulumi.runtime import config as runtime_config
 
 from ..decide.problems import NAMESPACE
-from ..decide.settings import StackSettings, parse_settings
+from ..decide.settings import StackSettings, decode_config_value, parse_settings
 
 REGION_KEY = "alicloud:region"
 
@@ -17,20 +16,10 @@ def all_config() -> dict[str, Any]:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
-def _decode(value: Any) -> Any:
-    # The engine hands structured values over as JSON text and plain strings as they are.
-    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def raw_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """`terway:<key>` entries without their prefix, plus alicloud:region, decoded."""
     prefix = f"{NAMESPACE}:"
-    raw = {key[len(prefix):]: _decode(value) for key, value in config.items() if key.startswith(prefix)}
+    raw = {key[len(prefix):]: decode_config_value(value) for key, value in config.items() if key.startswith(prefix)}
     if REGION_KEY in config:
         raw[REGION_KEY] = config[REGION_KEY]
     return raw

@@ -10,11 +10,10 @@ It comes from three places, later ones winning:
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from ..decide.settings import DEFAULT_TYPHA_VERSION, StackSettings
+from ..decide.settings import DEFAULT_TYPHA_VERSION, StackSettings, decode_config_value
 
 from ..decide.advisories import DIRECT_MODE_NODE_LIMIT  # one threshold for warnings and policy
 
@@ -73,18 +72,8 @@ CONFIG_PROPERTIES: dict[str, tuple[str, dict[str, Any]]] = {
 _INT_FIELDS = {"node_count", "direct_mode_node_limit"}
 
 
-def _decode(value: Any) -> Any:
-    # The engine passes structured config as JSON text; a Pulumi.<stack>.yaml read with YAML is already data.
-    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _section(config: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = _decode(config.get(f"terway:{key}"))
+    value = decode_config_value(config.get(f"terway:{key}"))
     return value if isinstance(value, dict) else {}
 
 
