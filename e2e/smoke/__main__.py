@@ -1,30 +1,35 @@
-"""Smoke program: one ConfigMap through an explicit kubernetes Provider + one dynamic resource."""
+"""Smoke program for the e2e engine.
+
+* A dynamic resource (SmokeConfigMap, provider in the importable module smoke_dynamic)
+  creates ConfigMap default/e2e-smoke-dynamic with the kubernetes Python client: proves
+  CLI + language host + dynamic-provider plugin + local cluster.
+* With config useKubernetesProvider=true (set by e2e/smoke.sh when the
+  pulumi-resource-kubernetes plugin is on PATH), also a ConfigMap default/e2e-smoke through an
+  explicit pulumi_kubernetes.Provider(kubeconfig=...).
+"""
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from smoke_dynamic import ConfigMapProbe
+from smoke_dynamic import SmokeConfigMap
 
 
 def main() -> None:
     cfg = pulumi.Config()
     kubeconfig = cfg.require_secret("kubeconfig")
-    provider = k8s.Provider("local", kubeconfig=kubeconfig)
-    cm = k8s.core.v1.ConfigMap(
-        "smoke",
-        metadata={"name": "e2e-smoke", "namespace": "default"},
-        data={"hello": "world"},
-        opts=pulumi.ResourceOptions(provider=provider),
-    )
-    probe = ConfigMapProbe(
-        "smoke-probe",
-        kubeconfig=kubeconfig,
-        namespace="default",
-        configmap=cm.metadata.name,
-        opts=pulumi.ResourceOptions(depends_on=[cm]),
-    )
-    pulumi.export("configmap", cm.metadata.name)
-    pulumi.export("probe_uid", probe.uid)
+    dyn = SmokeConfigMap("smoke-dynamic", kubeconfig=kubeconfig, namespace="default",
+                         configmap="e2e-smoke-dynamic", data={"hello": "dynamic"})
+    pulumi.export("dynamic_configmap_uid", dyn.uid)
+    if cfg.get_bool("useKubernetesProvider"):
+        import pulumi_kubernetes as k8s
+
+        provider = k8s.Provider("local", kubeconfig=kubeconfig)
+        cm = k8s.core.v1.ConfigMap(
+            "smoke",
+            metadata={"name": "e2e-smoke", "namespace": "default"},
+            data={"hello": "world"},
+            opts=pulumi.ResourceOptions(provider=provider),
+        )
+        pulumi.export("configmap", cm.metadata.name)
 
 
 main()

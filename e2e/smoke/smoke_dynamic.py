@@ -1,9 +1,8 @@
 """A dynamic provider in an importable module (pickled by reference, as the real stack does).
 
-It reads the ConfigMap created by the kubernetes provider with the kubernetes
-Python client and records its uid, which proves that the dynamic-provider
-plugin (pulumi-resource-pulumi-python -> python -m pulumi.dynamic) runs with
-the virtualenv's packages and can reach the local cluster.
+SmokeConfigMap creates, updates and deletes one ConfigMap with the kubernetes Python
+client (server-side apply, field manager "e2e-smoke-dynamic"). Clients are built inside
+the methods, never stored on self (self is pickled into the state).
 """
 
 from __future__ import annotations
@@ -13,46 +12,70 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
+FIELD_MANAGER = "e2e-smoke-dynamic"
 
-def _read_uid(kubeconfig: str, namespace: str, name: str) -> str:
-    # Clients are built inside the method, never stored on self (self is pickled).
+
+def _core(kubeconfig: str):
     import yaml
     from kubernetes import client, config
 
-    api = config.new_client_from_config_dict(yaml.safe_load(kubeconfig))
+    return client.CoreV1Api(config.new_client_from_config_dict(yaml.safe_load(kubeconfig)))
+
+
+def _apply(props: dict[str, Any]) -> str:
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": props["configmap"], "namespace": props["namespace"]},
+        "data": dict(props.get("data") or {}),
+    }
+    core = _core(props["kubeconfig"])
     try:
-        return client.CoreV1Api(api).read_namespaced_config_map(name, namespace).metadata.uid
+        live = core.patch_namespaced_config_map(
+            props["configmap"], props["namespace"], body, field_manager=FIELD_MANAGER, force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+        return live.metadata.uid
     finally:
-        api.close()
+        core.api_client.close()
 
 
-class ConfigMapProbeProvider(ResourceProvider):
+class SmokeConfigMapProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        uid = _read_uid(props["kubeconfig"], props["namespace"], props["name"])
-        return CreateResult(id_=f"{props['namespace']}/{props['name']}", outs={**props, "uid": uid})
+        uid = _apply(props)
+        return CreateResult(id_=f"{props['namespace']}/{props['configmap']}", outs={**props, "uid": uid})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = ("namespace", "name")
-        changed = [k for k in keys if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
+        replaces = [k for k in ("namespace", "configmap") if olds.get(k) != news.get(k)]
+        changes = bool(replaces) or olds.get("data") != news.get("data")
+        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs={**news, "uid": _read_uid(news["kubeconfig"], news["namespace"], news["name"])})
+        return UpdateResult(outs={**news, "uid": _apply(news)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_=id_, outs=props)
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        return None
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        core = _core(props["kubeconfig"])
+        try:
+            core.delete_namespaced_config_map(props["configmap"], props["namespace"])
+        except ApiException as err:
+            if err.status != 404:
+                raise
+        finally:
+            core.api_client.close()
 
 
-class ConfigMapProbe(Resource):
+class SmokeConfigMap(Resource):
     uid: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, kubeconfig, namespace, configmap, opts=None) -> None:
+    def __init__(self, resource_name: str, kubeconfig, namespace, configmap, data, opts=None) -> None:
         super().__init__(
-            ConfigMapProbeProvider(),
+            SmokeConfigMapProvider(),
             resource_name,
-            {"kubeconfig": kubeconfig, "namespace": namespace, "name": configmap, "uid": None},
+            {"kubeconfig": kubeconfig, "namespace": namespace, "configmap": configmap, "data": data, "uid": None},
             opts,
         )
