@@ -127,7 +127,9 @@ PYEOF
   if [[ "$USE_K8S_PROVIDER" == true ]]; then check_cm e2e-smoke yes || fail "ConfigMap e2e-smoke missing"; fi
   pulumi stack output --json
   say "pulumi preview --policy-pack"
-  pulumi preview --non-interactive --policy-pack "$WORK/smoke/policy"
+  pulumi preview --non-interactive --policy-pack "$WORK/smoke/policy" | tee "$WORK/preview.log"
+  grep -q "smoke policy observed resource pulumi-python:dynamic:Resource" "$WORK/preview.log" \
+    || fail "policy pack did not report on the dynamic resource"
   say "pulumi destroy"
   pulumi destroy --yes --non-interactive
   check_cm e2e-smoke-dynamic no || fail "destroy left ConfigMap e2e-smoke-dynamic"

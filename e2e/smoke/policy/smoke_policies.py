@@ -2,16 +2,19 @@
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
+OBSERVED = "smoke policy observed resource"
 
-def _configmap_has_data(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type == "kubernetes:core/v1:ConfigMap" and not args.props.get("data"):
-        report_violation("ConfigMap has no data")
+
+def _observe(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    # Advisory on purpose: proves the analyzer saw the program's resources, never fails the preview.
+    if args.resource_type in ("pulumi-python:dynamic:Resource", "kubernetes:core/v1:ConfigMap"):
+        report_violation(f"{OBSERVED} {args.resource_type} {args.name}")
 
 
 POLICIES = [
     ResourceValidationPolicy(
-        name="smoke-configmap-has-data",
-        description="Advisory: ConfigMaps created by the smoke program carry data.",
-        validate=_configmap_has_data,
+        name="smoke-observe",
+        description="Advisory: reports every ConfigMap and dynamic resource, to prove the pack is consulted.",
+        validate=_observe,
     )
 ]
