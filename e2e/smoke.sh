@@ -37,7 +37,10 @@ if [[ -z "$CLUSTER_ONLY" ]]; then
     fail "Pulumi engine binaries not found on PATH: ${missing[*]} (run e2e/build-engine.sh), or run: e2e/smoke.sh --cluster-only"
   fi
   USE_K8S_PROVIDER=false
-  if command -v pulumi-resource-kubernetes >/dev/null; then USE_K8S_PROVIDER=true; else
+  if command -v pulumi-resource-kubernetes >/dev/null; then
+    USE_K8S_PROVIDER=true
+    [[ "${TERWAY_E2E_K8S_PROVIDER:-}" == standin ]] && say "pulumi-resource-kubernetes is the harness's Python STAND-IN (e2e/engine/k8s-standin)"
+  else
     say "pulumi-resource-kubernetes not on PATH: skipping the pulumi_kubernetes ConfigMap (the Go module proxy here does not serve github.com/pulumi/pulumi-kubernetes/provider/v4)"
   fi
 fi
@@ -133,6 +136,7 @@ PYEOF
   say "pulumi destroy"
   pulumi destroy --yes --non-interactive
   check_cm e2e-smoke-dynamic no || fail "destroy left ConfigMap e2e-smoke-dynamic"
+  if [[ "$USE_K8S_PROVIDER" == true ]]; then check_cm e2e-smoke no || fail "destroy left ConfigMap e2e-smoke"; fi
   pulumi stack rm --yes --non-interactive e2e
 fi
 

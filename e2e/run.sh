@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Real-engine e2e suite (`make e2e`): build or reuse the engine, smoke-test it, run e2e/tests.
+#
+# Python: $E2E_PYTHON, else the repo's venv/bin/python (made by `make venv`), else python3.
+# Extra arguments go to pytest.  TERWAY_E2E_SKIP_SMOKE=1 skips e2e/smoke.sh.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+CACHE="${TERWAY_ENGINE_CACHE:-$HOME/.cache/terway-stack/engine}"
+
+PY="${E2E_PYTHON:-}"
+if [[ -z "$PY" ]]; then
+  if [[ -x "$REPO/venv/bin/python" ]]; then PY="$REPO/venv/bin/python"; else PY="$(command -v python3)"; fi
+fi
+VENV="$(cd "$(dirname "$PY")/.." && pwd)"
+
+start=$(date +%s)
+"$HERE/build-engine.sh"
+# shellcheck disable=SC1091
+source "$CACHE/env.sh"
+echo "[e2e] engine ready after $(( $(date +%s) - start ))s"
+
+if [[ "${TERWAY_E2E_SKIP_SMOKE:-}" != 1 ]]; then
+  TERWAY_E2E_VENV="$VENV" bash "$HERE/smoke.sh"
+fi
+
+export PATH="$VENV/bin:$PATH"
+cd "$REPO"
+rc=0
+"$PY" -m pytest e2e/tests -q "$@" || rc=$?
+if [[ $rc -eq 5 ]]; then echo "[e2e] no e2e tests collected"; rc=0; fi
+exit $rc
