@@ -165,7 +165,10 @@ main() {
     fi
     build_one "$name" "$version" "$pkgs" "$ldextra"
   done
-  [[ -n "$list" ]] || write_env
+  if [[ -z "$list" ]]; then
+    write_env
+    echo "source $CACHE/env.sh"
+  fi
 }
 
 main "$@"

@@ -285,7 +285,8 @@ class ControlPlane:
         self.timeout = timeout
         self.keep = keep if keep is not None else os.environ.get("TERWAY_E2E_KEEP") == "1"
         self._own_dir = workdir is None
-        self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="terway-e2e-"))
+        # the temp dir is made by start(), so an unstarted ControlPlane leaves nothing behind
+        self.dir: Path = Path(workdir) if workdir else None  # type: ignore[assignment]
         self._procs: list[_Proc] = []
         self._api_client = None
         self.api_port = 0
@@ -343,6 +344,8 @@ class ControlPlane:
         self.stop()
 
     def start(self) -> "ControlPlane":
+        if self.dir is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="terway-e2e-"))
         try:
             bins = {name: find_binary(name) for name in BINARIES}
             self._bins = bins
@@ -389,8 +392,9 @@ class ControlPlane:
             with contextlib.suppress(Exception):
                 proc.popen.stdout and proc.popen.stdout.close()
         self._procs.clear()
-        if self._own_dir and not self.keep:
+        if self._own_dir and not self.keep and self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None  # type: ignore[assignment]
 
     # ----------------------------------------------------------- processes
 
