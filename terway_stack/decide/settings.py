@@ -216,6 +216,12 @@ class StackSettings(_Model):
         Field(alias="alicloud:region")
     )
 
+    @field_validator("pod_vswitches", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any) -> Any:
+        # Pulumi.yaml declares `default: {}` (a declared key without a default is required).
+        return None if value == {} else value
+
     @property
     def typha_replicas(self) -> int:
         return self.typha.replicas or typha_replicas(self.cluster.node_count)

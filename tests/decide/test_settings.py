@@ -209,3 +209,9 @@ def test_image_override_and_version_shape_the_image():
     assert parse_settings(config).typha_image == "registry.example.com/calico/typha:v3.20.2"
     assert problems_of(with_change("typha|image", "typha"))[0].startswith("terway:typha.image: 'typha' is not a full image")
     assert problems_of(with_change("typha|version", "3.20"))[0].startswith("terway:typha.version: '3.20' is not a Calico")
+
+
+def test_empty_pod_vswitches_mapping_means_none_as_pulumi_yaml_defaults_it():
+    config = valid_config()
+    config["podVSwitches"] = {}
+    assert parse_settings(config).pod_vswitches is None
