@@ -15,9 +15,6 @@ Run with `make e2e` (it builds the engine and puts it on PATH).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +29,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 
 NODES = 6
 MAX_UNAVAILABLE = 1  # 10% of 6 nodes, rounded up as the DaemonSet controller does
@@ -40,13 +38,6 @@ ADMIN = "terway-e2e-admin"
 ROLLOUT_AGENT = "terway-stack-rollout"
 NEW_VSWITCHES = {"cn-shanghai-f": "vsw-e2enewf", "cn-shanghai-g": "vsw-e2enewg"}
 STACK = "e2e"
-
-
-def fail_without(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        pytest.fail(f"{binary} is not on PATH: run the suite with `make e2e`, which builds the engine and sources its env")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -58,47 +49,10 @@ def cp():
         plane.stop()
 
 
-class PulumiCli:
-    """`pulumi` in a copy of the project, on a local file backend with passphrase secrets."""
-
-    def __init__(self, workdir: Path, home: Path):
-        self.workdir = workdir
-        self.env = {
-            **os.environ,
-            "PULUMI_HOME": str(home / "pulumi-home"),
-            "PULUMI_BACKEND_URL": f"file://{home / 'state'}",
-            "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
-            "PULUMI_PYTHON_CMD": sys.executable,
-        }
-        (home / "state").mkdir(parents=True)
-
-    def __call__(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [fail_without("pulumi"), "--non-interactive", *args],
-            cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"pulumi {' '.join(args)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-        return result
-
-    def set_config(self, key: str, value: object) -> None:
-        self("config", "set", "--path" if "." in key else "--plaintext", key, json.dumps(value) if not isinstance(value, str) else value)
-
-
-def copy_project(target: Path) -> Path:
-    for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
-        shutil.copy(REPO / name, target / name)
-    for folder in ("terway_stack", "policy"):
-        shutil.copytree(REPO / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    # Pulumi.yaml names ./venv; the plugins (dynamic provider, policy pack) look for Python there.
-    (target / "venv").symlink_to(Path(sys.prefix))
-    return target
-
-
 @pytest.fixture(scope="module")
 def pulumi(cp, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
-    cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"))
+    cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
     (project / f"Pulumi.{STACK}.yaml").write_text(
         yaml.safe_dump(
             {

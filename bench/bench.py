@@ -1,0 +1,123 @@
+"""Benchmark: prints measurements and ratios; asserts nothing (tests do that).
+
+(a) `pulumi preview` of the real stack vs a floor stack that uses the same providers (kubernetes,
+    the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio.
+(b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
+    the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
+
+Run with `make bench` (builds or reuses the engine first).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from pulumi.dynamic.dynamic import serialize_provider  # noqa: E402
+from pulumi.runtime._serialization import _deserialize, _serialize  # noqa: E402
+from terway_stack.act import terway_rollout as tr  # noqa: E402
+
+FLOOR = Path(__file__).with_name("floor")
+STACK_CONFIG = {
+    "alicloud:region": "cn-shanghai",
+    "terway:cluster": {"name": "bench", "kubernetesVersion": "1.34", "nodeCount": 6},
+    "terway:networkPolicy": "typha",
+    "terway:podVSwitches": {"zones": {"cn-shanghai-f": {"vswitchId": "vsw-benchf"}, "cn-shanghai-g": {"vswitchId": "vsw-benchg"}}},
+}
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def prepared_stack(project: Path, home: Path, config: dict, kubeconfig: str) -> PulumiCli:
+    cli = PulumiCli(project, home)
+    (project / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": config}))
+    cli("stack", "init", "bench")
+    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", kubeconfig)
+    cli("preview")  # warm-up: first run loads plugins into the OS cache
+    return cli
+
+
+def preview_ratio(runs: int) -> None:
+    with ControlPlane(nodes=6) as cp, tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        stack_dir, floor_dir = (tmp / "stack"), (tmp / "floor")
+        stack_dir.mkdir()
+        copy_project(stack_dir)
+        floor_dir.mkdir()
+        for item in FLOOR.iterdir():
+            (floor_dir / item.name).write_text(item.read_text())
+        (floor_dir / "venv").symlink_to(Path(sys.prefix))
+        stack = prepared_stack(stack_dir, tmp / "stack-home", STACK_CONFIG, cp.kubeconfig_inline())
+        floor = prepared_stack(floor_dir, tmp / "floor-home", {}, cp.kubeconfig_inline())
+        stack_times = [timed(lambda: stack("preview")) for _ in range(runs)]
+        floor_times = [timed(lambda: floor("preview")) for _ in range(runs)]
+    s, f = statistics.median(stack_times), statistics.median(floor_times)
+    print(f"(a) pulumi preview, median of {runs}: stack {s:.2f}s, floor {f:.2f}s, ratio stack/floor {s / f:.2f}")
+    print(f"    stack runs {[round(t, 2) for t in stack_times]}, floor runs {[round(t, 2) for t in floor_times]}")
+
+
+def engine_copy(provider):
+    """The provider as the engine would run it: through Pulumi's own serializer."""
+    text, _ = _serialize(True, serialize_provider, provider)
+    return _deserialize(True, text)
+
+
+def restart_on(nodes: int) -> dict:
+    with ControlPlane(nodes=nodes, timeout=900) as cp:
+        since = cp.audit_offset()
+        provider = engine_copy(tr.TerwayRolloutProvider())
+        props = {
+            "kind": tr.KIND, "restartMethod": tr.RESTART_METHOD, "daemonSet": "terway-eniip",
+            "namespace": "kube-system", "trigger": uuid.uuid4().hex, "restartOn": "change",
+            "timeoutSeconds": 1800.0, "kubeconfig": cp.kubeconfig_inline(),
+        }
+        seconds = timed(lambda: provider.create(props))
+        ours = cp.count_writes(since, user_agent=tr.USER_AGENT.split("/")[0])
+        controller = cp.count_writes(since, user="system:serviceaccount:kube-system:daemon-set-controller")
+    return {"nodes": nodes, "seconds": seconds, "provider_writes": ours, "controller_writes": controller}
+
+
+def restart_ratios(sizes: list[int]) -> None:
+    results = [restart_on(n) for n in sizes]
+    for r in results:
+        print(
+            f"(b) restart on {r['nodes']:>5} nodes: {r['seconds']:.1f}s rollout, {r['provider_writes']} provider write(s), "
+            f"{r['controller_writes']} DaemonSet-controller writes, {r['seconds'] / r['nodes'] * 1000:.1f} ms/node"
+        )
+    small, large = results[0], results[-1]
+    print(
+        f"    ratio {large['nodes']}/{small['nodes']} nodes: time x{large['seconds'] / small['seconds']:.2f}, "
+        f"provider writes x{large['provider_writes'] / max(1, small['provider_writes']):.2f}, "
+        f"controller writes x{large['controller_writes'] / max(1, small['controller_writes']):.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--only", choices=("preview", "restart"))
+    args = parser.parse_args()
+    if args.only != "restart":
+        preview_ratio(args.runs)
+    if args.only != "preview":
+        restart_ratios(args.nodes)
+
+
+if __name__ == "__main__":
+    main()
