@@ -298,8 +298,8 @@ class Standin(provider_pb2_grpc.ResourceProviderServicer):
     def Check(self, request, context):
         typ, name = _type_and_name(request)
         olds, news = _des(request.olds, True), _des(request.news, True)
-        if not typ.endswith("Patch"):
-            md = news.setdefault("metadata", {})
+        md = news.setdefault("metadata", {})
+        if not typ.endswith("Patch") and isinstance(md, dict):
             if md.get("name") is None:
                 old_md = olds.get("metadata") or {}
                 if old_md.get("name") and _annotations(olds).get(AUTONAMED) == "true":
@@ -321,9 +321,12 @@ class Standin(provider_pb2_grpc.ResourceProviderServicer):
         diffs = sorted(k for k in set(olds) | set(news_c) if olds.get(k) != news_c.get(k))
         replaces = []
         omd, nmd = olds.get("metadata") or {}, news_c.get("metadata") or {}
-        for key in ("name", "namespace"):
-            if omd.get(key) != nmd.get(key) and (omd.get(key) or nmd.get(key)):
-                replaces.append(f"metadata.{key}")
+        if isinstance(omd, dict) and isinstance(nmd, dict):
+            for key in ("name", "namespace"):
+                if nmd.get(key) == rpc.UNKNOWN:
+                    continue  # decided when known; the engine diffs again at update time
+                if omd.get(key) != nmd.get(key) and (omd.get(key) or nmd.get(key)):
+                    replaces.append(f"metadata.{key}")
         return proto.DiffResponse(changes=proto.DiffResponse.DIFF_SOME, diffs=diffs, replaces=replaces,
                                   deleteBeforeReplace=False)
 
