@@ -23,9 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ControlPlane  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
-from pulumi.dynamic.dynamic import serialize_provider  # noqa: E402
-from pulumi.runtime._serialization import _deserialize, _serialize  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project, engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 
 FLOOR = Path(__file__).with_name("floor")
@@ -69,12 +67,6 @@ def preview_ratio(runs: int) -> None:
     s, f = statistics.median(stack_times), statistics.median(floor_times)
     print(f"(a) pulumi preview, median of {runs}: stack {s:.2f}s, floor {f:.2f}s, ratio stack/floor {s / f:.2f}")
     print(f"    stack runs {[round(t, 2) for t in stack_times]}, floor runs {[round(t, 2) for t in floor_times]}")
-
-
-def engine_copy(provider):
-    """The provider as the engine would run it: through Pulumi's own serializer."""
-    text, _ = _serialize(True, serialize_provider, provider)
-    return _deserialize(True, text)
 
 
 def restart_on(nodes: int) -> dict:

@@ -70,3 +70,16 @@ class PulumiCli:
     def set_config(self, key: str, value: object) -> None:
         text = value if isinstance(value, str) else json.dumps(value)
         self("config", "set", "--path" if "." in key else "--plaintext", key, text)
+
+
+def engine_copy(provider):
+    """A dynamic provider as the engine runs it: serialized like pulumi.dynamic.Resource does, loaded like
+    the provider process does."""
+    import base64
+
+    import dill
+    from pulumi.dynamic.dynamic import serialize_provider
+    from pulumi.runtime._serialization import _deserialize, _serialize
+
+    text, _ = _serialize(True, serialize_provider, provider)
+    return _deserialize(lambda: dill.loads(base64.b64decode(text)))

@@ -10,25 +10,22 @@ Run: /tmp/v/bin/python -m pytest e2e/tests/test_rollout_provider.py  (after e2e/
 """
 from __future__ import annotations
 
-import base64
 import json
 import sys
 import threading
 import uuid
 from pathlib import Path
 
-import dill
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and the project from the repo root
     sys.path.insert(0, str(REPO))
 
-from pulumi.dynamic.dynamic import serialize_provider  # noqa: E402
 from pulumi.runtime import rpc  # noqa: E402
-from pulumi.runtime._serialization import _deserialize, _serialize  # noqa: E402
 
-from e2e.controlplane import ControlPlane, ControlPlaneError  # noqa: E402
+from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.pulumi_project import engine_copy  # noqa: E402
 from terway_stack.act import node_configs as nc  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 
@@ -41,13 +38,9 @@ DS_CONTROLLER = "system:serviceaccount:kube-system:daemon-set-controller"
 
 @pytest.fixture(scope="module")
 def cp():
-    try:
-        plane = ControlPlane(nodes=NODES, timeout=180)
-        plane.start()
-    except ControlPlaneError as err:
-        if "not found" in str(err):  # engine binaries not built on this machine
-            pytest.skip(f"local control plane unavailable: {err}")
-        raise
+    # No skip: without the engine binaries this suite must fail loudly (ControlPlaneError names the binary).
+    plane = ControlPlane(nodes=NODES, timeout=180)
+    plane.start()
     try:
         yield plane
     finally:
@@ -59,10 +52,6 @@ def kubeconfig(cp):
     return cp.kubeconfig_inline()
 
 
-def engine_copy(provider):
-    """Serialize as pulumi.dynamic.Resource does, deserialize as the provider process does."""
-    text, _ = _serialize(True, serialize_provider, provider)
-    return _deserialize(lambda: dill.loads(base64.b64decode(text)))
 
 
 def props(kubeconfig, **over):
