@@ -244,3 +244,13 @@ def test_mandatory_violation_exits_1_with_the_policy_named(tmp_path):
     assert "[mandatory] typha-image-region:" in result.stdout and "cn-beijing" in result.stdout
     advisory = plan("--stack-config", stack, "--project-dir", str(ROOT))
     assert advisory.returncode == 0 and "[advisory] typha-image-region:" in advisory.stdout
+
+
+def test_direct_mode_at_scale_is_warned_in_the_plan(tmp_path):
+    config = prod_config()
+    config["terway:networkPolicy"] = "direct"
+    result = plan("--stack-config", str(write_stack(tmp_path, config)), "--project-dir", str(ROOT), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert any("direct" in w and "1200" in w for w in document["warnings"]), document["warnings"]
+    assert "network-policy-direct-at-scale" in {v["policy"] for v in document["violations"]}
