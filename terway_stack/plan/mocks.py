@@ -5,7 +5,9 @@ recorded with the engine's camelCase inputs and the resource options the program
 """
 from __future__ import annotations
 
+import asyncio
 import copy
+import gc
 import hashlib
 import json
 import logging
@@ -162,6 +164,24 @@ class OptionRecordingMonitor(MockMonitor):
         return super().RegisterResource(request)
 
 
+def _forget_repeats_of(error: BaseException) -> None:
+    """Every output depending on a failed one holds the same error; the caller already has it.
+
+    Without this, asyncio reports each of them as "exception was never retrieved" when they are
+    garbage-collected, possibly long after the run, as pages of tracebacks.
+    """
+    loop = asyncio.get_event_loop()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        repeated = context.get("exception")
+        if repeated is not None and type(repeated) is type(error) and str(repeated) == str(error):
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    gc.collect()
+
+
 @dataclass
 class Evaluation:
     """What the program declared under the mock runtime."""
@@ -196,7 +216,11 @@ def evaluate(
         outputs = program()
         return pulumi.Output.all(**dict(outputs)).apply(resolved.update) if outputs else None
 
-    run()
+    try:
+        run()
+    except Exception as error:
+        _forget_repeats_of(error)
+        raise
     if collector.errors:
         raise RuntimeError("\n".join(collector.errors))
     for record in mocks.resources:
