@@ -76,6 +76,11 @@ class PodVSwitches(pulumi.ComponentResource):
             {"vswitchIds": self.vswitch_ids, "cidrs": self.cidrs, "usableIps": self.usable_ips}
         )
 
+    def _retained(self) -> pulumi.ResourceOptions:
+        # eni_conf keeps listing these vSwitches after a destroy and pods hold ENIs in them, so the
+        # vSwitch and its egress stay too; removing a pod vSwitch is a deliberate, drained operation.
+        return pulumi.ResourceOptions(parent=self, depends_on=self._depends_on, retain_on_delete=True)
+
     def _vswitch(self, cluster: str, zone: str, cidr: str, vpc_id: str, tags: dict) -> alicloud.vpc.Switch:
         return alicloud.vpc.Switch(
             f"{cluster}-pods-{zone}",
@@ -85,7 +90,7 @@ class PodVSwitches(pulumi.ComponentResource):
             vswitch_name=f"{cluster}-terway-pods-{zone}",
             description=f"Terway pod vSwitch for ACK cluster {cluster}, managed by terway-stack",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._depends_on),
+            opts=self._retained(),
         )
 
     def _snat_entry(
@@ -97,5 +102,5 @@ class PodVSwitches(pulumi.ComponentResource):
             source_vswitch_id=vswitch.id,
             snat_ip=",".join(str(ip) for ip in pods.snat.snat_ips),
             snat_entry_name=f"{cluster}-terway-pods-{zone}",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._depends_on),
+            opts=self._retained(),
         )

@@ -67,6 +67,8 @@ def test_created_zone_gets_a_vswitch_and_snat_entry_adopted_zone_gets_neither():
         "snatIp": "47.100.1.2",
         "snatEntryName": "prod-terway-pods-cn-shanghai-f",
     }
+    # Kept on destroy like eni_conf, which still lists the vSwitch; pods hold ENIs in it.
+    assert switch.options["retainOnDelete"] is True and snat.options["retainOnDelete"] is True
     assert evaluation.outputs["podVSwitchIds"] == {"cn-shanghai-f": switch.id, "cn-shanghai-g": "vsw-adopted1"}
     assert evaluation.outputs["podVSwitchCidrs"] == {"cn-shanghai-f": "10.0.32.0/19"}
     assert evaluation.outputs["podVSwitchUsableIps"] == {"cn-shanghai-f": 8188}
