@@ -69,7 +69,14 @@ def whole_numbers(value: Any) -> Any:
 class ClusterAndCloudMocks(pulumi.runtime.Mocks):
     """Answers reads of the live cluster from a saved ConfigMap and cloud look-ups with placeholders."""
 
-    def __init__(self, eni_config: Optional[Mapping[str, Any]] = None, live_objects: Optional[Mapping[str, Any]] = None):
+    def __init__(
+        self,
+        eni_config: Optional[Mapping[str, Any]] = None,
+        live_objects: Optional[Mapping[str, Any]] = None,
+        cloud_answers: Optional[Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]]] = None,
+    ):
+        # token -> answer; defaults answer like an unreadable cloud (offline), tests may say more.
+        self.cloud_answers = {**_CLOUD_ANSWERS, **(cloud_answers or {})}
         self.eni_config = copy.deepcopy(dict(eni_config)) if eni_config else load_configmap(SAMPLE_ENI_CONFIG)
         # "namespace/name" -> object, for other `.get()` reads (e.g. a DaemonSet).
         self.live_objects = dict(live_objects or {})
@@ -98,7 +105,7 @@ class ClusterAndCloudMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.calls.append((args.token, dict(args.args)))
-        answer = _CLOUD_ANSWERS.get(args.token)
+        answer = self.cloud_answers.get(args.token)
         return answer(dict(args.args)) if answer else {}
 
     def declared(self) -> list[RecordedResource]:
@@ -198,9 +205,10 @@ def evaluate(
     eni_config: Optional[Mapping[str, Any]] = None,
     live_objects: Optional[Mapping[str, Any]] = None,
     preview: bool = False,
+    cloud_answers: Optional[Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]]] = None,
 ) -> Evaluation:
     """Run `program` (which returns its stack outputs) under mocks and resolve everything."""
-    mocks = ClusterAndCloudMocks(eni_config, live_objects)
+    mocks = ClusterAndCloudMocks(eni_config, live_objects, cloud_answers)
     logger = logging.getLogger(f"terway_stack.plan.{stack}")
     logger.propagate = False
     collector = WarningCollector()

@@ -36,8 +36,20 @@ PODS_WITH_SNAT_TABLE = {
 }
 
 
-def declare(config: dict, eni_config: dict | None = None):
-    return evaluate(lambda: run(config, environ={}), config, stack="test", eni_config=eni_config)
+def declare(config: dict, eni_config: dict | None = None, cloud: dict | None = None):
+    return evaluate(lambda: run(config, environ={}), config, stack="test", eni_config=eni_config, cloud_answers=cloud)
+
+
+def readable_cloud(vpc_cidr: str = "10.0.0.0/8", switches: tuple = ()) -> dict:
+    """Cloud answers as a preview with credentials gets them: the VPC and its vSwitches."""
+    return {
+        "alicloud:vpc/getNetworks:getNetworks": lambda args: {
+            "ids": args["ids"], "vpcs": [{"id": i, "vpcId": i, "cidrBlock": vpc_cidr} for i in args["ids"] if vpc_cidr]
+        },
+        "alicloud:vpc/getSwitches:getSwitches": lambda args: {
+            "ids": [s["id"] for s in switches], "vswitches": [dict(s) for s in switches]
+        },
+    }
 
 
 def of_type(evaluation, type_: str):
@@ -209,3 +221,17 @@ def test_typha_warning_when_felix_is_not_the_policy_engine():
     ipvlan["data"]["10-terway.conf"] = json.dumps({"type": "terway", "eniip_virtual_type": "IPVlan"})
     evaluation = declare(stack_config(mode="typha"), eni_config=ipvlan)
     assert any("eniip_virtual_type ipvlan" in w for w in evaluation.warnings)
+
+
+def test_preview_checks_new_cidrs_against_the_vpc_and_its_vswitches():
+    ok = declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud(
+        "10.0.0.0/16", ({"id": "vsw-adopted1", "cidrBlock": "10.0.128.0/19", "zoneId": "cn-shanghai-g", "vswitchName": "pods-g"},)
+    ))
+    assert len(of_type(ok, SWITCH)) == 1
+    with pytest.raises(pulumi.RunError, match=r"terway:podVSwitches.zones.cn-shanghai-f.cidr: 10.0.32.0/19 is outside the VPC's CIDR 10.1.0.0/16"):
+        declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud("10.1.0.0/16"))
+    nodes = {"id": "vsw-nodes1", "cidrBlock": "10.0.32.0/20", "zoneId": "cn-shanghai-f", "vswitchName": "nodes-f"}
+    with pytest.raises(pulumi.RunError, match=r"cn-shanghai-f.cidr: 10.0.32.0/19 overlaps existing vSwitch vsw-nodes1 \(nodes-f\)"):
+        declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud("10.0.0.0/16", (nodes,)))
+    with pytest.raises(pulumi.RunError, match=r"terway:podVSwitches.vpcId: vpc-a1 does not exist in this region"):
+        declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud(""))
