@@ -87,7 +87,7 @@ def missing_vswitches(conf: Mapping[str, Any], wanted: Mapping[str, Sequence[str
     return gaps
 
 
-def merge_eni_conf(text: str, wanted: Mapping[str, Sequence[str]]) -> str:
+def merge_eni_conf(text: Optional[str], wanted: Mapping[str, Sequence[str]]) -> str:
     """Add each wanted vSwitch id to `vswitches[zone]` of an eni_conf JSON string.
 
     Existing ids keep their order and come first; nothing is duplicated; every other key keeps its
@@ -135,8 +135,8 @@ def plan_eni_config(
     """Decide the stack's eni-config keys from the live ConfigMap data. Raises InputError if malformed."""
     eni_conf = None
     if wanted_vswitches is not None:
-        parse_eni_conf(live_data)
-        eni_conf = merge_eni_conf(live_data[ENI_CONF_KEY], wanted_vswitches)
+        # The merge parses and shape-checks eni_conf itself, naming the key on any problem.
+        eni_conf = merge_eni_conf(live_data.get(ENI_CONF_KEY), wanted_vswitches)
     return EniConfigChange(policy=policy_keys(mode), eni_conf=eni_conf)
 
 
