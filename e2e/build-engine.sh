@@ -7,13 +7,19 @@
 #   e2e/build-engine.sh --force    rebuild everything
 #   e2e/build-engine.sh etcd kwok  build only the named components
 #
-# Each component is a wrapper module under e2e/engine/<name>/ whose go.mod/go.sum
+# Most components are a wrapper module under e2e/engine/<name>/ whose go.mod/go.sum
 # pin every version (the upstream modules carry replace directives, so
-# `go install mod@version` does not work for them).
+# `go install mod@version` does not work for them). The two Pulumi plugins the Go
+# module proxy refuses (the Python language host and pulumi-resource-kubernetes) are
+# built from the upstream source tarballs in shared/third_party/, each checked
+# against the sha256 pinned below and cached under a key made of that hash.
 #
 # Environment:
-#   TERWAY_ENGINE_CACHE   cache root (default $HOME/.cache/terway-stack/engine)
-#   TERWAY_ENGINE_JOBS    go build -p (default: number of CPUs)
+#   TERWAY_ENGINE_CACHE     cache root (default $HOME/.cache/terway-stack/engine)
+#   TERWAY_ENGINE_JOBS      go build -p (default: number of CPUs)
+#   TERWAY_THIRD_PARTY      the tarballs' folder (default: shared/third_party beside the repo)
+#   TERWAY_K8S_PROVIDER_BIN an already installed pulumi-resource-kubernetes v4.32.0 to use
+#                           instead of building one (default: the one in ~/.pulumi/plugins, if any)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,23 +27,57 @@ CACHE="${TERWAY_ENGINE_CACHE:-$HOME/.cache/terway-stack/engine}"
 JOBS="${TERWAY_ENGINE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 PULUMI_VERSION=v3.259.0
+# Matches pulumi-kubernetes in requirements.txt: the SDK and the plugin must agree.
+K8S_PROVIDER_VERSION=4.32.0
 # name | version | space-separated "package[=binary]" list | extra -ldflags
 COMPONENTS=(
   "etcd|v3.6.16|go.etcd.io/etcd/server/v3=etcd|"
-  "kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok=kwok|"
+  "kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok=kwok sigs.k8s.io/kwok/cmd/kwokctl=kwokctl|"
   "kubernetes|v1.34.4|k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler|"
   "pulumi|$PULUMI_VERSION|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi=pulumi|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
-  "langhost|$PULUMI_VERSION|.=pulumi-language-python|-X main.Version=${PULUMI_VERSION#v}"
+  "langhost|$PULUMI_VERSION|.=pulumi-language-python|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+  "kubernetes-provider|v$K8S_PROVIDER_VERSION|./cmd/pulumi-resource-kubernetes=pulumi-resource-kubernetes|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION"
+)
+
+# Components built from an upstream source tarball instead of a wrapper module: name | file | sha256.
+THIRD_PARTY="${TERWAY_THIRD_PARTY:-$HERE/../../shared/third_party}"
+TARBALLS=(
+  "langhost|pulumi-language-python-v3.259.0-src.tar.gz|ee3961b2f03c923131eeb15076aa5638fafdaab87923e298531bc3ec978fd63d"
+  "kubernetes-provider|pulumi-resource-kubernetes-v4.32.0-src.tar.gz|db40baaf52c10ce79d569c3ce977ddf458a557dcf5d40696a7eb181736f275b6"
 )
 
 export GOTOOLCHAIN=local      # never fetch another Go toolchain
 export GOFLAGS="-mod=readonly" # go.mod/go.sum are the pin; never rewrite them
 export CGO_ENABLED=0
+# sdk/v4 of pulumi-kubernetes is served by the proxy but has no checksum-database entry; the
+# provider tarball's go.sum pins its hash (shared/third_party/README.md).
+export GONOSUMDB=github.com/pulumi/pulumi-kubernetes
 
 log() { printf '[build-engine] %s\n' "$*" >&2; }
 
-pin_hash() { # hash of every file of the wrapper module (go.mod, go.sum, own sources, scripts)
+tarball_of() { # "file|sha256" of a tarball-built component, or nothing
+  local t name file sha
+  for t in "${TARBALLS[@]}"; do
+    IFS='|' read -r name file sha <<<"$t"
+    [[ "$name" == "$1" ]] && { echo "$file|$sha"; return 0; }
+  done
+  return 0
+}
+
+pin_hash() { # wrapper module: hash of its files; tarball: its pinned sha256 (checked before use)
+  local tb; tb="$(tarball_of "$1")"
+  if [[ -n "$tb" ]]; then echo "${tb#*|}" | cut -c1-16; return 0; fi
   (cd "$HERE/engine/$1" && find . -type f | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16
+}
+
+# Unpack a verified tarball into $2; fails loudly when it is missing or its hash differs.
+unpack_tarball() {
+  local name="$1" dest="$2" tb file sha actual
+  tb="$(tarball_of "$name")"; file="${tb%%|*}"; sha="${tb#*|}"
+  [[ -f "$THIRD_PARTY/$file" ]] || { log "$name: $THIRD_PARTY/$file not found (set TERWAY_THIRD_PARTY)"; return 1; }
+  actual="$(sha256sum "$THIRD_PARTY/$file" | cut -d' ' -f1)"
+  [[ "$actual" == "$sha" ]] || { log "$name: $file has sha256 $actual, expected $sha"; return 1; }
+  mkdir -p "$dest" && tar -xzf "$THIRD_PARTY/$file" -C "$dest"
 }
 
 # kwok's controller needs Stage objects; copy kwok's own default stages (the ones
@@ -54,20 +94,30 @@ post_build_kwok() {
   done
 }
 
-# Next to our language host: the exec shim from the pinned Pulumi SDK module (what the
-# CLI distribution ships as pulumi-language-python-exec) and our own small plugin scripts.
+# Next to the language host, as the CLI distribution ships them: the exec shim and the
+# dynamic-provider plugin script, both from python/ of the pinned sdk/v3 module.
 post_build_langhost() {
   local mod="$1" out="$2/bin" sdk
   sdk="$(cd "$mod" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$out/pulumi-language-python-exec"
-  install -m 0755 "$mod/scripts/pulumi-resource-pulumi-python" "$out/"
-  install -m 0755 "$mod/scripts/pulumi-analyzer-policy-python" "$out/"
+  install -m 0755 "$sdk/python/cmd/pulumi-resource-pulumi-python" "$out/pulumi-resource-pulumi-python"
+}
+
+# A real provider binary installed by `pulumi plugin install` is used as it is.
+installed_k8s_provider() {
+  local cand="${TERWAY_K8S_PROVIDER_BIN:-$HOME/.pulumi/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION/pulumi-resource-kubernetes}"
+  [[ -x "$cand" ]] && echo "$cand"
+  return 0
 }
 
 build_one() {
   local name="$1" version="$2" pkgs="$3" ldextra="${4:-}"
-  local dir="$CACHE/$name-$version" mod="$HERE/engine/$name" hash
+  local dir="$CACHE/$name-$version" mod="$HERE/engine/$name" hash src=""
   hash="$(pin_hash "$name")"
+  if [[ "$name" == kubernetes-provider && -n "$(installed_k8s_provider)" ]]; then
+    log "$name $version: using the installed $(installed_k8s_provider)"
+    return 0
+  fi
   if [[ -z "${FORCE:-}" && -f "$dir/.complete" ]] && grep -qx "pin=$hash" "$dir/.complete"; then
     log "$name $version: reusing $dir/bin"
     return 0
@@ -78,12 +128,17 @@ build_one() {
   rm -rf "$tmp" && mkdir -p "$tmp/bin"
   local start end spec pkg bin
   start=$(date +%s)
+  if [[ -n "$(tarball_of "$name")" ]]; then
+    mod="$tmp/src"
+    unpack_tarball "$name" "$mod"
+  fi
   ( cd "$mod" && go mod download ) >&2
   for spec in $pkgs; do
     pkg="${spec%%=*}"; bin="${spec#*=}"
     ( cd "$mod" && go build -p "$JOBS" -trimpath -ldflags "-s -w $ldextra" -o "$tmp/bin/$bin" "$pkg" ) >&2
   done
   if declare -F "post_build_$name" >/dev/null; then "post_build_$name" "$mod" "$tmp"; fi
+  rm -rf "$tmp/src"
   end=$(date +%s)
   {
     echo "pin=$hash"
@@ -97,41 +152,48 @@ build_one() {
 }
 
 write_env() {
-  local path="" c name version
-  # The CLI looks for its bundled plugins (language host, pulumi-python dynamic provider,
-  # policy-python analyzer) next to its own executable, and warns "using X from $PATH" when
-  # they are found elsewhere: hard-link the CLI and our Python plugins into one bin dir.
+  local path="" c name version f provider
+  # The CLI runs its bundled plugins (the Python language host and the pulumi-python dynamic
+  # provider) from next to its own executable: hard-link them into one bin dir with it.
   local bundle="$CACHE/pulumi-bundle-$PULUMI_VERSION/bin"
   rm -rf "$bundle" && mkdir -p "$bundle"
+  for f in "$CACHE/pulumi-$PULUMI_VERSION/bin/pulumi" "$CACHE/langhost-$PULUMI_VERSION/bin/pulumi-language-python"; do
+    [[ -x "$f" ]] || { log "missing $f: run e2e/build-engine.sh"; return 1; }
+  done
   for c in "$CACHE/pulumi-$PULUMI_VERSION/bin" "$CACHE/langhost-$PULUMI_VERSION/bin"; do
-    [[ -d "$c" ]] || continue
     for f in "$c"/*; do ln -f "$f" "$bundle/" 2>/dev/null || cp -p "$f" "$bundle/"; done
   done
   for c in "${COMPONENTS[@]}"; do
     IFS='|' read -r name version _ <<<"$c"
-    case "$name" in pulumi|langhost) continue ;; esac
+    case "$name" in pulumi|langhost|kubernetes-provider) continue ;; esac
     path="$path${path:+:}$CACHE/$name-$version/bin"
   done
-  # Stand-in kubernetes provider (Python, ours): the real one is not served by the Go proxy here.
-  local standin="$CACHE/k8s-standin/bin"
-  rm -rf "$standin" && mkdir -p "$standin"
-  install -m 0755 "$HERE/engine/k8s-standin/pulumi-resource-kubernetes" "$standin/"
-  install -m 0644 "$HERE/engine/k8s-standin/pulumi_k8s_standin.py" "$standin/"
-  path="$bundle:$path:$standin"
-  cat > "$CACHE/env.sh" <<EOF
+  # pulumi-resource-kubernetes is a versioned plugin: it goes into a plugin cache, where the CLI
+  # finds it by the version the SDK asks for (found on PATH it would be an "ambient" plugin).
+  provider="$(installed_k8s_provider)"
+  provider="${provider:-$CACHE/kubernetes-provider-v$K8S_PROVIDER_VERSION/bin/pulumi-resource-kubernetes}"
+  [[ -x "$provider" ]] || { log "missing $provider: run e2e/build-engine.sh"; return 1; }
+  local home="$CACHE/pulumi-home"
+  rm -rf "$home/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION"*
+  PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$bundle/pulumi" plugin install resource kubernetes \
+    "v$K8S_PROVIDER_VERSION" --file "$provider" >&2
+  path="$bundle:$path"
+  cat > "$CACHE/env.sh" <<ENVEOF
 # Generated by e2e/build-engine.sh; source it to put the e2e engine on PATH.
 export TERWAY_ENGINE_CACHE="$CACHE"
 export TERWAY_ENGINE_PATH="$path"
 export PATH="$path:\$PATH"
-# Pulumi: never read ~/.pulumi, never check for updates, never download a plugin.
-export PULUMI_HOME="\${PULUMI_HOME:-$CACHE/pulumi-home}"
+# The plugin cache holding pulumi-resource-kubernetes v$K8S_PROVIDER_VERSION; e2e/pulumi_project.py
+# links each test's PULUMI_HOME/plugins to it.
+export TERWAY_PULUMI_PLUGINS="$home/plugins"
+export PULUMI_HOME="\${PULUMI_HOME:-$home}"
+# Pulumi: never check for updates, never download a plugin, never take a plugin from \$PATH.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-# pulumi-resource-kubernetes on PATH is the harness's Python stand-in, not the real provider.
-export TERWAY_E2E_K8S_PROVIDER=standin
-EOF
+export PULUMI_IGNORE_AMBIENT_PLUGINS=true
+ENVEOF
   log "wrote $CACHE/env.sh"
 }
 

@@ -43,6 +43,19 @@ def copy_project(target: Path) -> Path:
     return target
 
 
+def link_plugin_cache(pulumi_home: Path) -> None:
+    """Give a fresh PULUMI_HOME the engine's plugin cache (the real pulumi-resource-kubernetes)."""
+    plugins = os.environ.get("TERWAY_PULUMI_PLUGINS")
+    if not plugins or not (Path(plugins) / "resource-kubernetes-v4.32.0" / "pulumi-resource-kubernetes").is_file():
+        raise PulumiError(
+            "pulumi-resource-kubernetes v4.32.0 is not in $TERWAY_PULUMI_PLUGINS: run via `make e2e` / `make bench`, "
+            "which build the engine and source its env.sh"
+        )
+    pulumi_home.mkdir(parents=True, exist_ok=True)
+    if not (pulumi_home / "plugins").exists():
+        (pulumi_home / "plugins").symlink_to(plugins)
+
+
 class PulumiCli:
     """`pulumi` in one project folder with its own PULUMI_HOME and state directory."""
 
@@ -50,6 +63,7 @@ class PulumiCli:
         self.workdir = workdir
         self.on_error = on_error
         (home / "state").mkdir(parents=True, exist_ok=True)
+        link_plugin_cache(home / "pulumi-home")
         self.env = {
             **os.environ,
             "PULUMI_HOME": str(home / "pulumi-home"),

@@ -36,13 +36,8 @@ if [[ -z "$CLUSTER_ONLY" ]]; then
   if [[ ${#missing[@]} -gt 0 ]]; then
     fail "Pulumi engine binaries not found on PATH: ${missing[*]} (run e2e/build-engine.sh), or run: e2e/smoke.sh --cluster-only"
   fi
-  USE_K8S_PROVIDER=false
-  if command -v pulumi-resource-kubernetes >/dev/null; then
-    USE_K8S_PROVIDER=true
-    [[ "${TERWAY_E2E_K8S_PROVIDER:-}" == standin ]] && say "pulumi-resource-kubernetes is the harness's Python STAND-IN (e2e/engine/k8s-standin)"
-  else
-    say "pulumi-resource-kubernetes not on PATH: skipping the pulumi_kubernetes ConfigMap (the Go module proxy here does not serve github.com/pulumi/pulumi-kubernetes/provider/v4)"
-  fi
+  [[ -x "${TERWAY_PULUMI_PLUGINS:-/nonexistent}/resource-kubernetes-v4.32.0/pulumi-resource-kubernetes" ]] \
+    || fail "pulumi-resource-kubernetes v4.32.0 not in \$TERWAY_PULUMI_PLUGINS (run e2e/build-engine.sh and source its env.sh)"
 fi
 
 WORK="$(mktemp -d /tmp/terway-e2e-smoke.XXXXXX)"
@@ -97,6 +92,7 @@ if [[ -z "$CLUSTER_ONLY" ]]; then
   export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
   export PULUMI_CONFIG_PASSPHRASE=e2e-smoke
   mkdir -p "$PULUMI_HOME" "$WORK/state"
+  ln -s "$TERWAY_PULUMI_PLUGINS" "$PULUMI_HOME/plugins"
   cp -r "$HERE/smoke" "$WORK/smoke"
   cd "$WORK/smoke"
   say "pulumi $(pulumi version)"
@@ -104,7 +100,6 @@ if [[ -z "$CLUSTER_ONLY" ]]; then
   pulumi stack init e2e --non-interactive
   # certificates embedded: the provider gets the kubeconfig text, not a path
   pulumi config set --secret kubeconfig -- "$(cat "$KUBECONFIG_INLINE")"
-  pulumi config set useKubernetesProvider "$USE_K8S_PROVIDER"
   say "pulumi up"
   pulumi up --yes --skip-preview --non-interactive
   check_cm() { # name expected(yes|no)
@@ -127,7 +122,7 @@ sys.exit(0 if ok else 1)
 PYEOF
   }
   check_cm e2e-smoke-dynamic yes || fail "dynamic resource did not create its ConfigMap"
-  if [[ "$USE_K8S_PROVIDER" == true ]]; then check_cm e2e-smoke yes || fail "ConfigMap e2e-smoke missing"; fi
+  check_cm e2e-smoke yes || fail "ConfigMap e2e-smoke missing"
   pulumi stack output --json
   say "pulumi preview --policy-pack"
   pulumi preview --non-interactive --policy-pack "$WORK/smoke/policy" | tee "$WORK/preview.log"
@@ -136,7 +131,7 @@ PYEOF
   say "pulumi destroy"
   pulumi destroy --yes --non-interactive
   check_cm e2e-smoke-dynamic no || fail "destroy left ConfigMap e2e-smoke-dynamic"
-  if [[ "$USE_K8S_PROVIDER" == true ]]; then check_cm e2e-smoke no || fail "destroy left ConfigMap e2e-smoke"; fi
+  check_cm e2e-smoke no || fail "destroy left ConfigMap e2e-smoke"
   pulumi stack rm --yes --non-interactive e2e
 fi
 
