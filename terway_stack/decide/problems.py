@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 from pydantic import ValidationError
 
@@ -30,7 +30,7 @@ class InputError(Exception):
 
 def key_path(loc: Iterable[object], namespace: str = NAMESPACE) -> str:
     """('podVSwitches', 'zones', 'cn-shanghai-f', 'cidr') -> terway:podVSwitches.zones.cn-shanghai-f.cidr."""
-    parts = [str(p) for p in loc]
+    parts = [_printable(str(p)) for p in loc]
     if not parts:
         return f"{namespace}:"
     head, rest = parts[0], parts[1:]
@@ -39,12 +39,19 @@ def key_path(loc: Iterable[object], namespace: str = NAMESPACE) -> str:
     return ".".join([f"{namespace}:{head}", *rest])
 
 
+def _printable(part: str) -> str:
+    # One problem is one line: a key holding a newline, a control character or a lone surrogate is
+    # shown escaped, never raw.
+    return part if part.isprintable() else repr(part)[1:-1]
+
+
 _FRIENDLY = {
     "extra_forbidden": "unknown key (check the spelling against the configuration reference)",
     "missing": "required key is missing",
     "int_type": "expected an integer",
     "int_parsing": "expected an integer",
     "int_from_float": "expected a whole number",
+    "int_parsing_size": "expected an integer (this one is far too large)",
     "string_type": "expected a string",
     "dict_type": "expected a mapping (object)",
     "model_type": "expected a mapping (object)",
@@ -55,16 +62,48 @@ _FRIENDLY = {
 }
 
 
+SECRET_PLACEHOLDER = "[secret]"
+OFFLINE_SECRET_MESSAGE = (
+    "is encrypted, and the offline plan cannot read it here: only snatIps entries and tag values may be "
+    "secrets in a plan; set this key in plain text, or check it with `pulumi preview`"
+)
+
+
+class OfflineSecret(str):
+    """An encrypted value the offline plan cannot read. It stands in for the value and shows as [secret]."""
+
+    def __new__(cls) -> "OfflineSecret":
+        return super().__new__(cls, SECRET_PLACEHOLDER)
+
+    def __deepcopy__(self, memo: object) -> "OfflineSecret":
+        return self
+
+
+class _Redacted:
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
 def _describe(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def problems_from_validation_error(err: ValidationError, namespace: str = NAMESPACE) -> list[Problem]:
-    """Translate pydantic's errors into key-path problems, dropping pydantic's jargon."""
+def problems_from_validation_error(
+    err: ValidationError, namespace: str = NAMESPACE, secret_roots: Collection[str] = ()
+) -> list[Problem]:
+    """Translate pydantic's errors into key-path problems, dropping pydantic's jargon.
+
+    Under a secret top-level key (`secret_roots`), the offending input is never quoted.
+    """
     problems = []
     for e in err.errors(include_url=False):
         kind = e["type"]
+        if isinstance(e.get("input"), OfflineSecret):
+            problems.append(Problem(key_path(e["loc"], namespace), OFFLINE_SECRET_MESSAGE))
+            continue
+        if e["loc"] and e["loc"][0] in secret_roots:
+            e = {**e, "input": _Redacted()}
         if kind in ("value_error", "assertion_error"):
             message = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
         elif kind == "too_short":

@@ -6,9 +6,9 @@ Field-level rules live on the models; rules that compare several keys live in
 from __future__ import annotations
 
 import ipaddress
-import json
+import math
 import re
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Collection, Literal, Mapping, Optional
 
 from pydantic import (
     BaseModel,
@@ -22,7 +22,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from typing_extensions import Annotated
 
-from .problems import InputError, Problem, key_path, problems_from_validation_error
+from .config_values import data_problems, decode_config_value, redact, secret_leaves  # noqa: F401 (re-export)
+from .problems import SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path, problems_from_validation_error
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 
 POD_VSWITCH_MIN_PREFIX = 16  # Alibaba Cloud's largest vSwitch
@@ -32,32 +33,43 @@ DEFAULT_TYPHA_VERSION = "v3.20.2"
 NetworkPolicyMode = Literal["typha", "disabled", "direct"]
 
 
-def decode_config_value(value: Any) -> Any:
-    """The engine hands structured config over as JSON text and plain strings as they are."""
-    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
+_ASCII_INTEGER = re.compile(r"[0-9]{1,15}")
+_LARGEST_WHOLE_FLOAT = 2**53  # beyond this a double no longer holds every integer
 
 
-def _reject_bool(value: Any) -> Any:
-    # YAML `true` would otherwise pass as the integer 1.
+def _whole_number(value: Any) -> Any:
+    """Integers; whole doubles (the engine carries numbers as doubles); ASCII digit strings (`--path` values).
+
+    Not booleans (YAML `true` would pass as 1), not fractions, and not Unicode digits such as "١٢".
+    """
     if isinstance(value, bool):
         raise ValueError(f"expected an integer, got {value!r}")
-    return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) <= _LARGEST_WHOLE_FLOAT:
+            return int(value)
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, str) and _ASCII_INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    raise ValueError(f"expected an integer, got {_quoted(value)}")
 
 
-WholeNumber = Annotated[int, BeforeValidator(_reject_bool)]
+def _quoted(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
 def _pattern(regex: str, what: str):
-    compiled = re.compile(regex)
+    # re.ASCII: \d and \w mean ASCII digits and letters, never "٣" or "ｆ".
+    compiled = re.compile(regex, re.ASCII)
 
     def check(value: Any) -> Any:
-        if isinstance(value, str) and not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not {what}")
+        if isinstance(value, str) and not compiled.fullmatch(value.strip()):
+            raise ValueError(f"{_quoted(value)} is not {what}")
         return value
 
     return BeforeValidator(check)
@@ -71,31 +83,159 @@ DnsLabel = Annotated[
     str, _pattern(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", "a DNS label (lower-case letters, digits, '-')")
 ]
 
-_K8S_VERSION = re.compile(r"v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:-[0-9A-Za-z.\-]+)?")
+_K8S_VERSION = re.compile(r"v?(?P<major>[0-9]+)\.(?P<minor>[0-9]+)(?:\.(?P<patch>[0-9]+))?(?:-[0-9A-Za-z.\-]+)?")
+
+
+def _kubernetes_version(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"quote the version as a string (\"{value}\"): YAML reads 1.30 as the number 1.3")
+    if not isinstance(value, str) or not _K8S_VERSION.fullmatch(value.strip()):
+        raise ValueError(f"{_quoted(value)} is not a Kubernetes version; use \"1.30\" or \"v1.30.1-aliyun.1\"")
+    match = _K8S_VERSION.fullmatch(value.strip())
+    if int(match["major"]) != 1:
+        raise ValueError(f"{_quoted(value)}: only Kubernetes 1.x is supported")
+    return value.strip()
+
+
+KubernetesVersion = Annotated[str, BeforeValidator(_kubernetes_version)]
+
+
+# Ranges Alibaba Cloud refuses for a VPC or vSwitch, and the ones no network may use.
+_UNUSABLE_RANGES = {
+    ipaddress.IPv4Network("0.0.0.0/8"): "'this network' (0.0.0.0/8)",
+    ipaddress.IPv4Network("127.0.0.0/8"): "loopback (127.0.0.0/8)",
+    ipaddress.IPv4Network("169.254.0.0/16"): "link-local (169.254.0.0/16)",
+    ipaddress.IPv4Network("100.64.0.0/10"): "Alibaba Cloud's reserved service range (100.64.0.0/10)",
+    ipaddress.IPv4Network("224.0.0.0/4"): "multicast (224.0.0.0/4)",
+    ipaddress.IPv4Network("240.0.0.0/4"): "reserved (240.0.0.0/4, including broadcast)",
+}
+_CIDR_FORM = re.compile(r"(?P<address>[0-9]{1,3}(?:\.[0-9]{1,3}){3})/(?P<prefix>[0-9]+)", re.ASCII)
+_NETMASK_FORM = re.compile(r"[0-9.]+/[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
+CIDR_EXAMPLE = "10.0.32.0/19"
+
+
+def pod_vswitch_cidr(value: str) -> str:
+    """The pod vSwitch CIDR in canonical form, or ValueError saying what is wrong and what is accepted."""
+    text = value.strip()
+    match = _CIDR_FORM.fullmatch(text)
+    if _NETMASK_FORM.fullmatch(text):
+        raise ValueError(f"{_quoted(value)} uses a netmask; write address/prefix-length, e.g. {CIDR_EXAMPLE}")
+    if not match:
+        raise ValueError(f"{_quoted(value)} is not an IPv4 CIDR; write address/prefix-length, e.g. {CIDR_EXAMPLE}")
+    prefix = match["prefix"]
+    if prefix != str(int(prefix)):
+        raise ValueError(f"{_quoted(value)}: write the prefix length without leading zeros, e.g. {CIDR_EXAMPLE}")
+    try:
+        network = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{_quoted(value)} is not an IPv4 CIDR (each of the four numbers 0..255, no leading zeros; prefix "
+            f"length 0..32), e.g. {CIDR_EXAMPLE}"
+        ) from None
+    if network.prefixlen > POD_VSWITCH_MAX_PREFIX:
+        raise ValueError(
+            f"/{network.prefixlen} is smaller than /{POD_VSWITCH_MAX_PREFIX}: a pod vSwitch needs at least "
+            f"{2 ** (32 - POD_VSWITCH_MAX_PREFIX)} addresses (prefix length "
+            f"{POD_VSWITCH_MIN_PREFIX}..{POD_VSWITCH_MAX_PREFIX})"
+        )
+    if network.prefixlen < POD_VSWITCH_MIN_PREFIX:
+        raise ValueError(
+            f"/{network.prefixlen} is larger than Alibaba Cloud allows for a vSwitch (prefix length "
+            f"{POD_VSWITCH_MIN_PREFIX}..{POD_VSWITCH_MAX_PREFIX})"
+        )
+    for unusable, what in _UNUSABLE_RANGES.items():
+        if network.overlaps(unusable):
+            raise ValueError(f"{network} is in the {what} range, which no VPC can use")
+    if str(network) != text:
+        raise ValueError(f"{text} has host bits set; the network address is {network}")
+    return str(network)
+
+
+def _eip(value: Any) -> Any:
+    """A public unicast IPv4 address, written as a string (a bare number would silently become 0.0.0.N)."""
+    if isinstance(value, OfflineSecret):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IPv4 address as a string, e.g. \"47.100.1.2\", got {_quoted(value)}")
+    try:
+        address = ipaddress.IPv4Address(value.strip())
+    except ValueError:
+        raise ValueError(f"{_quoted(value)} is not an IPv4 address") from None
+    for kind, test in _NOT_PUBLIC:
+        if test(address):
+            raise ValueError(f"{address} is {kind}; an EIP is a public IPv4 address")
+    return str(address)
+
+
+_NOT_PUBLIC = (
+    ("the unspecified address", lambda a: a.is_unspecified),
+    ("the broadcast address", lambda a: a == ipaddress.IPv4Address("255.255.255.255")),
+    ("a loopback address", lambda a: a.is_loopback),
+    ("a link-local address", lambda a: a.is_link_local),
+    ("a multicast address", lambda a: a.is_multicast),
+    ("a reserved address", lambda a: a.is_reserved),
+    ("a private address", lambda a: a.is_private),
+    ("not a public address", lambda a: not a.is_global),
+)
+EipAddress = Annotated[str, BeforeValidator(_eip)]
+
+# Alibaba Cloud tag rules (TagResources): at most 20 tags per resource; keys 1..128 characters, not
+# starting with `aliyun` or `acs:`; values up to 128 characters; neither may contain http:// or https://.
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 128
+STACK_TAG_KEYS = ("managed-by", "terway-stack/cluster")  # added to every vSwitch the stack creates
+
+
+def _tag_value(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, OfflineSecret):
+        if len(value) > MAX_TAG_LENGTH:
+            raise ValueError(f"a tag value has at most {MAX_TAG_LENGTH} characters, this one {len(value)}")
+        if re.search("https?://", value, re.IGNORECASE):
+            raise ValueError("a tag value may not contain http:// or https://")
+    return value
+
+
+TagValue = Annotated[str, BeforeValidator(_tag_value)]
+
+
+def tag_key_problem(key: str) -> Optional[str]:
+    if not key.strip():
+        return "a tag key may not be empty"
+    if len(key) > MAX_TAG_LENGTH:
+        return f"a tag key has at most {MAX_TAG_LENGTH} characters, this one {len(key)}"
+    if key.lower().startswith(("aliyun", "acs:")):
+        return "a tag key may not start with `aliyun` or `acs:` (Alibaba Cloud reserves them)"
+    if re.search("https?://", key, re.IGNORECASE):
+        return "a tag key may not contain http:// or https://"
+    if key in STACK_TAG_KEYS:
+        return f"{key!r} is set by the stack itself"
+    return None
+
+
+def check_tags(tags: dict[str, str]) -> dict[str, str]:
+    problems = [f"{key!r}: {problem}" for key in tags if (problem := tag_key_problem(key))]
+    if problems:
+        raise ValueError("; ".join(problems))
+    if len(tags) + len(STACK_TAG_KEYS) > MAX_TAGS:
+        raise ValueError(
+            f"{len(tags)} tags plus the stack's {len(STACK_TAG_KEYS)} exceed Alibaba Cloud's {MAX_TAGS} per vSwitch: "
+            f"at most {MAX_TAGS - len(STACK_TAG_KEYS)} here"
+        )
+    return tags
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, str_strip_whitespace=True
+        # Keys are camelCase only (`nodeCount`, never `node_count`): the policy pack and the docs read
+        # the same names, so a key is either accepted everywhere or refused everywhere.
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, str_strip_whitespace=True
     )
 
 
 class ClusterSettings(_Model):
     name: DnsLabel
-    kubernetes_version: str
+    kubernetes_version: KubernetesVersion
     node_count: WholeNumber = Field(ge=1)
-
-    @field_validator("kubernetes_version", mode="before")
-    @classmethod
-    def _kubernetes_version(cls, value: Any) -> str:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            raise ValueError(f"quote the version as a string (\"{value}\"): YAML reads 1.30 as the number 1.3")
-        if not isinstance(value, str) or not _K8S_VERSION.fullmatch(value.strip()):
-            raise ValueError(f"{value!r} is not a Kubernetes version; use \"1.30\" or \"v1.30.1-aliyun.1\"")
-        match = _K8S_VERSION.fullmatch(value.strip())
-        if int(match["major"]) != 1:
-            raise ValueError(f"{value!r}: only Kubernetes 1.x is supported")
-        return value.strip()
 
     @property
     def kubernetes_minor(self) -> tuple[int, int]:
@@ -104,10 +244,10 @@ class ClusterSettings(_Model):
 
 
 class TyphaSettings(_Model):
-    version: Annotated[str, _pattern(r"v\d+\.\d+\.\d+", "a Calico release tag such as v3.20.2")] = (
+    version: Annotated[str, _pattern(r"v[0-9]+\.[0-9]+\.[0-9]+", "a Calico release tag such as v3.20.2")] = (
         DEFAULT_TYPHA_VERSION
     )
-    image: Optional[Annotated[str, _pattern(r"[^\s]+[:@][^\s]+", "a full image reference with a tag or digest")]] = (
+    image: Optional[Annotated[str, _pattern(r"[!-~]+[:@][!-~]+", "a full image reference with a tag or digest")]] = (
         None
     )
     replicas: Optional[WholeNumber] = None
@@ -121,26 +261,7 @@ class ZoneSpec(_Model):
     @field_validator("cidr", mode="before")
     @classmethod
     def _cidr(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            network = ipaddress.IPv4Network(value.strip(), strict=False)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IPv4 CIDR such as 10.0.32.0/19") from None
-        if network.prefixlen > POD_VSWITCH_MAX_PREFIX:
-            raise ValueError(
-                f"/{network.prefixlen} is smaller than /{POD_VSWITCH_MAX_PREFIX}: a pod vSwitch needs at least "
-                f"{2 ** (32 - POD_VSWITCH_MAX_PREFIX)} addresses (prefix length "
-                f"{POD_VSWITCH_MIN_PREFIX}..{POD_VSWITCH_MAX_PREFIX})"
-            )
-        if network.prefixlen < POD_VSWITCH_MIN_PREFIX:
-            raise ValueError(
-                f"/{network.prefixlen} is larger than Alibaba Cloud allows for a vSwitch (prefix length "
-                f"{POD_VSWITCH_MIN_PREFIX}..{POD_VSWITCH_MAX_PREFIX})"
-            )
-        if str(network) != value.strip():
-            raise ValueError(f"{value} has host bits set; the network address is {network}")
-        return str(network)
+        return pod_vswitch_cidr(value) if isinstance(value, str) and not isinstance(value, OfflineSecret) else value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "ZoneSpec":
@@ -152,22 +273,21 @@ class ZoneSpec(_Model):
 class SnatSettings(_Model):
     snat_table_id: Optional[SnatTableId] = None
     nat_gateway_id: Optional[NatGatewayId] = None
-    snat_ips: list[ipaddress.IPv4Address] = Field(alias="snatIps")
+    snat_ips: list[EipAddress] = Field(alias="snatIps")
 
     @field_validator("snat_ips", mode="before")
     @classmethod
-    def _snat_ips(cls, value: Any) -> Any:
+    def _not_empty(cls, value: Any) -> Any:
         if isinstance(value, list) and not value:
             raise ValueError("must list at least one EIP address")
-        if isinstance(value, list):
-            for address in value:
-                if isinstance(address, str):
-                    try:
-                        ipaddress.IPv4Address(address.strip())
-                    except ValueError:
-                        raise ValueError(f"{address!r} is not an IPv4 address") from None
-            if len(set(value)) != len(value):
-                raise ValueError("lists an address twice")
+        return value
+
+    @field_validator("snat_ips")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        known = [address for address in value if address != SECRET_PLACEHOLDER]  # secrets cannot be compared offline
+        if len(set(known)) != len(known):
+            raise ValueError("lists an address twice")
         return value
 
     @model_validator(mode="after")
@@ -181,7 +301,12 @@ class PodVSwitchSettings(_Model):
     vpc_id: Optional[VpcId] = None
     zones: dict[str, ZoneSpec] = Field(min_length=1)
     snat: Optional[SnatSettings] = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, TagValue] = Field(default_factory=dict)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_tags(value)
 
     @property
     def created_zones(self) -> dict[str, str]:
@@ -231,18 +356,30 @@ class StackSettings(_Model):
         return self.typha.image or f"registry-vpc.{self.region}.aliyuncs.com/acs/typha:{self.typha.version}"
 
 
+def zone_pattern(region: str) -> re.Pattern[str]:
+    """Alibaba Cloud zone ids: the region and one letter, with a dash unless the region ends in a digit
+    (cn-shanghai-f, ap-southeast-1a, cn-shanghai-finance-1z)."""
+    separator = "" if region[-1:].isdigit() else "-"
+    return re.compile(re.escape(region) + separator + "[a-z]", re.ASCII)
+
+
+def zone_example(region: str) -> str:
+    return f"{region}{'' if region[-1:].isdigit() else '-'}<letter>, e.g. {region}{'' if region[-1:].isdigit() else '-'}a"
+
+
 def _zone_problems(settings: StackSettings) -> list[Problem]:
     pods = settings.pod_vswitches
     if pods is None:
         return []
     problems = []
-    zone_of_region = re.compile(re.escape(settings.region) + r"-?[a-z]{1,2}")
+    zone_of_region = zone_pattern(settings.region)
     for zone in sorted(pods.zones):
         if not zone_of_region.fullmatch(zone):
             problems.append(
                 Problem(
                     key_path(["podVSwitches", "zones", zone]),
-                    f"zone {zone!r} is not in region {settings.region} (alicloud:region)",
+                    f"zone {_quoted(zone)} is not in region {settings.region} (alicloud:region): its zones are "
+                    f"named {zone_example(settings.region)}",
                 )
             )
     if pods.created_zones and pods.vpc_id is None:
@@ -293,16 +430,31 @@ def cross_field_problems(settings: StackSettings) -> list[Problem]:
     return _zone_problems(settings) + _typha_problems(settings)
 
 
-def parse_settings(raw: Mapping[str, Any]) -> StackSettings:
+def _snake_case_hints(problems: list[Problem]) -> list[Problem]:
+    # `node_count` is refused like any unknown key, and the message names the key that is meant.
+    hinted = []
+    for problem in problems:
+        head, _, leaf = problem.path.rpartition(".")
+        name = leaf.split(":", 1)[-1]
+        if problem.message.startswith("unknown key") and "_" in name and to_camel(name) != name:
+            problem = Problem(problem.path, f"unknown key: keys are camelCase, did you mean {to_camel(name)}?")
+        hinted.append(problem)
+    return hinted
+
+
+def parse_settings(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> StackSettings:
     """Validate raw config (keys without the `terway:` prefix, plus `alicloud:region`).
 
-    Raises InputError listing every problem at once.
+    `secret_keys` names the raw keys whose values are secrets (`podVSwitches`): problems under them
+    say what is wrong without quoting the value. Raises InputError listing every problem at once.
     """
-    try:
-        settings = StackSettings.model_validate(dict(raw))
-    except ValidationError as err:
-        raise InputError(problems_from_validation_error(err)) from None
-    problems = cross_field_problems(settings)
+    problems = data_problems(raw)
+    if not problems:
+        try:
+            settings = StackSettings.model_validate(dict(raw))
+            problems = cross_field_problems(settings)
+        except ValidationError as err:
+            problems = _snake_case_hints(problems_from_validation_error(err, secret_roots=secret_keys))
     if problems:
-        raise InputError(problems)
+        raise InputError(redact(problems, secret_leaves(raw, secret_keys)) if secret_keys else problems)
     return settings

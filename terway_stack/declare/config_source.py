@@ -1,14 +1,14 @@
 """Read the stack's configuration from the Pulumi runtime into the decide layer's raw shape."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping, Optional
 
 from pulumi.runtime import config as runtime_config
 
-from ..decide.problems import NAMESPACE
-from ..decide.settings import StackSettings, decode_config_value, parse_settings
+from ..decide.config_values import REGION_KEY, raw_settings, secret_roots
+from ..decide.settings import StackSettings, parse_settings
 
-REGION_KEY = "alicloud:region"
+__all__ = ["REGION_KEY", "all_config", "load_settings", "raw_settings", "secret_config_keys"]
 
 
 def all_config() -> dict[str, Any]:
@@ -16,15 +16,19 @@ def all_config() -> dict[str, Any]:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
-def raw_settings(config: Mapping[str, Any]) -> dict[str, Any]:
-    """`terway:<key>` entries without their prefix, plus alicloud:region, decoded."""
-    prefix = f"{NAMESPACE}:"
-    raw = {key[len(prefix):]: decode_config_value(value) for key, value in config.items() if key.startswith(prefix)}
-    if REGION_KEY in config:
-        raw[REGION_KEY] = config[REGION_KEY]
-    return raw
+def secret_config_keys() -> set[str]:
+    """Keys the engine marked secret (a top-level key is secret when any path inside it was set with --secret)."""
+    from_runtime = {key for key in all_config() if runtime_config.is_config_secret(key)}
+    return from_runtime | set(runtime_config.get_config_secret_keys_env())
 
 
-def load_settings(config: Mapping[str, Any] | None = None) -> StackSettings:
-    """Validated settings; raises decide.problems.InputError listing every problem."""
-    return parse_settings(raw_settings(all_config() if config is None else config))
+def load_settings(config: Mapping[str, Any] | None = None, secret_keys: Optional[Collection[str]] = None) -> StackSettings:
+    """Validated settings; raises decide.problems.InputError listing every problem.
+
+    Problems under a secret key never quote its value.
+    """
+    if config is None:
+        config = all_config()
+    if secret_keys is None:
+        secret_keys = secret_config_keys()
+    return parse_settings(raw_settings(config), secret_keys=secret_roots(secret_keys))

@@ -1,57 +1,208 @@
-"""Read Pulumi.yaml / Pulumi.<stack>.yaml the way the CLI would hand them to the program."""
+"""Read Pulumi.yaml / Pulumi.<stack>.yaml the way the CLI would hand them to the program.
+
+The Pulumi CLI reads these files with Go's yaml.v3 into untyped values, so the loader here follows
+yaml.v3, not PyYAML's YAML 1.1 defaults: dates and `yes`/`on` stay strings, `1e308` is a number,
+a duplicate key is an error. A top-level value that is a scalar reaches the program as its text.
+Encrypted values (`{secure: ...}`, at any depth) become OfflineSecret: present, never read.
+"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
-from ..decide.problems import InputError, Problem
+from ..decide.config_values import MAX_DEPTH, data_problems
+from ..decide.problems import SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem
 
 # A kubeconfig that names no cluster: the offline plan never talks to one.
 OFFLINE_KUBECONFIG = "apiVersion: v1\nkind: Config\n# offline plan: no cluster access\n"
-SECRET_PLACEHOLDER = "[secret]"
+__all__ = ["OFFLINE_KUBECONFIG", "SECRET_PLACEHOLDER", "load_stack_config"]
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class _GoYamlLoader(yaml.SafeLoader):
+    """SafeLoader with yaml.v3's implicit types for untyped values."""
+
+
+_GoYamlLoader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    ("tag:yaml.org,2002:merge", r"^<<$", "<"),
+):
+    _GoYamlLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
+
+
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    # Go's strconv.ParseInt(text, 0, 64) with underscores removed: 0x, 0o, 0b and a leading 0 (octal);
+    # what it cannot parse is a float if it looks like one, else a string (as yaml.v3 does).
+    text = node.value.replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if digits.startswith(("0b", "0o", "0x")):
+            return sign * int(digits, 0)
+        if len(digits) > 1 and digits.startswith("0"):
+            return sign * int(digits, 8)
+        return sign * int(digits)
+    except ValueError:
+        return float(text) if _GO_FLOAT.fullmatch(text) else node.value
+
+
+_GoYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError([Problem(str(path), "file not found")]) from None
+    except OSError as err:
+        raise InputError([Problem(str(path), f"cannot be read ({err.strerror or type(err).__name__})")]) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            [Problem(str(path), f"is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); save it as UTF-8")]
+        ) from None
+
+
+def _compose(path: Path, text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_GoYamlLoader)
     except yaml.YAMLError as err:
         raise InputError([Problem(str(path), f"is not valid YAML ({err})".replace("\n", " "))]) from None
-    if document is None:
-        return {}
+    except RecursionError:
+        raise InputError([Problem(str(path), f"is nested more than {MAX_DEPTH} levels deep")]) from None
+
+
+def _key_text(node: yaml.Node) -> str:
+    return node.value if isinstance(node, yaml.ScalarNode) else f"<{node.id}>"
+
+
+def _dotted(path: Path, where: tuple[str, ...]) -> str:
+    # Under `config:` a key path is the config key's own (terway:cluster.nodeCount); elsewhere, the file's.
+    if where[:1] == ("config",) and len(where) > 1:
+        return ".".join(where[1:])
+    return f"{path}: {'.'.join(where)}"
+
+
+def _duplicate_keys(path: Path, root: yaml.Node) -> Iterator[Problem]:
+    """Duplicate mapping keys at any depth, by key path (the Pulumi CLI refuses them)."""
+    pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
+    while pending:
+        node, where = pending.pop()
+        if len(where) > MAX_DEPTH:
+            continue  # data_problems reports the depth
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                text = _key_text(key)
+                if text in seen and key.tag != "tag:yaml.org,2002:merge":
+                    yield Problem(
+                        _dotted(path, (*where, text)),
+                        f"duplicate key (lines {seen[text] + 1} and {key.start_mark.line + 1}); the Pulumi CLI refuses it",
+                    )
+                seen.setdefault(text, key.start_mark.line)
+                pending.append((value, (*where, text)))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend((item, (*where, str(i))) for i, item in enumerate(node.value))
+
+
+def _construct(path: Path, node: yaml.Node) -> Any:
+    loader = _GoYamlLoader("")
+    try:
+        return loader.construct_document(node)
+    except yaml.YAMLError as err:
+        raise InputError([Problem(str(path), f"is not valid YAML ({err})".replace("\n", " "))]) from None
+    except RecursionError:
+        raise InputError([Problem(str(path), f"is nested more than {MAX_DEPTH} levels deep")]) from None
+    finally:
+        loader.dispose()
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
+    """The document as data, and the node of each top-level `config` entry (for scalar text)."""
+    node = _compose(path, _read_text(path))
+    if node is None:
+        return {}, {}
+    problems = list(_duplicate_keys(path, node))
+    if problems:
+        raise InputError(problems)
+    document = _construct(path, node)
     if not isinstance(document, dict):
         raise InputError([Problem(str(path), "must be a YAML mapping")])
-    return document
+    config_nodes: dict[str, yaml.Node] = {}
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else []:
+        if _key_text(key) == "config" and isinstance(value, yaml.MappingNode):
+            config_nodes = {_key_text(k): v for k, v in value.value if isinstance(k, yaml.ScalarNode)}
+    return document, config_nodes
 
 
 def _project(project_dir: Path) -> tuple[str, dict[str, Any]]:
-    project = _read_yaml(project_dir / "Pulumi.yaml")
+    project, _ = _read_yaml(project_dir / "Pulumi.yaml")
     name = project.get("name", "terway")
     defaults = {}
-    for key, declared in (project.get("config") or {}).items():
-        if isinstance(declared, dict) and "default" in declared:
-            defaults[key if ":" in key else f"{name}:{key}"] = declared["default"]
-    return name, defaults
+    declared_config = project.get("config") or {}
+    if isinstance(declared_config, dict):
+        for key, declared in declared_config.items():
+            if isinstance(key, str) and isinstance(declared, dict) and "default" in declared:
+                defaults[key if ":" in key else f"{name}:{key}"] = declared["default"]
+    return str(name), defaults
+
+
+def _is_envelope(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
 
 
 def _unsecure(value: Any) -> Any:
-    # Encrypted values cannot be read offline; the plan shows that they exist, never what they are.
-    if isinstance(value, dict) and set(value) == {"secure"}:
-        return SECRET_PLACEHOLDER
+    """Every `{secure: ...}` envelope, at any depth, replaced by OfflineSecret: the plan shows that a value
+    exists, never what it is."""
+    if _is_envelope(value):
+        return OfflineSecret()
+    if isinstance(value, dict):
+        return {key: _unsecure(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unsecure(item) for item in value]
+    return value
+
+
+def _as_engine_gives_it(value: Any, node: yaml.Node | None) -> Any:
+    # The CLI reads a top-level scalar into a string: `nodeCount: 12` inside an object is a number,
+    # `terway:networkPolicy: 5` on its own is the text "5".
+    if isinstance(node, yaml.ScalarNode) and not isinstance(value, OfflineSecret) and node.tag != "tag:yaml.org,2002:binary":
+        return node.value
     return value
 
 
 def load_stack_config(stack_file: Path, project_dir: Path) -> dict[str, Any]:
     """Config as the engine gives it to the program: `namespace:key` -> value, project defaults applied."""
     name, config = _project(project_dir)
-    stack = _read_yaml(stack_file).get("config") or {}
+    document, nodes = _read_yaml(stack_file)
+    stack = document.get("config") or {}
     if not isinstance(stack, dict):
         raise InputError([Problem(f"{stack_file}: config", "must be a mapping of key -> value")])
+    problems = []
     for key, value in stack.items():
-        config[key if ":" in key else f"{name}:{key}"] = _unsecure(value)
+        if not isinstance(key, str):
+            problems.append(Problem(f"{stack_file}: config", f"keys must be strings such as terway:cluster, not {key!r}"))
+            continue
+        full_key = key if ":" in key else f"{name}:{key}"
+        value = _as_engine_gives_it(_unsecure(value), nodes.get(key))
+        problems.extend(data_problems(value, [full_key]))
+        config[full_key] = value
+    if problems:
+        raise InputError(problems)
     # No cluster is reachable offline, so any configured kubeconfig is replaced, never read.
     config["kubernetes:kubeconfig"] = OFFLINE_KUBECONFIG
     config.pop("kubernetes:context", None)

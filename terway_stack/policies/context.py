@@ -13,11 +13,22 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from ..decide.settings import DEFAULT_TYPHA_VERSION, StackSettings, decode_config_value
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from typing_extensions import Annotated
+
+from ..decide.config_values import REGION_KEY, raw_settings
+from ..decide.problems import InputError
+from ..decide.settings import (
+    DEFAULT_TYPHA_VERSION,
+    ClusterSettings,
+    StackSettings,
+    TerwaySettings,
+    TyphaSettings,
+    parse_settings,
+)
 
 from ..decide.advisories import DIRECT_MODE_NODE_LIMIT  # one threshold for warnings and policy
 
-REGION_KEY = "alicloud:region"
 DEFAULT_DAEMON_SETS = ("terway-eniip",)
 
 
@@ -72,45 +83,63 @@ CONFIG_PROPERTIES: dict[str, tuple[str, dict[str, Any]]] = {
 _INT_FIELDS = {"node_count", "direct_mode_node_limit"}
 
 
-def _section(config: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = decode_config_value(config.get(f"terway:{key}"))
+def _field(model: type[BaseModel], name: str, value: Any) -> Any:
+    """`value` as the program's own field rule reads it, or None when that rule refuses it."""
+    if value is None:
+        return None
+    info = model.model_fields[name]
+    annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 def _whole(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    """Policy-config integers, read by the same rule as the stack's (no booleans, no Unicode digits)."""
+    return _field(ClusterSettings, "node_count", value)
+
+
+def _each_valid_field(raw: Mapping[str, Any]) -> dict[str, Any]:
+    cluster, typha, pods, terway = (_mapping(raw.get(k)) for k in ("cluster", "typha", "podVSwitches", "terway"))
+    found = {
+        "node_count": _field(ClusterSettings, "node_count", cluster.get("nodeCount")),
+        "kubernetes_version": _field(ClusterSettings, "kubernetes_version", cluster.get("kubernetesVersion")),
+        "region": _field(StackSettings, "region", raw.get(REGION_KEY)),
+    }
+    daemon_sets = _field(TerwaySettings, "daemon_sets", terway.get("daemonSets"))
+    if daemon_sets and len(set(daemon_sets)) == len(daemon_sets):
+        found["terway_daemon_sets"] = tuple(daemon_sets)
+    updates = {key: value.strip() if isinstance(value, str) else value for key, value in found.items() if value is not None}
+    if any(key != REGION_KEY for key in raw):
+        version = typha.get("version", DEFAULT_TYPHA_VERSION)
+        updates["typha_version"] = _field(TyphaSettings, "version", version) and version.strip()
+        updates["network_policy_mode"] = _field(StackSettings, "network_policy", raw.get("networkPolicy", "typha"))
+        updates["snat_configured"] = bool(_mapping(pods.get("snat")))
+    return updates
 
 
 def context_from_stack_config(config: Mapping[str, Any], base: Optional[PolicyContext] = None) -> PolicyContext:
     """Read what the rules need from the stack's config, keys as in Pulumi.<stack>.yaml ("terway:cluster").
 
-    Deliberately lenient: invalid config is the program's to reject with key paths; here a value
-    that cannot be read is simply not known.
+    Through the program's own decoder and rules, so a key the program refuses (`node_count`) is not
+    known here either. Valid config gives exactly what the program holds. Invalid config stops the
+    program before it declares anything; here each value that passes its own rule is still used,
+    and the rest is simply not known.
     """
     base = base or PolicyContext()
-    cluster, typha, pods, terway = (_section(config, k) for k in ("cluster", "typha", "podVSwitches", "terway"))
-    declared = any(key.startswith("terway:") for key in config)
-    updates: dict[str, Any] = {}
-    if _whole(cluster.get("nodeCount")) is not None:
-        updates["node_count"] = _whole(cluster.get("nodeCount"))
-    if isinstance(cluster.get("kubernetesVersion"), str):
-        updates["kubernetes_version"] = cluster["kubernetesVersion"].strip()
-    if isinstance(config.get(REGION_KEY), str):
-        updates["region"] = config[REGION_KEY].strip()
-    if declared:
-        updates["typha_version"] = typha.get("version") or DEFAULT_TYPHA_VERSION
-        updates["network_policy_mode"] = config.get("terway:networkPolicy") or "typha"
-        updates["snat_configured"] = bool(pods.get("snat"))
-    daemon_sets = terway.get("daemonSets")
-    if isinstance(daemon_sets, list) and all(isinstance(d, str) for d in daemon_sets) and daemon_sets:
-        updates["terway_daemon_sets"] = tuple(daemon_sets)
-    return dataclasses.replace(base, **updates)
+    try:
+        raw = raw_settings(config)
+    except InputError:
+        return base
+    try:
+        return context_from_settings(parse_settings(raw), base)
+    except InputError:
+        return dataclasses.replace(base, **_each_valid_field(raw))
 
 
 def context_from_settings(settings: StackSettings, base: Optional[PolicyContext] = None) -> PolicyContext:

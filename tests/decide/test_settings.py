@@ -102,8 +102,8 @@ def test_minimal_config_gets_documented_defaults():
         ("podVSwitches|snat", {"snatTableId": "stb-a", "natGatewayId": "ngw-b", "snatIps": ["47.100.1.2"]}, "terway:podVSwitches.snat: set exactly one of snatTableId or natGatewayId"),
         ("podVSwitches|snat", {"snatIps": ["47.100.1.2"]}, "terway:podVSwitches.snat: set exactly one of snatTableId or natGatewayId"),
         ("podVSwitches|snat|snatIps", [], "terway:podVSwitches.snat.snatIps: must list at least one EIP address"),
-        ("podVSwitches|snat|snatIps", ["47.100.1.300"], "terway:podVSwitches.snat.snatIps: '47.100.1.300' is not an IPv4 address"),
-        ("podVSwitches|snat|snatIps", ["fe80::1"], "terway:podVSwitches.snat.snatIps: 'fe80::1' is not an IPv4 address"),
+        ("podVSwitches|snat|snatIps", ["47.100.1.300"], "terway:podVSwitches.snat.snatIps.0: '47.100.1.300' is not an IPv4 address"),
+        ("podVSwitches|snat|snatIps", ["fe80::1"], "terway:podVSwitches.snat.snatIps.0: 'fe80::1' is not an IPv4 address"),
         ("podVSwitches|snat|snatTableId", "snat-1", "terway:podVSwitches.snat.snatTableId: 'snat-1' is not a SNAT table id"),
         # Kubernetes version
         ("cluster|kubernetesVersion", "latest", "terway:cluster.kubernetesVersion: 'latest' is not a Kubernetes version"),
@@ -151,7 +151,8 @@ def test_overlapping_cidrs_are_reported_on_the_later_zone():
 def test_zone_outside_the_region_is_rejected():
     config = with_change("podVSwitches|zones|cn-beijing-a", {"cidr": "10.1.0.0/19"})
     assert problems_of(config) == [
-        "terway:podVSwitches.zones.cn-beijing-a: zone 'cn-beijing-a' is not in region cn-shanghai (alicloud:region)"
+        "terway:podVSwitches.zones.cn-beijing-a: zone 'cn-beijing-a' is not in region cn-shanghai (alicloud:region): "
+        "its zones are named cn-shanghai-<letter>, e.g. cn-shanghai-a"
     ]
 
 

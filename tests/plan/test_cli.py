@@ -162,7 +162,7 @@ BAD_INPUTS = [
     ("terway:podVSwitches.zones.cn-beijing-a", {"cidr": "10.9.0.0/19"}, "terway:podVSwitches.zones.cn-beijing-a: zone 'cn-beijing-a' is not in region cn-shanghai"),
     ("terway:podVSwitches.snat.snatTableId", "stb-x", "terway:podVSwitches.snat: set exactly one of snatTableId or natGatewayId"),
     ("terway:podVSwitches.snat.snatIps", [], "terway:podVSwitches.snat.snatIps: must list at least one EIP address"),
-    ("terway:podVSwitches.snat.snatIps", ["not-an-ip"], "terway:podVSwitches.snat.snatIps: 'not-an-ip' is not an IPv4 address"),
+    ("terway:podVSwitches.snat.snatIps", ["not-an-ip"], "terway:podVSwitches.snat.snatIps.0: 'not-an-ip' is not an IPv4 address"),
     ("terway:cluster.kubernetesVersion", "one.thirty", "terway:cluster.kubernetesVersion: 'one.thirty' is not a Kubernetes version"),
     ("terway:typha.replicas", 3, "terway:typha.replicas: 3 is below the minimum 6 for 1200 nodes"),
     ("terway:typha.replicas", 25, "terway:typha.replicas: 25 is above 20"),

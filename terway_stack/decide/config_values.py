@@ -1,0 +1,166 @@
+"""One decoder for stack configuration: `pulumi up`, the offline plan and the policy pack all read through it.
+
+The engine hands a program every `namespace:key` as text: strings as they are, objects and lists as
+JSON. The offline plan reads Pulumi.<stack>.yaml into the same shape, with encrypted values replaced by
+OfflineSecret. Whatever arrives is checked here as plain JSON data (string keys, valid Unicode, finite
+numbers, bounded depth) before any model sees it, so no value can crash or stall a later step.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Collection, Iterable, Mapping
+
+from .problems import NAMESPACE, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
+
+REGION_KEY = "alicloud:region"
+# Deeper than any real configuration (ours is 5 levels), shallow enough for every recursive step after.
+MAX_DEPTH = 32
+
+
+class UndecodableValue(ValueError):
+    """A config value that is not readable JSON data; the message says why, never quoting the value."""
+
+
+def decode_config_value(value: Any) -> Any:
+    """The engine hands structured config over as JSON text and plain strings as they are.
+
+    Text that starts like JSON but is not JSON stays a string (it may be one). Raises UndecodableValue
+    for JSON that no step after could handle: nesting deeper than Python's stack, numbers too long.
+    """
+    if isinstance(value, str) and not isinstance(value, OfflineSecret) and value.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+        except RecursionError:
+            raise UndecodableValue(f"is nested more than {MAX_DEPTH} levels deep") from None
+        except ValueError:  # e.g. an integer of more than 4300 digits
+            raise UndecodableValue("holds a number too long to read") from None
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _scalar_problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        if _has_surrogate(value):
+            return "is not valid Unicode text (it holds a lone UTF-16 surrogate such as \\ud800)"
+        return None
+    if value is None or isinstance(value, (bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "must be a finite number"
+    if isinstance(value, (bytes, bytearray)):
+        return "a binary (!!binary) value is not supported; write text"
+    return f"a {type(value).__name__} value is not supported; write a string, number, true/false, list or mapping"
+
+
+def data_problems(value: Any, loc: Iterable[Any] = (), namespace: str = NAMESPACE) -> list[Problem]:
+    """Everything that makes `value` other than plain JSON data, each at its key path.
+
+    Iterative, so that any depth is reported instead of exhausting the stack.
+    """
+    problems: list[Problem] = []
+    pending: list[tuple[Any, tuple[Any, ...]]] = [(value, tuple(loc))]
+    while pending:
+        node, where = pending.pop()
+        if len(where) > MAX_DEPTH:
+            problems.append(Problem(key_path(where[:MAX_DEPTH], namespace), f"is nested more than {MAX_DEPTH} levels deep"))
+            continue
+        if isinstance(node, Mapping):
+            for key, item in node.items():
+                if not isinstance(key, str):
+                    problems.append(
+                        Problem(key_path(where, namespace), f"keys must be strings; quote the key {_short(key)}")
+                    )
+                elif _has_surrogate(key):
+                    problems.append(Problem(key_path((*where, key), namespace), "the key is not valid Unicode text"))
+                else:
+                    pending.append((item, (*where, key)))
+        elif isinstance(node, (list, tuple)):
+            pending.extend((item, (*where, index)) for index, item in enumerate(node))
+        else:
+            message = _scalar_problem(node)
+            if message:
+                problems.append(Problem(key_path(where, namespace), message))
+    return sorted(problems, key=lambda p: p.path)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def raw_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`terway:<key>` entries without their prefix, plus alicloud:region, decoded and checked as plain data.
+
+    Raises InputError naming every value that is not plain JSON data.
+    """
+    prefix = f"{NAMESPACE}:"
+    raw: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, value in config.items():
+        if not isinstance(key, str) or not (key.startswith(prefix) or key == REGION_KEY):
+            continue
+        name = key[len(prefix):] if key.startswith(prefix) else key
+        try:
+            raw[name] = decode_config_value(value) if key != REGION_KEY else value
+        except UndecodableValue as err:
+            problems.append(Problem(key_path([name]), str(err)))
+    problems.extend(data_problems(raw))
+    if problems:
+        raise InputError(problems)
+    return raw
+
+
+# --- secrets: errors about a secret value say what is wrong without quoting it -----------------------
+
+
+def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
+    """Text of every scalar inside the raw values whose top-level key is secret (`cluster`, `alicloud:region`)."""
+    leaves: list[str] = []
+    pending = [raw[key] for key in secret_keys if key in raw]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            pending.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            pending.extend(node)
+        elif node is not None and not isinstance(node, bool):
+            leaves.append(str(node))
+    return leaves
+
+
+def redact(problems: Iterable[Problem], leaves: Collection[str]) -> list[Problem]:
+    """Problems whose messages no longer contain any of `leaves` (each shown as [secret] instead)."""
+    patterns = [_leaf_pattern(leaf) for leaf in sorted(set(leaves), key=len, reverse=True) if leaf]
+    cleaned = []
+    for problem in problems:
+        message = problem.message
+        for pattern in patterns:
+            message = pattern.sub(SECRET_PLACEHOLDER, message)
+        cleaned.append(Problem(problem.path, message))
+    return cleaned
+
+
+def _leaf_pattern(leaf: str) -> re.Pattern[str]:
+    forms = {leaf, repr(leaf), repr(leaf)[1:-1], json.dumps(leaf)}
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    if len(leaf) >= 3:
+        return re.compile(alternatives)
+    # A one- or two-character value is replaced only where it stands alone, so "at least 1" stays legible.
+    return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w.])")
+
+
+def secret_roots(config_secret_keys: Collection[str]) -> set[str]:
+    """Engine secret keys (`terway:podVSwitches`) as raw-settings names (`podVSwitches`)."""
+    prefix = f"{NAMESPACE}:"
+    return {k[len(prefix):] if k.startswith(prefix) else k for k in config_secret_keys}
