@@ -22,35 +22,80 @@ class ClusterConnection:
     kubeconfig: pulumi.Output[str]  # always secret: it carries tokens or client keys
 
 
-def _kubeconfig_text(config: Mapping[str, Any], environ: Mapping[str, str]) -> str:
-    """Same precedence as the Kubernetes provider: config key (text or path), then KUBECONFIG, then ~/.kube/config."""
+# The kubeconfig carries tokens and keys: every message below says what is wrong and where, and
+# never quotes the text (PyYAML's own errors quote the offending line, so they are never passed on).
+NOT_SHOWN = "its text is a secret and is not shown"
+
+
+def _is_file(path: Path) -> bool:
+    # A kubeconfig given as one line of JSON is text, not a path: a too-long "file name" is not an error.
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _read(path: Path, source: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError([Problem(source, f"the kubeconfig file cannot be read ({type(err).__name__})")]) from None
+
+
+def _kubeconfig_text(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str]:
+    """(text, where it came from). Same precedence as the Kubernetes provider: config key (text or path),
+    then KUBECONFIG, then ~/.kube/config."""
     value = config.get(KUBECONFIG_KEY)
     if value:
-        path = Path(os.path.expanduser(value))
-        return path.read_text() if "\n" not in value and path.is_file() else value
-    for candidate in (environ.get("KUBECONFIG", "").split(os.pathsep)[0], "~/.kube/config"):
+        if not isinstance(value, str):
+            raise InputError([Problem(KUBECONFIG_KEY, f"must be the kubeconfig text or a path; {NOT_SHOWN}")])
+        path = Path(os.path.expanduser(value)) if "\n" not in value else None
+        return (_read(path, KUBECONFIG_KEY) if path and _is_file(path) else value), KUBECONFIG_KEY
+    for source, candidate in (("KUBECONFIG", environ.get("KUBECONFIG", "").split(os.pathsep)[0]), ("~/.kube/config", "~/.kube/config")):
         path = Path(os.path.expanduser(candidate)) if candidate else None
-        if path and path.is_file():
-            return path.read_text()
+        if path and _is_file(path):
+            return _read(path, source), source
     raise InputError(
         [Problem(KUBECONFIG_KEY, "no kubeconfig: set it (pulumi config set --secret kubernetes:kubeconfig ...) or KUBECONFIG")]
     )
 
 
-def _pin_context(kubeconfig: str, context: Optional[str]) -> str:
-    """Make `context` the current one, so every client of this text talks to the same cluster."""
+def _parse_kubeconfig(kubeconfig: str, source: str) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(kubeconfig)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError([Problem(source, f"is not valid YAML{where}; {NOT_SHOWN}")]) from None
+    except (yaml.YAMLError, RecursionError, ValueError):
+        raise InputError([Problem(source, f"is not valid YAML; {NOT_SHOWN}")]) from None
+    if not isinstance(document, dict):
+        raise InputError([Problem(source, f"must be a kubeconfig (a YAML mapping with contexts); {NOT_SHOWN}")])
+    return document
+
+
+def _pin_context(kubeconfig: str, context: Optional[str], source: str = KUBECONFIG_KEY) -> str:
+    """Check the kubeconfig parses; make `context` the current one, so every client of this text talks to
+    the same cluster."""
+    document = _parse_kubeconfig(kubeconfig, source)
     if not context:
         return kubeconfig
-    document = yaml.safe_load(kubeconfig)
-    names = [c.get("name") for c in document.get("contexts") or []]
+    if not isinstance(context, str):
+        raise InputError([Problem(CONTEXT_KEY, "must be the name of a context")])
+    contexts = document.get("contexts")
+    names = [c.get("name") for c in contexts if isinstance(c, dict)] if isinstance(contexts, list) else []
     if context not in names:
-        raise InputError([Problem(CONTEXT_KEY, f"context {context!r} is not in the kubeconfig (has {', '.join(names)})")])
+        raise InputError(
+            [Problem(CONTEXT_KEY, f"the kubeconfig ({source}) has no context of that name ({len(names)} contexts; "
+                     "`kubectl config get-contexts` lists them)")]
+        )
     document["current-context"] = context
     return yaml.safe_dump(document, sort_keys=False)
 
 
 def connect(config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> ClusterConnection:
-    kubeconfig = pulumi.Output.secret(_pin_context(_kubeconfig_text(config, environ), config.get(CONTEXT_KEY)))
+    text, source = _kubeconfig_text(config, environ)
+    kubeconfig = pulumi.Output.secret(_pin_context(text, config.get(CONTEXT_KEY), source))
     provider = k8s.Provider(
         "cluster",
         kubeconfig=kubeconfig,

@@ -1,25 +1,40 @@
 """`python -m terway_stack plan`: the real program under Pulumi's mock runtime, offline.
 
-Exit codes: 0 ok, 1 a mandatory policy violation, 2 invalid configuration or input.
+Exit codes: 0 ok, 1 a mandatory policy violation, 2 invalid configuration or input, 3 an internal error
+(a bug: one line on stderr; TERWAY_STACK_TRACEBACK=1 adds the traceback).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import pulumi
 
-from ..decide.problems import InputError, Problem
+from ..decide.config_values import data_problems
+from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
+from ..decide.problems import InputError, Problem, key_path
 from ..declare.config_source import load_settings
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap
 from .policy_adapter import plan_violations
 from .report import PlanReport
 from .stack_files import load_stack_config
 
-EXIT_OK, EXIT_VIOLATION, EXIT_INVALID = 0, 1, 2
+CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
+EXIT_OK, EXIT_VIOLATION, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+TRACEBACK_ENV = "TERWAY_STACK_TRACEBACK"
+# A plan takes a few seconds; anything near this is a bug (a promise that never resolves), not slowness.
+PLAN_TIMEOUT_SECONDS = 120
+
+
+class PlanTimeout(Exception):
+    pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +64,27 @@ def _live_eni_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
         raise InputError([Problem(str(path), f"is not a saved ConfigMap ({err})".replace("\n", " "))]) from None
     if not isinstance(configmap.get("data"), dict):
         raise InputError([Problem(f"{path}: data", "missing: the ConfigMap has no data")])
+    _check_data_values(path, configmap["data"])
     return configmap
+
+
+def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
+    """A ConfigMap's data maps string keys to string values; anything else cannot be what kubectl saved."""
+    problems = []
+    for key, value in data.items():
+        if not isinstance(key, str):
+            problems.append(Problem(f"{path}: data", f"keys must be strings, not {key!r}"))
+        elif not isinstance(value, str):
+            problems.append(
+                Problem(
+                    key_path([key], namespace=CONFIGMAP),
+                    f"must be a string (a ConfigMap's data values are strings), got a {type(value).__name__}",
+                )
+            )
+        else:
+            problems.extend(data_problems(value, [key], namespace=CONFIGMAP))
+    if problems:
+        raise InputError(problems)
 
 
 def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
@@ -81,12 +116,42 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
 
 
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Turn a stall into PlanTimeout, so that every input finishes or fails (main thread only)."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise PlanTimeout(f"the plan did not finish within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return plan(args)
+        with _deadline(PLAN_TIMEOUT_SECONDS):
+            return plan(args)
     except InputError as err:
         print(f"error: invalid input\n{err}", file=sys.stderr)
     except pulumi.RunError as err:
         print(f"error: invalid input\n{err}", file=sys.stderr)
+    except Exception as err:  # a bug, not bad input: exit 3, so CI never reads a crash as a verdict (1) or bad input (2)
+        if os.environ.get(TRACEBACK_ENV):
+            traceback.print_exc(file=sys.stderr)
+        print(
+            f"error: internal error ({type(err).__name__}: {_one_line(str(err))}); please report it with the input "
+            f"(set {TRACEBACK_ENV}=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return EXIT_INVALID
