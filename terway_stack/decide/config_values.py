@@ -154,10 +154,8 @@ def redact(problems: Iterable[Problem], leaves: Collection[str]) -> list[Problem
 def _leaf_pattern(leaf: str) -> re.Pattern[str]:
     forms = {leaf, repr(leaf), repr(leaf)[1:-1], json.dumps(leaf)}
     alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-    if len(leaf) >= 3:
-        return re.compile(alternatives)
-    # A one- or two-character value is replaced only where it stands alone, so "at least 1" stays legible.
-    return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w.])")
+    # Only where it stands alone: a secret "net" must not turn "network" into "[secret]work".
+    return re.compile(rf"(?<![0-9A-Za-z_])(?:{alternatives})(?![0-9A-Za-z_])")
 
 
 def secret_roots(config_secret_keys: Collection[str]) -> set[str]:

@@ -84,7 +84,8 @@ class _Redacted:
         return "[secret]"
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """A value as messages quote it: its repr, cut to 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -102,7 +103,9 @@ def problems_from_validation_error(
         if isinstance(e.get("input"), OfflineSecret):
             problems.append(Problem(key_path(e["loc"], namespace), OFFLINE_SECRET_MESSAGE))
             continue
-        if e["loc"] and e["loc"][0] in secret_roots:
+        secret = bool(e["loc"]) and e["loc"][0] in secret_roots
+        quoted = describe(e.get("input"))
+        if secret:
             e = {**e, "input": _Redacted()}
         if kind in ("value_error", "assertion_error"):
             message = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
@@ -111,14 +114,16 @@ def problems_from_validation_error(
         elif kind in ("greater_than_equal", "less_than_equal"):
             bound = e["ctx"].get("ge", e["ctx"].get("le"))
             relation = "at least" if kind == "greater_than_equal" else "at most"
-            message = f"must be {relation} {bound}, got {_describe(e.get('input'))}"
+            message = f"must be {relation} {bound}, got {describe(e.get('input'))}"
         elif kind == "literal_error":
-            message = f"{_describe(e.get('input'))} is not one of {e['ctx']['expected']}"
+            message = f"{describe(e.get('input'))} is not one of {e['ctx']['expected']}"
         elif kind in _FRIENDLY:
             message = _FRIENDLY[kind]
             if kind not in ("missing", "extra_forbidden"):
-                message += f", got {_describe(e.get('input'))}"
+                message += f", got {describe(e.get('input'))}"
         else:
             message = e["msg"]
+        if secret and len(quoted) >= 3:
+            message = message.replace(quoted, SECRET_PLACEHOLDER)
         problems.append(Problem(key_path(e["loc"], namespace), message))
     return problems

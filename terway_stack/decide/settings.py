@@ -23,7 +23,7 @@ from pydantic.alias_generators import to_camel
 from typing_extensions import Annotated
 
 from .config_values import data_problems, decode_config_value, redact, secret_leaves  # noqa: F401 (re-export)
-from .problems import SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path, problems_from_validation_error
+from .problems import SECRET_PLACEHOLDER, InputError, describe, OfflineSecret, Problem, key_path, problems_from_validation_error
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 
 POD_VSWITCH_MIN_PREFIX = 16  # Alibaba Cloud's largest vSwitch
@@ -55,9 +55,7 @@ def _whole_number(value: Any) -> Any:
     raise ValueError(f"expected an integer, got {_quoted(value)}")
 
 
-def _quoted(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+_quoted = describe  # one way to quote a value, so that redaction can find it
 
 
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
@@ -192,6 +190,8 @@ def _tag_value(value: Any) -> Any:
             raise ValueError(f"a tag value has at most {MAX_TAG_LENGTH} characters, this one {len(value)}")
         if re.search("https?://", value, re.IGNORECASE):
             raise ValueError("a tag value may not contain http:// or https://")
+        if not value.isprintable():
+            raise ValueError("a tag value may hold printable characters only")
     return value
 
 
@@ -201,6 +201,8 @@ TagValue = Annotated[str, BeforeValidator(_tag_value)]
 def tag_key_problem(key: str) -> Optional[str]:
     if not key.strip():
         return "a tag key may not be empty"
+    if not key.isprintable():
+        return "a tag key may hold printable characters only"
     if len(key) > MAX_TAG_LENGTH:
         return f"a tag key has at most {MAX_TAG_LENGTH} characters, this one {len(key)}"
     if key.lower().startswith(("aliyun", "acs:")):
@@ -261,7 +263,9 @@ class ZoneSpec(_Model):
     @field_validator("cidr", mode="before")
     @classmethod
     def _cidr(cls, value: Any) -> Any:
-        return pod_vswitch_cidr(value) if isinstance(value, str) and not isinstance(value, OfflineSecret) else value
+        if isinstance(value, OfflineSecret):
+            raise ValueError("the plan must read a CIDR")  # reported as "is encrypted ..."
+        return pod_vswitch_cidr(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "ZoneSpec":
