@@ -99,7 +99,8 @@ def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     return document
 
 
-def plan(args: argparse.Namespace, out=sys.stdout) -> int:
+def plan(args: argparse.Namespace, out=None) -> int:
+    out = out or sys.stdout  # looked up per call, so a redirected stdout is honoured
     stack_file = args.stack_config or args.project_dir / f"Pulumi.{args.stack}.yaml"
     stack = args.stack or stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
     config = load_stack_config(stack_file, args.project_dir)
