@@ -97,11 +97,21 @@ def _dotted(path: Path, where: tuple[str, ...]) -> str:
     return f"{path}: {'.'.join(where)}"
 
 
+# A stack file holds a few dozen values. Aliases can make a small file expand without bound (or into
+# itself); the CLI refuses excessive aliasing too.
+MAX_VALUES = 100_000
+
+
 def _duplicate_keys(path: Path, root: yaml.Node) -> Iterator[Problem]:
     """Duplicate mapping keys at any depth, by key path (the Pulumi CLI refuses them)."""
     pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
+    visited = 0
     while pending:
         node, where = pending.pop()
+        visited += 1
+        if visited > MAX_VALUES:
+            yield Problem(str(path), f"expands to more than {MAX_VALUES} values (through YAML aliases?)")
+            return
         if len(where) > MAX_DEPTH:
             continue  # data_problems reports the depth
         if isinstance(node, yaml.MappingNode):
@@ -165,15 +175,17 @@ def _is_envelope(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
 
 
-def _unsecure(value: Any) -> Any:
+def _unsecure(value: Any, depth: int = 0) -> Any:
     """Every `{secure: ...}` envelope, at any depth, replaced by OfflineSecret: the plan shows that a value
     exists, never what it is."""
+    if depth > MAX_DEPTH:  # deeper (or an alias of itself): data_problems refuses it
+        return value
     if _is_envelope(value):
         return OfflineSecret()
     if isinstance(value, dict):
-        return {key: _unsecure(item) for key, item in value.items()}
+        return {key: _unsecure(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_unsecure(item) for item in value]
+        return [_unsecure(item, depth + 1) for item in value]
     return value
 
 

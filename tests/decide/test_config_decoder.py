@@ -253,21 +253,24 @@ PATHS = [
     ("podVSwitches", "zones", "cn-shanghai-f", "cidr"), ("podVSwitches", "snat"), ("podVSwitches", "snat", "snatIps"),
     ("podVSwitches", "tags"), ("terway",), ("terway", "daemonSets"), ("terway", "restartTimeoutSeconds"), ("alicloud:region",),
 ]
+HOSTILE_TEXT = st.sampled_from([
+    "1.30", "v3.20.2", "10.0.32.0/019", "10.0.32.0/255.255.224.0", "١٢", "v٣.٢٠.٢", "47.100.1.2", "0.0.0.0",
+    "255.255.255.255", "10.1.2.3", "127.0.0.0/19", "cn-shanghaif", "cn-shanghai-zz", "\ud800", "acs:x", "aliyun", "",
+    "1e308", "[", "{}", "[secret]", "node_count", "a\nb",
+])
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
-    st.text(alphabet=st.characters(codec=None, categories=None), max_size=8),
-    st.sampled_from(["1.30", "v3.20.2", "10.0.32.0/019", "١٢", "47.100.1.2", "0.0.0.0", "cn-shanghaif", "\ud800", "acs:x", "1e308"]),
-    st.binary(max_size=4), st.builds(OfflineSecret),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20), HOSTILE_TEXT, HOSTILE_TEXT,
+    st.binary(max_size=4), st.dates(), st.builds(OfflineSecret),
 )
+KEYS = st.one_of(st.text(max_size=12), st.integers(), HOSTILE_TEXT, st.sampled_from(["cidr", "snatIps", "nodeCount", "\udc80"]))
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.one_of(st.text(max_size=12), st.integers(), st.sampled_from(["cidr", "snatIps", "\udc80"])), inner, max_size=4),
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)),
     max_leaves=12,
 )
+# Lists are where the old code crashed (unhashable items, numbers as addresses): generate many.
+LISTISH = st.lists(st.one_of(SCALARS, st.lists(SCALARS, max_size=2), st.dictionaries(KEYS, SCALARS, max_size=2)), max_size=4)
 
 
 def _set(config: dict, path: tuple, value) -> None:
@@ -295,8 +298,11 @@ def _engine_form_or_none(raw: dict):
         return None
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=st.lists(st.tuples(st.sampled_from(PATHS), VALUES), min_size=1, max_size=3), as_engine=st.booleans())
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(VALUES, LISTISH)), min_size=1, max_size=3),
+    as_engine=st.booleans(),
+)
 def test_any_generated_config_is_accepted_or_refused_by_key_never_crashes(edits, as_engine):
     raw = valid_config()
     for path, value in edits:

@@ -75,6 +75,12 @@ REFUSED = {
     ),
     "lone-surrogate": (prod_with("name: prod-shanghai", 'name: "\\ud800"'), ["terway:cluster.name: is not valid Unicode text"]),
     "deep-nesting": ("config:\n  terway:typha: " + "[" * 100_000 + "]" * 100_000 + "\n", ["Pulumi.bad.yaml: is nested more than 32 levels deep"]),
+    "alias-of-itself": ("config:\n  terway:typha: &a [*a]\n", ["terway:typha.0.0.0", "is nested more than 32 levels deep"]),
+    "alias-bomb": (
+        "config:\n  a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+        + "".join(f"  {n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi")),
+        ["Pulumi.bad.yaml: expands to more than 100000 values (through YAML aliases?)"],
+    ),
     "1e308": (prod_with("nodeCount: 1200", "nodeCount: 1e308"), ["terway:cluster.nodeCount: expected an integer, got 1e+308"]),
     "duplicate-key": (
         prod_with("nodeCount: 1200", "nodeCount: 1200\n    nodeCount: 12"),
@@ -172,14 +178,29 @@ def test_a_stalled_plan_exits_3(monkeypatch):
 
 # --- property: generated stack files through the real entry point (in process, so it stays fast) ---
 
+# YAML text as a user might type it: scalars YAML reads as something else, then lists and mappings of them.
+YAML_ATOMS = st.sampled_from([
+    "47.100.1.2", "1", "2024-01-01", "!!binary aGk=", '"\\ud800"', "{secure: v1:x}", ".nan", "1e308", "~", "yes", "0x1F",
+    "10.0.32.0/019", "v٣.٢٠.٢", "cn-shanghaif", "0.0.0.0", "&a [*a]", "[" * 300 + "]" * 300, "{1: x}", "{a: 1, a: 2}",
+])
+YAML_SNIPPETS = st.recursive(
+    YAML_ATOMS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.lists(st.tuples(st.sampled_from(["a", "cidr", "1", "node_count"]), inner), max_size=2).map(
+            lambda pairs: "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+        ),
+    ),
+    max_leaves=4,
+)
 HOSTILE = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80), st.floats(), st.text(max_size=20),
-    st.sampled_from(["2024-01-01", "1e308", "0x1F", "yes", "~", "v٣.٢٠.٢", "10.0.32.0/019", "!!binary aGk=", "{secure: v1:x}",
-                     "[[47.100.1.2]]", "{a: 1, a: 2}", '"\\ud800"', "cn-shanghaif", "0.0.0.0", "&a [*a]", "[" * 300]),
+    YAML_SNIPPETS.map(lambda text: f"<<{text}>>"),
 )
 PATHS = [
     ("terway:cluster", "nodeCount"), ("terway:cluster", "kubernetesVersion"), ("terway:cluster", "name"), ("terway:networkPolicy",),
     ("terway:typha", "version"), ("terway:typha", "replicas"), ("terway:podVSwitches", "snat", "snatIps"),
+    ("terway:podVSwitches", "snat", "snatIps"), ("terway:podVSwitches", "zones"),
     ("terway:podVSwitches", "zones", "cn-shanghai-f", "cidr"), ("terway:podVSwitches", "tags"), ("alicloud:region",),
     ("terway:terway", "daemonSets"), ("terway:terway", "restartTimeoutSeconds"),
 ]
@@ -194,11 +215,11 @@ def _stack_text(path: tuple, value) -> str:
         node = node.setdefault(part, {}) if isinstance(node.get(part, {}), dict) else {}
     node[path[-1]] = placeholder
     text = yaml.safe_dump({"config": config}, allow_unicode=False)
-    raw = value if isinstance(value, str) and value.startswith(("{", "[", "!", "&", '"', "~")) else None
+    raw = value[2:-2] if isinstance(value, str) and value.startswith("<<") and value.endswith(">>") else None
     return text.replace(placeholder, raw if raw is not None else json.dumps(value, ensure_ascii=True))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(PATHS), value=HOSTILE)
 def test_generated_stack_files_exit_0_1_or_2_and_every_refusal_names_a_key(path, value):
     with tempfile.TemporaryDirectory() as folder:
