@@ -129,10 +129,13 @@ build_one() {
   local start end spec pkg bin
   start=$(date +%s)
   if [[ -n "$(tarball_of "$name")" ]]; then
+    # `go mod download` would fetch every module of the upstream go.mod, some of which the proxy
+    # refuses and the build never needs: let `go build` fetch what it imports.
     mod="$tmp/src"
     unpack_tarball "$name" "$mod"
+  else
+    ( cd "$mod" && go mod download ) >&2
   fi
-  ( cd "$mod" && go mod download ) >&2
   for spec in $pkgs; do
     pkg="${spec%%=*}"; bin="${spec#*=}"
     ( cd "$mod" && go build -p "$JOBS" -trimpath -ldflags "-s -w $ldextra" -o "$tmp/bin/$bin" "$pkg" ) >&2

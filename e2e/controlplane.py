@@ -190,6 +190,8 @@ class AuditFilter:
     namespace: Optional[str] = None
     name: Optional[str] = None
     ok_only: bool = True  # only requests that succeeded (HTTP < 400)
+    # A server-side dry run (`?dryRun=All`, what pulumi-kubernetes sends during preview) persists nothing.
+    include_dry_run: bool = False
     predicate: Optional[Callable[[dict], bool]] = field(default=None, repr=False)
 
 
@@ -201,7 +203,14 @@ def field_manager_of(event: dict) -> str:
     return (event.get("userAgent") or "").split("/", 1)[0]
 
 
+def is_dry_run(event: dict) -> bool:
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(event.get("requestURI", "")).query)
+    return "All" in query.get("dryRun", [])
+
+
 def event_matches(ev: dict, f: AuditFilter) -> bool:
+    if not f.include_dry_run and is_dry_run(ev):
+        return False
     if f.verbs is not None and ev.get("verb") not in set(f.verbs):
         return False
     if f.user is not None and (ev.get("user") or {}).get("username") != f.user:
