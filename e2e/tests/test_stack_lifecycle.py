@@ -28,13 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ControlPlane, is_dry_run  # noqa: E402
+from e2e.controlplane import ADMIN_USER, ControlPlane, is_dry_run  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 
 NODES = 6
 MAX_UNAVAILABLE = 1  # 10% of 6 nodes, rounded up as the DaemonSet controller does
 NS, DS = "kube-system", "terway-eniip"
-ADMIN = "terway-e2e-admin"
+ADMIN = ADMIN_USER  # every request of the stack and of these tests
 ROLLOUT_AGENT = "terway-stack-rollout"
 NEW_VSWITCHES = {"cn-shanghai-f": "vsw-e2enewf", "cn-shanghai-g": "vsw-e2enewg"}
 STACK = "e2e"
