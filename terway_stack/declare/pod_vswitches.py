@@ -10,6 +10,7 @@ from ..decide.network import ExistingVSwitch, cloud_problems
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.settings import PodVSwitchSettings, StackSettings
 from ..decide.sizing import usable_addresses
+from .config_source import secret_config_keys
 
 MANAGED_BY_TAG = {"managed-by": "terway-stack"}
 
@@ -44,6 +45,12 @@ def resolve_snat_table(pods: PodVSwitchSettings) -> Optional[str]:
             [Problem(key_path(["podVSwitches", "snat", "natGatewayId"]), f"{snat.nat_gateway_id} has no SNAT table")]
         )
     return gateways[0].snat_table_ids[0]
+
+
+def _kept_secret(value: str, config_key: str) -> pulumi.Input[str]:
+    # A value read from a secret key (`--secret --path ...snatIps[0]` makes all of podVSwitches secret)
+    # stays secret in state.
+    return pulumi.Output.secret(value) if config_key in secret_config_keys() else value
 
 
 class PodVSwitches(pulumi.ComponentResource):
@@ -100,7 +107,7 @@ class PodVSwitches(pulumi.ComponentResource):
             f"{cluster}-pods-{zone}-snat",
             snat_table_id=snat_table_id,
             source_vswitch_id=vswitch.id,
-            snat_ip=",".join(str(ip) for ip in pods.snat.snat_ips),
+            snat_ip=_kept_secret(",".join(str(ip) for ip in pods.snat.snat_ips), "terway:podVSwitches"),
             snat_entry_name=f"{cluster}-terway-pods-{zone}",
             opts=self._retained(),
         )

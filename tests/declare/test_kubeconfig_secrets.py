@@ -92,3 +92,19 @@ def test_a_long_one_line_kubeconfig_is_text_not_a_file_name():
     one_line = '{"apiVersion": "v1", "kind": "Config", "users": [{"name": "a", "user": {"token": "' + TOKEN * 20 + '"}}]}'
     text, source = _kubeconfig_text({"kubernetes:kubeconfig": one_line}, {})
     assert text == one_line and source == "kubernetes:kubeconfig"
+
+
+def test_snat_ips_from_a_secret_key_stay_secret_in_state(monkeypatch):
+    from pulumi.runtime import rpc
+
+    from .test_stack import PODS_WITH_SNAT_TABLE, SNAT, declare
+    from .test_stack import stack_config as full_config
+
+    def snat_ip() -> object:
+        [entry] = [r for r in declare(full_config(pods=PODS_WITH_SNAT_TABLE)).resources if r.type == SNAT]
+        return entry.inputs["snatIp"]
+
+    assert snat_ip() == "47.100.1.2"
+    # `pulumi config set --secret --path 'terway:podVSwitches.snat.snatIps[0]' ...` marks the whole key secret.
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["terway:podVSwitches"]')
+    assert snat_ip() == {rpc._special_sig_key: rpc._special_secret_sig, "value": "47.100.1.2"}
