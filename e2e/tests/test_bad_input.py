@@ -48,7 +48,7 @@ current-context: local-admin
 
 @pytest.fixture(scope="module")
 def cp():
-    plane = ControlPlane(nodes=2, timeout=180).start()
+    plane = ControlPlane(nodes=2, timeout=480).start()  # the machine is shared: allow a slow start
     try:
         yield plane
     finally:

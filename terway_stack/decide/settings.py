@@ -23,7 +23,15 @@ from pydantic.alias_generators import to_camel
 from typing_extensions import Annotated
 
 from .config_values import data_problems, decode_config_value, redact, secret_leaves  # noqa: F401 (re-export)
-from .problems import SECRET_PLACEHOLDER, InputError, describe, OfflineSecret, Problem, key_path, problems_from_validation_error
+from .problems import (
+    SECRET_PLACEHOLDER,
+    InputError,
+    OfflineSecret,
+    Problem,
+    describe,
+    key_path,
+    problems_from_validation_error,
+)
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 
 POD_VSWITCH_MIN_PREFIX = 16  # Alibaba Cloud's largest vSwitch
@@ -107,7 +115,7 @@ _UNUSABLE_RANGES = {
     ipaddress.IPv4Network("224.0.0.0/4"): "multicast (224.0.0.0/4)",
     ipaddress.IPv4Network("240.0.0.0/4"): "reserved (240.0.0.0/4, including broadcast)",
 }
-_CIDR_FORM = re.compile(r"(?P<address>[0-9]{1,3}(?:\.[0-9]{1,3}){3})/(?P<prefix>[0-9]+)", re.ASCII)
+_CIDR_FORM = re.compile(r"(?P<address>[0-9]{1,3}(?:\.[0-9]{1,3}){3})/(?P<prefix>[0-9]{1,3})", re.ASCII)
 _NETMASK_FORM = re.compile(r"[0-9.]+/[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
 CIDR_EXAMPLE = "10.0.32.0/19"
 

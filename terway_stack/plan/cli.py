@@ -92,8 +92,10 @@ def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
         return None
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: not JSON, not UTF-8, a number too long
         raise InputError([Problem(str(path), f"is not a readable JSON policy config ({err})")]) from None
+    except RecursionError:
+        raise InputError([Problem(str(path), "is nested too deeply to be a policy config")]) from None
     if not isinstance(document, dict):
         raise InputError([Problem(str(path), "must be a JSON object of policy name -> settings")])
     return document
