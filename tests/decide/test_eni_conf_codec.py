@@ -139,7 +139,7 @@ def outside_vswitches(text: str, merged: str) -> tuple[str, str]:
     return text, merged[:at] + merged[at + grown:]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(conf=eni_conf_texts(), wanted=wanted_maps)
 def test_every_byte_outside_vswitches_is_kept(conf, wanted):
     text, _ = conf
@@ -148,7 +148,7 @@ def test_every_byte_outside_vswitches_is_kept(conf, wanted):
     assert after == before
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(conf=eni_conf_texts(), wanted=wanted_maps)
 def test_merged_text_is_strict_json_holding_the_same_values_plus_the_ids(conf, wanted):
     text, value = conf
@@ -165,7 +165,7 @@ def test_merged_text_is_strict_json_holding_the_same_values_plus_the_ids(conf, w
         assert all(after[zone].count(i) == 1 for i in ids)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(conf=eni_conf_texts(), wanted=wanted_maps)
 def test_merge_is_idempotent_and_deterministic(conf, wanted):
     text, _ = conf
@@ -174,7 +174,7 @@ def test_merge_is_idempotent_and_deterministic(conf, wanted):
     assert eni.merge_eni_conf(text, dict(reversed(list(wanted.items())))) == once
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(conf=eni_conf_texts(), wanted=wanted_maps, indent=st.sampled_from([None, 0, 4]))
 def test_restart_trigger_ignores_formatting(conf, wanted, indent):
     text, value = conf
