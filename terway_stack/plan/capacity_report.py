@@ -18,11 +18,11 @@ def _shown(value: Optional[int]) -> str:
 
 def _row(zone: str, figures: Mapping[str, Any]) -> tuple[str, ...]:
     by_type = figures.get("nodesByInstanceType") or {}
-    nodes = f"{figures.get('nodes', 0)}" + (
+    nodes = _shown(figures.get("nodes")) + (
         " (" + ", ".join(f"{count} {kind}" for kind, count in by_type.items()) + ")" if by_type else ""
     )
     max_pods = ", ".join(f"{kind} {_shown(n)}" for kind, n in (figures.get("maxPodsPerNode") or {}).items()) or "-"
-    warm = f"{figures.get('warmIps')} (min_pool_size {figures.get('minPoolSize')})"
+    warm = f"{_shown(figures.get('warmIps'))} (min_pool_size {figures.get('minPoolSize')})"
     return (
         zone, nodes, max_pods, warm, _shown(figures.get("availableIps")), _shown(figures.get("addedIps")),
         _shown(figures.get("headroom")), _shown(figures.get("worstCaseIps")),

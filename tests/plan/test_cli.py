@@ -65,7 +65,7 @@ def test_prod_plan_outputs_are_the_documented_contract(prod_json):
     outputs = prod_json["outputs"]
     assert set(outputs) == {
         "clusterName", "networkPolicyMode", "typhaServiceName", "typhaReplicas", "podVSwitchIds",
-        "podVSwitchCidrs", "podVSwitchUsableIps", "terwayDaemonSets", "eniConfigTrigger",
+        "podVSwitchCidrs", "podVSwitchUsableIps", "terwayDaemonSets", "eniConfigTrigger", "podIpCapacity",
     }
     assert outputs["networkPolicyMode"] == "typha"
     assert outputs["typhaServiceName"] == "calico-typha"
