@@ -17,12 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ZONES, ControlPlane  # noqa: E402
+from e2e.controlplane import ADMIN_USER, ZONES, ControlPlane  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 
 NODES = 5  # round-robin over the zones: 3 in the first, 2 in the second
 NS = "kube-system"
-ADMIN = "terway-e2e-admin"
+ADMIN = ADMIN_USER
 STACK = "capacity"
 ADOPTED = {ZONES[0]: "vsw-e2ecapf"}
 
