@@ -31,6 +31,8 @@ STACK_CONFIG = {
     "alicloud:region": "cn-shanghai",
     "terway:cluster": {"name": "bench", "kubernetesVersion": "1.34", "nodeCount": 6},
     "terway:networkPolicy": "typha",
+    # No Alibaba Cloud here: the adopted ids are not looked up (as in the e2e stack).
+    "terway:cloudLookups": False,
     "terway:podVSwitches": {"zones": {"cn-shanghai-f": {"vswitchId": "vsw-benchf"}, "cn-shanghai-g": {"vswitchId": "vsw-benchg"}}},
 }
 
