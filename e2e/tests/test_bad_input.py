@@ -27,6 +27,7 @@ BASE_CONFIG = {
     "terway:cluster": {"name": "bad-input", "kubernetesVersion": "1.34", "nodeCount": 2},
     "terway:networkPolicy": "direct",
     "terway:podVSwitches": {"zones": {"cn-shanghai-f": {"vswitchId": "vsw-e2ebadinput"}}},
+    "terway:cloudLookups": False,  # no Alibaba Cloud here
 }
 # The token sits on the line PyYAML quotes in its error ("while parsing a flow mapping ... in <unicode string>").
 MALFORMED_KUBECONFIG = f"""apiVersion: v1
