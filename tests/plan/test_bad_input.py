@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from terway_stack.plan import cli
@@ -221,6 +221,9 @@ def _stack_text(path: tuple, value) -> str:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(PATHS), value=HOSTILE)
+# The repro and what this property found in the fix itself are always among the inputs.
+@example(path=("terway:podVSwitches", "snat", "snatIps"), value="<<[[47.100.1.2]]>>")
+@example(path=("terway:cluster", "nodeCount"), value="<<&0 [*0]>>")
 def test_generated_stack_files_exit_0_1_or_2_and_every_refusal_names_a_key(path, value):
     with tempfile.TemporaryDirectory() as folder:
         stack = Path(folder) / "Pulumi.gen.yaml"
