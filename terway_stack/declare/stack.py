@@ -10,6 +10,7 @@ from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
 from .pod_vswitches import PodVSwitches
+from .preflight import Preflight
 from .typha import TyphaRelay
 
 
@@ -18,10 +19,12 @@ def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
-    gated = pulumi.ResourceOptions(depends_on=[live.gate])
+    # Every write, cloud and cluster, waits for the read-only checks of the live state.
+    gates = [live.gate, Preflight("preflight", settings, cluster).gate]
+    gated = pulumi.ResourceOptions(depends_on=gates)
     pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
     typha = (
-        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[live.gate]))
+        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates))
         if settings.network_policy == "typha"
         else None
     )
@@ -32,6 +35,7 @@ def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]
         live,
         pods.vswitch_ids if pods else None,
         typha_ready=[typha.deployment] if typha else [],
+        gates=gates[1:],
     )
     return {
         "clusterName": settings.cluster.name,

@@ -213,7 +213,7 @@ def test_malformed_live_eni_config_declares_nothing_that_writes():
     with pytest.raises(pulumi.RunError):
         pulumi.runtime.test(lambda: pulumi.Output.all(**run(config, environ={})))()
     writers = [r for r in recorder.declared() if not r.type.startswith(("terway:index:", "pulumi:providers:"))]
-    assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-per-node-config-check"}
+    assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-preflight"}
 
 
 def test_typha_warning_when_felix_is_not_the_policy_engine():
