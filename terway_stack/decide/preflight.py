@@ -30,7 +30,7 @@ from .eni_config import (
     per_node_config_gaps,
     policy_enabled,
 )
-from .problems import InputError, Problem, key_path
+from .problems import InputError, Problem, key_path  # noqa: F401 (Problem is part of the API)
 
 POLICY_CONTAINER = "policy"
 RELAY_ENV = "FELIX_TYPHAK8SSERVICENAME"
@@ -226,11 +226,13 @@ def felix_version(image: str) -> Optional[str]:
     A Calico image (`.../calico-felix:v3.24.5`, `calico/node:v3.26.1`) carries it in its tag; Terway's
     own image carries Terway's version, mapped through TERWAY_FELIX.
     """
-    tag, repository = image_tag(image), (image or "").split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+    tag = image_tag(image)
     version = parse_version(tag or "")
     if version is None:
         return None
-    if "calico" in repository or "felix" in repository:
+    path = (image or "").split("@", 1)[0].rsplit(":", 1)[0].lower()  # registry/namespace/name, no tag
+    repository = path.rsplit("/", 1)[-1]
+    if "calico" in path or "felix" in repository:
         return "v" + tag.lstrip("v").split("-", 1)[0]
     if "terway" in repository and version <= TERWAY_FELIX_KNOWN_UNTIL:
         known = [felix for first, felix in TERWAY_FELIX if version >= first]
