@@ -13,7 +13,10 @@ from typing import Any, Optional, Sequence
 import pulumi
 
 from ..decide.problems import InputError, Problem
+from ..decide.preflight import LiveFacts, PreflightResult, preflight
+from ..decide.settings import StackSettings
 from ..declare.config_source import load_settings
+from ..declare.preflight import preflight_settings
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap
 from .policy_adapter import plan_violations
 from .report import PlanReport
@@ -64,6 +67,13 @@ def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     return document
 
 
+def offline_preflight(settings: StackSettings, configmap: dict[str, Any]) -> PreflightResult:
+    """The preflight checks the saved eni-config allows; the rest are listed as not run."""
+    result = preflight(preflight_settings(settings), LiveFacts(eni_config=configmap))
+    result.raise_if_problems()
+    return result
+
+
 def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     stack_file = args.stack_config or args.project_dir / f"Pulumi.{args.stack}.yaml"
     stack = args.stack or stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
@@ -74,9 +84,11 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     from ..program import run  # after validation: importing providers is the slow part
 
     evaluation = evaluate(lambda: run(config, environ={}), config, stack=stack, eni_config=live)
-    live_data = (live or load_configmap(SAMPLE_ENI_CONFIG)).get("data") or {}
+    live_configmap = live or load_configmap(SAMPLE_ENI_CONFIG)
+    live_data = live_configmap.get("data") or {}
+    offline = offline_preflight(settings, live_configmap)
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
-    report = PlanReport(stack, settings, evaluation, live_data, violations)
+    report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render_json() + "\n" if args.format == "json" else report.render_table())
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
 

@@ -84,6 +84,7 @@ class PlanReport:
     evaluation: Evaluation
     live_data: Mapping[str, Any]
     violations: list[dict[str, Any]]
+    checks_not_run: list[str] = field(default_factory=list)  # preflight checks that need the cluster
 
     @property
     def resources(self) -> list[RecordedResource]:
@@ -99,6 +100,7 @@ class PlanReport:
             "outputs": self.evaluation.outputs,
             "violations": self.violations,
             "warnings": self.evaluation.warnings,
+            "checksNotRun": self.checks_not_run,
         }
 
     def render_json(self) -> str:
@@ -111,6 +113,7 @@ class PlanReport:
             self._sizing_section(),
             self._eni_config_section(),
             self._list_section("Warnings", self.evaluation.warnings),
+            self._list_section("Live checks not run offline (pulumi preview runs them before any write)", self.checks_not_run),
             self._list_section(
                 "Policy violations",
                 [f"[{v['enforcement']}] {v['policy']}: {v['message']}" + (f" ({v['resource']})" if v.get("resource") else "") for v in self.violations],
@@ -194,6 +197,8 @@ def summarize(resource: RecordedResource) -> str:
     if i.get("kind") == "terway-rollout-restart":
         when = "when the managed keys change" if i.get("restartOn") == "change" else "after the policy keys are released (destroy)"
         return f"rolling restart of {i.get('namespace')}/{i.get('daemonSet')} {when}"
+    if i.get("kind") == "terway-preflight":
+        return "read-only checks of the cluster; every write waits for them"
     if i.get("kind") == "terway-per-node-config-check":
         zones = ", ".join(sorted(i.get("wantedVSwitches") or {}))
         return f"fail before writing if a per-node eni-config overrides {zones} without the new vSwitch"
