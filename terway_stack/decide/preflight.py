@@ -155,7 +155,7 @@ def enforcement_problems(
     if not policy_turns_on(settings, data) or settings.confirm_network_policy_enforcement:
         return []
     if network_policy_count is None:
-        objects = "every NetworkPolicy object in the cluster (not counted: the cluster was not read)"
+        objects = "Every NetworkPolicy object in the cluster (not counted: the cluster was not read)"
     else:
         objects = f"{network_policy_count} NetworkPolicy object{'' if network_policy_count == 1 else 's'} (all namespaces)"
     return [

@@ -118,7 +118,8 @@ def test_eni_config_from_a_saved_configmap_in_json(tmp_path):
         "metadata": {"name": "eni-config", "namespace": "kube-system", "resourceVersion": "123"},
         "data": {
             "eni_conf": json.dumps({"vswitches": {"cn-shanghai-f": ["vsw-a"]}, "max_pool_size": 80, "min_pool_size": 20}),
-            "disable_network_policy": "true",
+            # "true" would now need terway:confirmNetworkPolicyEnforcement (tests/plan/test_offline_preflight.py)
+            "disable_network_policy": "false",
         },
     }
     path = tmp_path / "eni-config.json"
