@@ -429,11 +429,11 @@ class ControlPlane:
         return yaml.safe_dump(cfg)
 
     def _apiserver_ready(self) -> bool:
-        from kubernetes.client.exceptions import ApiException
-
+        # The client's own TLS pool (admin certificate), for a path the typed APIs do not cover.
+        pool = self.api_client().rest_client.pool_manager
         try:
-            return self.api_client().call_api("/readyz", "GET", _preload_content=False).status == 200
-        except (ApiException, OSError, Exception):  # noqa: BLE001 - any failure means not ready
+            return pool.request("GET", f"{self.server}/readyz", timeout=5, retries=False).status == 200
+        except Exception:  # noqa: BLE001 - refused, TLS not up yet: not ready
             return False
 
     def _wait_apiserver_ready(self) -> None:
