@@ -82,7 +82,7 @@ def fails_before_any_write(cp, pulumi, *args: str) -> str:
     result = pulumi(*args, check=False)
     text = output(result)
     assert result.returncode != 0, text
-    assert "Traceback" not in text
+    assert "Traceback" not in text, text
     assert writes(cp, since) == {}, text
     assert eni_config(cp) == before
     return text
