@@ -80,7 +80,12 @@ def restart_on(nodes: int) -> dict:
         }
         seconds = timed(lambda: provider.create(props))
         ours = cp.count_writes(since, user_agent=tr.USER_AGENT.split("/")[0])
-        controller = cp.count_writes(since, user="system:serviceaccount:kube-system:daemon-set-controller")
+        # kwokctl runs the controller manager with one identity: its DaemonSet work is its writes to pods and
+        # DaemonSets (leases and events excluded).
+        controller = cp.count_writes(
+            since, field_manager="kube-controller-manager",
+            predicate=lambda ev: (ev.get("objectRef") or {}).get("resource") in ("pods", "daemonsets"),
+        )
     return {"nodes": nodes, "seconds": seconds, "provider_writes": ours, "controller_writes": controller}
 
 

@@ -86,8 +86,10 @@ BINARIES = {
     "kwok": "kwok",
     "kwokctl": "kwok",
 }
-# kwokctl's admin certificate (O=system:masters): the identity of cp.kubeconfig's requests.
-ADMIN_USER = "kwok-admin"
+# The identity of cp.kubeconfig's requests (O=system:masters). kwokctl runs the controller manager and
+# the scheduler with its own admin certificate (kwok-admin), so the stack and the tests get a user of
+# their own, or the audit log could not tell our writes from the controllers'.
+ADMIN_USER = "terway-e2e-admin"
 AUDIT_POLICY = {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
                 "rules": [{"level": "Metadata"}]}
 
@@ -137,6 +139,15 @@ def find_binary(name: str) -> Path:
 
 
 # --------------------------------------------------------------------------- small helpers
+
+
+def _openssl(*args: str) -> None:
+    exe = shutil.which("openssl")
+    if not exe:
+        raise ControlPlaneError("openssl not found on PATH (needed for the test user's client certificate)")
+    proc = subprocess.run([exe, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ControlPlaneError(f"openssl {args[0]} failed: {proc.stderr.strip()}")
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -280,7 +291,7 @@ class ControlPlane:
 
     @property
     def kubeconfig(self) -> str:
-        return str(self.cluster_dir / "kubeconfig.yaml")
+        return str(self.dir / "kubeconfig")
 
     @property
     def kubeconfig_inline_path(self) -> str:
@@ -331,6 +342,7 @@ class ControlPlane:
             self.dir = Path(tempfile.mkdtemp(prefix="terway-e2e-"))
         try:
             self._create_cluster()
+            self._write_admin_kubeconfig()
             self._wait_apiserver_ready()
             Path(self.kubeconfig_inline_path).write_text(self.kubeconfig_inline())
             os.chmod(self.kubeconfig_inline_path, 0o600)
@@ -387,7 +399,8 @@ class ControlPlane:
             f"--wait={int(self.timeout)}s",
             timeout=self.timeout + 120,
         )
-        self.server = yaml.safe_load(Path(self.kubeconfig).read_text())["clusters"][0]["cluster"]["server"]
+        kubeconfig = yaml.safe_load((self.cluster_dir / "kubeconfig.yaml").read_text())
+        self.server = kubeconfig["clusters"][0]["cluster"]["server"]
 
     def _component_logs(self, lines: int = 10) -> str:
         logs = sorted((self.cluster_dir / "logs").glob("*.log")) if self.dir else []
@@ -409,12 +422,30 @@ class ControlPlane:
             time.sleep(0.25)
         raise ControlPlaneError(f"timed out waiting for {what} (last error: {last_err!r})\n{self._component_logs()}")
 
+    def _write_admin_kubeconfig(self) -> None:
+        """kwokctl's kubeconfig, with a client certificate for ADMIN_USER signed by kwokctl's CA."""
+        pki, ours = self.cluster_dir / "pki", self.dir / "admin"
+        ours.mkdir(exist_ok=True)
+        key, csr, crt = ours / "admin.key", ours / "admin.csr", ours / "admin.crt"
+        ext = ours / "client.ext"
+        ext.write_text("extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+        _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key))
+        _openssl("req", "-new", "-key", str(key), "-subj", f"/O=system:masters/CN={ADMIN_USER}", "-out", str(csr))
+        _openssl("x509", "-req", "-in", str(csr), "-CA", str(pki / "ca.crt"), "-CAkey", str(pki / "ca.key"),
+                 "-CAcreateserial", "-CAserial", str(ours / "ca.srl"), "-days", "2", "-sha256",
+                 "-extfile", str(ext), "-out", str(crt))
+        cfg = yaml.safe_load((self.cluster_dir / "kubeconfig.yaml").read_text())
+        for user in cfg.get("users", []):
+            user["user"] = {"client-certificate": str(crt), "client-key": str(key)}
+        Path(self.kubeconfig).write_text(yaml.safe_dump(cfg))
+        os.chmod(self.kubeconfig, 0o600)
+
     def kubeconfig_inline(self) -> str:
         """The admin kubeconfig with certificates embedded (for a Pulumi provider's ``kubeconfig`` input)."""
         import base64
 
         cfg = yaml.safe_load(Path(self.kubeconfig).read_text())
-        base = Path(self.kubeconfig).parent
+        base = self.cluster_dir
 
         def embed(section: dict, key: str) -> None:
             if key in section:
