@@ -142,6 +142,7 @@ def test_3_warnings_reach_preview_felix_version_and_ebpf(cp, pulumi):
         assert "10-terway.conf sets network_policy_provider ebpf: policy is enforced by Cilium, Felix does not run" in text, text
         # From the check's reads, logged by the program: the seeded Terway v1.16.0 carries Felix v3.24.5.
         assert "Felix is Calico v3.24.5" in text and "but Typha is v3.20.2" in text, text
+        assert "DaemonSet kube-system/terway-eniip: RollingUpdate, maxUnavailable 10%" in text, text
     finally:
         set_eni_config_keys(cp, "ack-addon-manager", **{"10-terway.conf": json.dumps(cni, indent=2)})
 
@@ -181,3 +182,20 @@ def test_5_switching_networkpolicy_on_needs_confirmation_and_counts_policies(cp,
     finally:
         pulumi("config", "rm", "terway:confirmNetworkPolicyEnforcement")
         set_eni_config_keys(cp, "kubectl-edit", disable_network_policy="false")
+
+
+def test_6_per_node_config_hiding_the_adopted_vswitch_stops_the_run(cp, pulumi):
+    core = cp.core()
+    core.create_namespaced_config_map(
+        NS,
+        {"metadata": {"name": "big-nodes"}, "data": {"eni_conf": json.dumps({"vswitches": {"cn-shanghai-f": ["vsw-other"]}})}},
+    )
+    node = cp.node_names[0]
+    core.patch_node(node, {"metadata": {"labels": {"terway-config": "big-nodes"}}})
+    try:
+        for command in (("preview",), ("up", "--yes", "--skip-preview")):
+            text = fails_before_any_write(cp, pulumi, *command)
+            assert "kube-system/big-nodes:eni_conf.vswitches.cn-shanghai-f: per-node config overrides zone cn-shanghai-f without vsw-e2epreflightf" in text, text
+    finally:
+        core.patch_node(node, {"metadata": {"labels": {"terway-config": None}}})
+        core.delete_namespaced_config_map("big-nodes", NS)
