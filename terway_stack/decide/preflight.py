@@ -319,15 +319,16 @@ def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str,
     """Per-node configs that override a zone the stack adds a vSwitch to (RFC 7396 replaces lists whole)."""
     known = {z: [i for i in ids if i != PENDING_ID] for z, ids in settings.wanted_vswitches.items()}
     new_zones = sorted(z for z, ids in settings.wanted_vswitches.items() if PENDING_ID in ids)
-    try:
+    try:  # parses every per-node eni_conf: a malformed one is reported naming its ConfigMap
         problems = per_node_config_gaps(node_configs, {z: ids for z, ids in known.items() if ids})
+        overridden = {
+            name: parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get("vswitches") or {}
+            for name, data in sorted(node_configs.items())
+            if ENI_CONF_KEY in (data or {})
+        }
     except InputError as err:
         return err.problems
-    for name in sorted(node_configs):
-        data = node_configs[name] or {}
-        if ENI_CONF_KEY not in data:
-            continue
-        overrides = (parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get("vswitches") or {})
+    for name, overrides in overridden.items():
         for zone in new_zones:
             if zone in overrides:
                 problems.append(
@@ -364,7 +365,8 @@ def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
         result.problems += enforcement_problems(settings, data, facts.network_policy_count)
         if policy_turns_on(settings, data) and facts.network_policy_count is None:
             result.not_run.append("NetworkPolicy objects: not counted (needs the cluster)")
-        if settings.mode == "typha" and data.get(RELAY_KEY) and facts.eni_config.get("metadata", {}).get("managedFields") is None:
+        metadata = facts.eni_config.get("metadata") or {}
+        if settings.mode == "typha" and data.get(RELAY_KEY) and metadata.get("managedFields") is None:
             result.not_run.append(f"field managers of {RELAY_KEY}: not known (no metadata.managedFields)")
     if facts.daemon_sets is None:
         checks = "exist, RollingUpdate and maxUnavailable"

@@ -302,3 +302,17 @@ def test_any_live_shape_gives_problems_not_exceptions(ds, data):
     for mode in ("typha", "direct", "disabled"):
         result = pf.preflight(settings(mode, manages_vswitches=True), pf.LiveFacts(copy.deepcopy(cm), daemon_sets, 0, {}))
         assert all(isinstance(p, pf.Problem) for p in result.problems)
+
+
+def test_malformed_per_node_config_is_named_even_when_every_wanted_vswitch_is_new():
+    result = pf.preflight(
+        settings(wanted_vswitches={"cn-shanghai-f": [pf.PENDING_ID]}, manages_vswitches=True),
+        facts(node_configs={"broken": {"eni_conf": "{not json"}}),
+    )
+    assert [p.path for p in result.problems] == ["kube-system/broken:eni_conf"]
+
+
+def test_a_configmap_without_metadata_is_read_as_no_managers():
+    cm = {"metadata": None, "data": {"felix_relay_service": "x", "disable_network_policy": "false"}}
+    [line] = lines(pf.preflight(settings(), pf.LiveFacts(eni_config=cm)))
+    assert "field managers not known" in line
