@@ -182,6 +182,11 @@ def field_manager_of(event: dict) -> str:
     return (event.get("userAgent") or "").split("/", 1)[0]
 
 
+def by_daemonset_controller(event: dict) -> bool:
+    """kube-controller-manager names the controller at the end of its user agent (one identity for all)."""
+    return (event.get("userAgent") or "").endswith("/daemon-set-controller")
+
+
 def is_dry_run(event: dict) -> bool:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(event.get("requestURI", "")).query)
     return "All" in query.get("dryRun", [])
@@ -372,10 +377,16 @@ class ControlPlane:
 
     def _kwokctl(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
         env = {**os.environ, "KWOK_WORKDIR": str(self.dir / "kwok")}
-        result = subprocess.run(
-            [str(find_binary("kwokctl")), "--name", self.name, *args],
-            env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-        )
+        try:
+            result = subprocess.run(
+                [str(find_binary("kwokctl")), "--name", self.name, *args],
+                env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as err:
+            raise ControlPlaneError(
+                f"kwokctl {' '.join(args[:2])} did not finish in {timeout:.0f}s: {str(err.stderr or '')[-2000:]}\n"
+                f"{self._component_logs()}"
+            ) from None
         if check and result.returncode != 0:
             raise ControlPlaneError(
                 f"kwokctl {' '.join(args[:2])} exited {result.returncode}:\n{result.stdout[-3000:]}\n"
@@ -388,7 +399,7 @@ class ControlPlane:
         policy.write_text(yaml.safe_dump(AUDIT_POLICY))
         binaries = [f"--{flag}={find_binary(name)}" for flag, name in KWOKCTL_BINARIES.items()]
         self._created = True  # a failed create may still have started processes: stop() deletes
-        self._kwokctl(
+        create = lambda: self._kwokctl(  # noqa: E731
             "create", "cluster",
             "--runtime=binary",
             *binaries,
@@ -397,8 +408,16 @@ class ControlPlane:
             f"--kubeconfig={self.dir / 'kwokctl-kubeconfig'}",  # never the user's ~/.kube/config
             "--disable-qps-limits",
             f"--wait={int(self.timeout)}s",
-            timeout=self.timeout + 120,
+            timeout=self.timeout + 60,
         )
+        try:
+            create()
+        except ControlPlaneError as err:
+            # Seen once with several clusters starting at once on 2 cores: kwokctl waited out a
+            # component that never became ready. One fresh attempt, said out loud, then give up.
+            print(f"[controlplane] kwokctl create failed, deleting and trying once more: {str(err)[:300]}", flush=True)
+            self._kwokctl("delete", "cluster", check=False, timeout=60)
+            create()
         kubeconfig = yaml.safe_load((self.cluster_dir / "kubeconfig.yaml").read_text())
         self.server = kubeconfig["clusters"][0]["cluster"]["server"]
 

@@ -216,6 +216,9 @@ class StackSettings(_Model):
     terway: TerwaySettings = Field(default_factory=TerwaySettings)
     # Modes typha/direct may switch NetworkPolicy on where the live eni-config has it off only when this says so.
     confirm_network_policy_enforcement: bool = False
+    # false: no read-only Alibaba Cloud look-ups (reference checks, capacity figures); for clusters
+    # without a reachable cloud, such as the e2e suite's.
+    cloud_lookups: bool = True
     region: Annotated[str, _pattern(r"[a-z]{2}(-[a-z0-9]+)+", "an Alibaba Cloud region id such as cn-shanghai")] = (
         Field(alias="alicloud:region")
     )
