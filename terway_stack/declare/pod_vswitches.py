@@ -106,8 +106,7 @@ class PodVSwitches(pulumi.ComponentResource):
         # A component's depends_on does not reach its children; pass it on so every write waits.
         self._depends_on = opts.depends_on if opts else None
         pods = settings.pod_vswitches
-        if settings.cloud_lookups:
-            check_against_cloud(pods)
+        # check_against_cloud ran in declare/stack.py before anything was declared (the preflight too).
         snat_table_id = resolve_snat_table(pods)
         tags = {**pods.tags, **MANAGED_BY_TAG, "terway-stack/cluster": settings.cluster.name}
 

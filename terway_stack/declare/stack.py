@@ -10,7 +10,7 @@ from ..decide.settings import StackSettings
 from .capacity import NodeReader, PodIpCapacity
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
-from .pod_vswitches import PodVSwitches
+from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
 from .typha import TyphaRelay
 
@@ -19,6 +19,8 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     """Declare every resource and return the stack outputs (a contract for other stacks)."""
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
+    if settings.pod_vswitches is not None and settings.cloud_lookups:
+        check_against_cloud(settings.pod_vswitches)  # blocking reads: stop before anything is declared
     live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
     # Every write, cloud and cluster, waits for the read-only checks of the live state.
     gates = [live.gate, Preflight("preflight", settings, cluster).gate]
