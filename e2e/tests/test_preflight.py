@@ -56,6 +56,7 @@ def pulumi(cp, tmp_path_factory):
                     "terway:networkPolicy": "typha",
                     "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
                     "terway:terway": {"restartTimeoutSeconds": 300},
+                    "terway:cloudLookups": False,  # no Alibaba Cloud here
                 }
             }
         )
