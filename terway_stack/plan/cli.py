@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--stack", help="stack name: reads Pulumi.<NAME>.yaml next to Pulumi.yaml")
     source.add_argument("--stack-config", type=Path, help="path of a stack config file")
     plan.add_argument("--eni-config", type=Path, help="live ConfigMap from `kubectl get cm eni-config -n kube-system -o yaml`")
-    plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     plan.add_argument(
         "--policy-config", type=Path, help="policy pack config (JSON), as `pulumi preview --policy-pack-config` takes"
     )
@@ -77,7 +77,7 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     live_data = (live or load_configmap(SAMPLE_ENI_CONFIG)).get("data") or {}
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations)
-    out.write(report.render_json() + "\n" if args.format == "json" else report.render_table())
+    out.write(report.render(args.format))
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
 
 
