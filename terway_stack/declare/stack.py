@@ -7,6 +7,7 @@ import pulumi
 
 from ..decide.advisories import network_policy_advisories
 from ..decide.settings import StackSettings
+from ..outputs_contract import exports
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
 from .pod_vswitches import PodVSwitches
@@ -14,7 +15,7 @@ from .typha import TyphaRelay
 
 
 def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]:
-    """Declare every resource and return the stack outputs (a contract for other stacks)."""
+    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`."""
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
@@ -33,7 +34,7 @@ def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]
         pods.vswitch_ids if pods else None,
         typha_ready=[typha.deployment] if typha else [],
     )
-    return {
+    return exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
         "typhaServiceName": typha.service_name if typha else None,
@@ -43,4 +44,4 @@ def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]
         "podVSwitchUsableIps": pods.usable_ips if pods else {},
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
-    }
+    })
