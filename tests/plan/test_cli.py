@@ -63,10 +63,10 @@ def test_prod_plan_declares_a_vswitch_and_snat_entry_per_zone(prod_json):
 
 def test_prod_plan_outputs_are_the_documented_contract(prod_json):
     outputs = prod_json["outputs"]
-    assert set(outputs) == {
-        "clusterName", "networkPolicyMode", "typhaServiceName", "typhaReplicas", "podVSwitchIds",
-        "podVSwitchCidrs", "podVSwitchUsableIps", "terwayDaemonSets", "eniConfigTrigger",
-    }
+    from terway_stack import outputs_contract
+
+    assert list(outputs) == list(outputs_contract.NAMES)
+    assert outputs_contract.problems(outputs) == []
     assert outputs["networkPolicyMode"] == "typha"
     assert outputs["typhaServiceName"] == "calico-typha"
     assert outputs["typhaReplicas"] == 6

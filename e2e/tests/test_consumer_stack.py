@@ -1,0 +1,134 @@
+"""Issue 13 §2: another stack reads this stack's outputs through a StackReference, under the real engine.
+
+The producer is this project, `pulumi up` on a local control plane (mode typha, adopted pod vSwitches,
+so no cloud resource). The consumer is `e2e/consumer`, a second Pulumi project on the SAME file
+backend, reading every output named in `terway_stack/outputs_contract.py` with `require_output`, as
+the README's example does. Asserted: every contract output arrives, with its contract type (as the
+JSON of `pulumi stack output` and as Python values in the consumer), and the values the e2e stack
+must have.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from terway_stack import outputs_contract as contract  # noqa: E402
+
+NODES = 3
+STACK = "e2e-consumed"
+ADOPTED = {"cn-shanghai-f": "vsw-e2econsumedf"}
+CONSUMER = REPO / "e2e" / "consumer"
+# On a file backend every stack lives in the organization named "organization".
+STACK_REFERENCE = f"organization/terway/{STACK}"
+
+
+@pytest.fixture(scope="module")
+def cp():
+    plane = ControlPlane(nodes=NODES, timeout=180).start()
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pulumi")  # one state directory (file backend) for both projects
+
+
+@pytest.fixture(scope="module")
+def producer(cp, home, tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("producer"))
+    cli = PulumiCli(project, home, on_error=pytest.fail)
+    (project / f"Pulumi.{STACK}.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    "alicloud:region": "cn-shanghai",
+                    "terway:cluster": {"name": "e2e-consumed", "kubernetesVersion": "1.34", "nodeCount": NODES},
+                    "terway:networkPolicy": "typha",
+                    "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
+                    "terway:terway": {"restartTimeoutSeconds": 300},
+                }
+            }
+        )
+    )
+    cli("stack", "init", STACK)
+    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", cp.kubeconfig_inline())
+    cli("up", "--yes", "--skip-preview")
+    return cli
+
+
+def consumer_project(target: Path) -> Path:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(CONSUMER / name, target / name)
+    (target / "venv").symlink_to(Path(sys.prefix))
+    return target
+
+
+@pytest.fixture(scope="module")
+def consumer(producer, home, tmp_path_factory):
+    cli = PulumiCli(consumer_project(tmp_path_factory.mktemp("consumer")), home, on_error=pytest.fail)
+    cli("stack", "init", "reader")
+    cli("config", "set", "terwayStack", STACK_REFERENCE)
+    cli("config", "set", "outputs", json.dumps(list(contract.NAMES)))
+    cli("up", "--yes", "--skip-preview")
+    return cli
+
+
+def stack_outputs(cli) -> dict:
+    return json.loads(cli("stack", "output", "--json").stdout)
+
+
+def expected_e2e_outputs(producer) -> dict:
+    return {
+        "clusterName": "e2e-consumed",
+        "networkPolicyMode": "typha",
+        "typhaServiceName": "calico-typha",
+        "typhaReplicas": 2,  # 3 nodes: the minimum 3 is lowered to nodes - 1, so a node stays free
+        "podVSwitchIds": ADOPTED,
+        "podVSwitchCidrs": {},  # adopted, not created
+        "podVSwitchUsableIps": {},
+        "terwayDaemonSets": ["terway-eniip"],
+        "eniConfigTrigger": stack_outputs(producer)["eniConfigTrigger"],
+    }
+
+
+def test_consumer_reads_every_contract_output_with_its_type(consumer):
+    read = stack_outputs(consumer)
+    python_values = {name: ast.literal_eval(text) for name, text in read.pop("pythonRepr").items()}
+    assert sorted(read) == sorted(contract.NAMES)
+    assert contract.problems(read) == []  # as JSON (`pulumi stack output --json`)
+    assert sorted(python_values) == sorted(contract.NAMES)
+    assert contract.problems(python_values) == []  # as a Python consumer holds them
+
+
+def test_consumer_reads_the_e2e_stacks_values(consumer, producer):
+    expected = expected_e2e_outputs(producer)
+    assert sorted(expected) == sorted(contract.NAMES), "every contract output needs its e2e value here"
+    read = stack_outputs(consumer)
+    assert {name: read[name] for name in contract.NAMES} == expected
+    assert len(read["eniConfigTrigger"]) == 64 and int(read["eniConfigTrigger"], 16) >= 0
+    assert {name: read[name] for name in contract.NAMES} == {n: v for n, v in stack_outputs(producer).items() if n in contract.NAMES}
+
+
+def test_a_consumer_reading_a_renamed_output_fails_naming_it(consumer):
+    consumer("config", "set", "outputs", json.dumps([*contract.NAMES, "typhaReplicaCount"]))
+    try:
+        result = consumer("preview", check=False)
+        assert result.returncode != 0
+        assert "typhaReplicaCount" in result.stdout + result.stderr
+    finally:
+        consumer("config", "set", "outputs", json.dumps(list(contract.NAMES)))
