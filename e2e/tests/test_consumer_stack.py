@@ -5,7 +5,7 @@ so no cloud resource). The consumer is `e2e/consumer`, a second Pulumi project o
 backend, reading every output named in `terway_stack/outputs_contract.py` with `require_output`, as
 the README's example does. Asserted: every contract output arrives, with its contract type (as the
 JSON of `pulumi stack output` and as Python values in the consumer), and the values the e2e stack
-must have.
+must have. It also checks the Typha Deployment as the API server stored it (issue 10 §4).
 """
 from __future__ import annotations
 
@@ -132,3 +132,20 @@ def test_a_consumer_reading_a_renamed_output_fails_naming_it(consumer):
         assert "typhaReplicaCount" in result.stdout + result.stderr
     finally:
         consumer("config", "set", "outputs", json.dumps(list(contract.NAMES)))
+
+
+def test_typha_as_the_api_server_stored_it_keeps_off_virtual_kubelet_and_runs_non_root(cp, producer):
+    # Issue 10 §4 against a real kube-apiserver: the affinity and security settings pass its
+    # validation, are kept as written (not pruned or defaulted away), and the rollout became ready.
+    deployment = cp.apps().read_namespaced_deployment("calico-typha", "kube-system")
+    spec = deployment.spec.template.spec
+    [term] = spec.affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms
+    assert [(e.key, e.operator, e.values) for e in term.match_expressions] == [("type", "NotIn", ["virtual-kubelet"])]
+    assert spec.security_context.seccomp_profile.type == "RuntimeDefault"
+    [container] = spec.containers
+    context = container.security_context
+    assert (context.run_as_non_root, context.run_as_user, context.allow_privilege_escalation) == (True, 999, False)
+    assert deployment.status.ready_replicas == 2
+    nodes = {n.metadata.name: n.metadata.labels for n in cp.core().list_node().items}
+    pods = cp.core().list_namespaced_pod("kube-system", label_selector="k8s-app=calico-typha").items
+    assert pods and all(nodes[p.spec.node_name].get("type") != "virtual-kubelet" for p in pods)
