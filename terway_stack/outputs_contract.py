@@ -45,6 +45,38 @@ ZONE_TO_INTEGER = OutputType(
 )
 
 
+_maybe_int = lambda v: v is None or _is_int(v)  # noqa: E731 - null where a figure is unknown
+_str_list = lambda v: isinstance(v, list) and all(map(_is_str, v))  # noqa: E731
+_map_of = lambda check: lambda v: isinstance(v, dict) and all(_is_str(k) and check(x) for k, x in v.items())  # noqa: E731
+
+# One zone of `podIpCapacity` (decide/capacity.py ZoneCapacity.as_output): field -> check.
+ZONE_CAPACITY_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "nodes": _maybe_int,
+    "nodesByInstanceType": _map_of(_is_int),
+    "maxPodsPerNode": _map_of(_maybe_int),
+    "minPoolSize": _is_int,
+    "warmIps": _maybe_int,
+    "vswitches": _str_list,
+    "newVSwitchCidrs": _str_list,
+    "availableIps": _maybe_int,
+    "addedIps": _maybe_int,
+    "headroom": _maybe_int,
+    "worstCaseIps": _maybe_int,
+    "unknown": _str_list,
+}
+
+
+def _zone_capacity(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == set(ZONE_CAPACITY_FIELDS)
+        and all(check(value[name]) for name, check in ZONE_CAPACITY_FIELDS.items())
+    )
+
+
+ZONE_TO_CAPACITY = OutputType("map zone -> object", _map_of(_zone_capacity))
+
+
 def one_of(*values: str) -> OutputType:
     return OutputType(" \\| ".join(f"`{v}`" for v in values), lambda v: v in values)
 
@@ -77,6 +109,13 @@ CONTRACT: tuple[Output, ...] = (
     ),
     Output("terwayDaemonSets", STRING_LIST, "the Terway DaemonSets the stack restarts", '`["terway-eniip"]`'),
     Output("eniConfigTrigger", STRING, "sha256 of the effective managed eni-config values", "64 hex digits"),
+    Output(
+        "podIpCapacity",
+        ZONE_TO_CAPACITY,
+        "pod-IP capacity per zone, see [Pod-IP capacity](#pod-ip-capacity-per-zone). Figures that could not be"
+        " read are `null`, and `unknown` says why",
+        '`{"cn-shanghai-f": {"nodes": 2, ..., "headroom": 8180, "unknown": []}}`',
+    ),
 )
 
 NAMES: tuple[str, ...] = tuple(o.name for o in CONTRACT)

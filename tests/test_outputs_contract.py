@@ -24,6 +24,7 @@ PUBLISHED = [
     ("podVSwitchUsableIps", "map zone -> int"),
     ("terwayDaemonSets", "list of strings"),
     ("eniConfigTrigger", "string"),
+    ("podIpCapacity", "map zone -> object"),
 ]
 
 
@@ -58,6 +59,18 @@ PROD_LIKE = {
     "podVSwitchUsableIps": {"cn-shanghai-f": 8188},
     "terwayDaemonSets": ["terway-eniip"],
     "eniConfigTrigger": "0" * 64,
+    "podIpCapacity": {
+        "cn-shanghai-f": {
+            "nodes": 2, "nodesByInstanceType": {"ecs.g7.4xlarge": 2}, "maxPodsPerNode": {"ecs.g7.4xlarge": 210},
+            "minPoolSize": 10, "warmIps": 20, "vswitches": ["vsw-a"], "newVSwitchCidrs": ["10.0.32.0/19"],
+            "availableIps": 12, "addedIps": 8188, "headroom": 8180, "worstCaseIps": 420, "unknown": [],
+        },
+        "cn-shanghai-g": {  # nothing could be read: null figures, `unknown` says why
+            "nodes": None, "nodesByInstanceType": {}, "maxPodsPerNode": {}, "minPoolSize": 0, "warmIps": None,
+            "vswitches": [], "newVSwitchCidrs": [], "availableIps": None, "addedIps": None, "headroom": None,
+            "worstCaseIps": None, "unknown": ["nodes: not read"],
+        },
+    },
 }
 
 
@@ -78,6 +91,7 @@ def test_a_conforming_set_of_outputs_has_no_problem():
         ({"terwayDaemonSets": "terway-eniip"}, "output terwayDaemonSets: 'terway-eniip' is not list of strings"),
         ({"typhaServiceName": 0}, "output typhaServiceName: 0 is not string or null"),
     ],
+    ids=lambda v: str(v)[:40],
 )
 def test_a_retyped_output_is_a_problem(change, expected):
     assert contract.problems({**PROD_LIKE, **change}) == [expected]
@@ -93,3 +107,20 @@ def test_a_renamed_output_is_a_problem_both_ways():
 
 def test_exports_follow_the_contract_order():
     assert list(contract.exports(dict(reversed(list(PROD_LIKE.items()))))) == list(contract.NAMES)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("headroom", "lots"), ("nodes", 2.5), ("vswitches", "vsw-a"), ("unknown", None), ("maxPodsPerNode", {"ecs.x": "210"})],
+)
+def test_a_retyped_capacity_figure_is_a_problem(field, value):
+    zone = {**PROD_LIKE["podIpCapacity"]["cn-shanghai-f"], field: value}
+    assert contract.problems({**PROD_LIKE, "podIpCapacity": {"cn-shanghai-f": zone}}) == [
+        f"output podIpCapacity: {{'cn-shanghai-f': {zone!r}}} is not map zone -> object"
+    ]
+
+
+def test_a_renamed_or_missing_capacity_figure_is_a_problem():
+    zone = dict(PROD_LIKE["podIpCapacity"]["cn-shanghai-f"])
+    zone["headroomIps"] = zone.pop("headroom")
+    assert contract.problems({**PROD_LIKE, "podIpCapacity": {"cn-shanghai-f": zone}}) != []

@@ -22,13 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.controlplane import ZONES, ControlPlane  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 from terway_stack import outputs_contract as contract  # noqa: E402
 
 NODES = 3
 STACK = "e2e-consumed"
-ADOPTED = {"cn-shanghai-f": "vsw-e2econsumedf"}
+ADOPTED = {ZONES[0]: "vsw-e2econsumedf"}
 CONSUMER = REPO / "e2e" / "consumer"
 # On a file backend every stack lives in the organization named "organization".
 STACK_REFERENCE = f"organization/terway/{STACK}"
@@ -60,6 +60,7 @@ def producer(cp, home, tmp_path_factory):
                     "terway:cluster": {"name": "e2e-consumed", "kubernetesVersion": "1.34", "nodeCount": NODES},
                     "terway:networkPolicy": "typha",
                     "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
+                    "terway:cloudLookups": False,  # no Alibaba Cloud here
                     "terway:terway": {"restartTimeoutSeconds": 300},
                 }
             }
@@ -92,7 +93,32 @@ def stack_outputs(cli) -> dict:
     return json.loads(cli("stack", "output", "--json").stdout)
 
 
-def expected_e2e_outputs(producer) -> dict:
+def live_nodes_by_zone(cp) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for node in cp.core().list_node().items:
+        labels = node.metadata.labels or {}
+        kinds = counts.setdefault(labels["topology.kubernetes.io/zone"], {})
+        kind = labels["node.kubernetes.io/instance-type"]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return counts
+
+
+def capacity_of_the_e2e_cluster(cp):
+    """podIpCapacity is read live: check it against the control plane rather than a literal."""
+    nodes = live_nodes_by_zone(cp)
+
+    def check(figures: dict) -> bool:
+        assert {zone: f["nodesByInstanceType"] for zone, f in figures.items() if f["nodes"]} == nodes
+        assert all(v is None for f in figures.values() for v in f["maxPodsPerNode"].values())  # no cloud here
+        assert all(any("terway:cloudLookups is false" in note for note in f["unknown"]) for f in figures.values())
+        assert figures[ZONES[0]]["vswitches"][-1] == ADOPTED[ZONES[0]]
+        return True
+
+    return check
+
+
+def expected_e2e_outputs(cp, producer) -> dict:
+    """Every contract output: its value for the e2e stack, or a check where the value is read live."""
     return {
         "clusterName": "e2e-consumed",
         "networkPolicyMode": "typha",
@@ -103,6 +129,7 @@ def expected_e2e_outputs(producer) -> dict:
         "podVSwitchUsableIps": {},
         "terwayDaemonSets": ["terway-eniip"],
         "eniConfigTrigger": stack_outputs(producer)["eniConfigTrigger"],
+        "podIpCapacity": capacity_of_the_e2e_cluster(cp),
     }
 
 
@@ -115,13 +142,15 @@ def test_consumer_reads_every_contract_output_with_its_type(consumer):
     assert contract.problems(python_values) == []  # as a Python consumer holds them
 
 
-def test_consumer_reads_the_e2e_stacks_values(consumer, producer):
-    expected = expected_e2e_outputs(producer)
+def test_consumer_reads_the_e2e_stacks_values(cp, consumer, producer):
+    expected = expected_e2e_outputs(cp, producer)
     assert sorted(expected) == sorted(contract.NAMES), "every contract output needs its e2e value here"
     read = stack_outputs(consumer)
-    assert {name: read[name] for name in contract.NAMES} == expected
+    for name, want in expected.items():
+        assert want(read[name]) if callable(want) else read[name] == want, name
     assert len(read["eniConfigTrigger"]) == 64 and int(read["eniConfigTrigger"], 16) >= 0
-    assert {name: read[name] for name in contract.NAMES} == {n: v for n, v in stack_outputs(producer).items() if n in contract.NAMES}
+    produced = stack_outputs(producer)
+    assert {name: read[name] for name in contract.NAMES} == {name: produced[name] for name in contract.NAMES}
 
 
 def test_a_consumer_reading_a_renamed_output_fails_naming_it(consumer):

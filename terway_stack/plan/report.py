@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 from ..decide import eni_config as eni
 from ..decide.settings import StackSettings
 from ..decide.sizing import typha_replicas
+from . import capacity_report
 from . import markdown as md
 from .mocks import Evaluation, RecordedResource
 
@@ -180,6 +181,37 @@ class SizingSection(Section):
 
 
 @dataclass(frozen=True)
+class CapacitySection(Section):
+    """Pod-IP capacity per zone: the `podIpCapacity` output (figures and wording from capacity_report)."""
+
+    zones: dict[str, Any]
+    json_key: ClassVar[str] = "capacity"
+    title: ClassVar[str] = capacity_report.TITLE
+
+    def json(self) -> dict[str, Any]:
+        return dict(self.zones)
+
+    def text(self) -> str:
+        return capacity_report.capacity_section({capacity_report.OUTPUT: self.zones})
+
+    def markdown(self) -> str:
+        if not self.zones:
+            return md.section("Pod IP capacity per zone", md.text(capacity_report.NO_ZONE.capitalize() + "."))
+        rows = [
+            tuple(md.code(cell, cell=True) if i == 0 else md.text(cell) for i, cell in enumerate(capacity_report.zone_row(z, f)))
+            for z, f in self.zones.items()
+        ]
+        header = tuple(c.lower() for c in capacity_report.COLUMNS)
+        notes = [f"{md.code(z)}: not computed: {md.text(n)}" for z, f in self.zones.items() for n in f.get("unknown") or []]
+        return md.section(
+            "Pod IP capacity per zone",
+            md.text("Headroom = available + added - warm; worst case = nodes x max pods per node."),
+            md.table(header, rows),
+            md.bullets(notes),
+        )
+
+
+@dataclass(frozen=True)
 class KeyChange:
     key: str
     before: Optional[str]
@@ -306,7 +338,7 @@ class OutputsSection(Section):
 # --- the model --------------------------------------------------------------------------------------------
 
 # The JSON document's first keys, in this order: a stable interface that scripts read.
-JSON_LEADING_KEYS = ("resources", "outputs", "violations", "warnings")
+JSON_LEADING_KEYS = ("resources", "outputs", "violations", "warnings", "capacity")
 OFFLINE_NOTE = "Pulumi mock runtime: no cloud, no cluster"
 
 
@@ -406,6 +438,7 @@ def build_plan(
         (
             ResourcesSection(tuple(ResourceRow(r.type, r.name, summarize(r), public_inputs(r.inputs)) for r in resources)),
             _sizing(settings, evaluation.outputs),
+            CapacitySection(capacity_report.capacity_json(evaluation.outputs)),
             EniConfigSection(
                 keys=tuple(keys),
                 eni_conf_managed=settings.pod_vswitches is not None,

@@ -107,7 +107,12 @@ def test_table_shows_sizing_capacity_and_the_eni_config_change():
     assert "New pod vSwitch cn-shanghai-f: 10.0.32.0/19, 8188 usable pod IPs" in out
     assert "Total new pod IPs: 16376" in out
     assert 'felix_relay_service: (absent) -> "calico-typha" (changes)' in out
-    assert '+      "vsw-plan' in out and "--- eni_conf (live)" in out
+    assert "--- eni_conf (live)" in out
+    # Only the vswitches line changes: every other byte of the live eni_conf is kept (issue 12 §3).
+    diff = out.split("+++ eni_conf (planned)")[1].split("Then: rolling restart")[0].splitlines()
+    removed = [line for line in diff if line.startswith("  -")]
+    added = [line for line in diff if line.startswith("  +")]
+    assert len(removed) == len(added) == 1 and '"vswitches"' in removed[0] and '"vsw-plan' in added[0]
     assert "rolling restart of terway-eniip" in out
 
 
@@ -301,12 +306,22 @@ def test_markdown_has_one_section_per_part_of_the_plan(prod_markdown):
         "Offline plan: stack `prod`",
         "Resources to declare (17)",
         "Typha sizing and pod IP capacity",
+        "Pod IP capacity per zone",
         "kube-system/eni-config",
         "Warnings (0)",
         "Policy violations (0)",
         "Stack outputs",
     ]
     assert "No mandatory policy violation." in prod_markdown
+
+
+def test_markdown_capacity_is_the_json_capacity(prod_markdown, prod_json):
+    rows = table_rows(markdown_tokens(prod_markdown), "Pod IP capacity per zone")
+    assert [row[0] for row in rows] == list(prod_json["capacity"]) == ["cn-shanghai-f", "cn-shanghai-g"]
+    assert [row[5] for row in rows] == [str(z["addedIps"]) for z in prod_json["capacity"].values()] == ["8188", "8188"]
+    for zone, figures in prod_json["capacity"].items():
+        for note in figures["unknown"]:
+            assert f"- `{zone}`: not computed: " in prod_markdown and note.split(" (")[0] in prod_markdown
 
 
 def test_markdown_resources_and_outputs_are_the_json_ones(prod_markdown, prod_json):
@@ -324,7 +339,7 @@ def test_markdown_shows_typha_sizing_and_the_eni_config_change_as_a_diff(prod_ma
     [diff] = [t for t in tokens if t.type == "fence"]
     assert diff.info == "diff"
     assert diff.content.splitlines() == prod_json["eniConfig"]["eniConfDiff"]
-    assert any(line.startswith('+      "vsw-plan') for line in diff.content.splitlines())
+    assert any(line.startswith("+") and '"vsw-plan' in line for line in diff.content.splitlines())
     keys = table_rows(tokens, "kube-system/eni-config")
     assert ["felix_relay_service", "(absent)", '"calico-typha"', "changes"] in keys
 
