@@ -25,12 +25,25 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True)
 class OutputType:
-    """A JSON type as a consumer sees it, with the README's way of writing it."""
+    """A JSON type as a consumer sees it, with the README's way of writing it.
+
+    `restore_nulls` puts back the null members that Pulumi's Python SDK drops when it deserializes a
+    value (a StackReference read): `{"headroom": null}` arrives as `{}`.
+    """
 
     readme: str
     check: Callable[[Any], bool]
+    restore_nulls: Callable[[Any], Any] = _same
+
+    @property
+    def nullable(self) -> bool:
+        return self.check(None)
 
 
 STRING = OutputType("string", _is_str)
@@ -74,7 +87,19 @@ def _zone_capacity(value: Any) -> bool:
     )
 
 
-ZONE_TO_CAPACITY = OutputType("map zone -> object", _map_of(_zone_capacity))
+NULLABLE_ZONE_FIELDS = tuple(name for name, check in ZONE_CAPACITY_FIELDS.items() if check(None))
+
+
+def _restore_zone_nulls(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {
+        zone: {**{f: None for f in NULLABLE_ZONE_FIELDS}, **figures} if isinstance(figures, dict) else figures
+        for zone, figures in value.items()
+    }
+
+
+ZONE_TO_CAPACITY = OutputType("map zone -> object", _map_of(_zone_capacity), _restore_zone_nulls)
 
 
 def one_of(*values: str) -> OutputType:
@@ -131,12 +156,29 @@ def exports(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: values[name] for name in NAMES}
 
 
-def problems(values: Mapping[str, Any]) -> list[str]:
-    """Everything about resolved outputs (a stack's, as a consumer reads them) that breaks the contract."""
+def problems(values: Mapping[str, Any], nulls_dropped: bool = False) -> list[str]:
+    """Everything about resolved outputs that breaks the contract.
+
+    `nulls_dropped=True` for values a Python program read through a StackReference: Pulumi's Python
+    SDK drops every null member (a null output is missing, a null figure an absent key), so those
+    count as null here. `pulumi stack output --json` of the stack itself keeps them.
+    """
+    if nulls_dropped:
+        values = {**{o.name: None for o in CONTRACT if o.type.nullable}, **values}
+        values = {n: BY_NAME[n].type.restore_nulls(v) if n in BY_NAME else v for n, v in values.items()}
     found = [f"output {n}: missing" for n in NAMES if n not in values]
     found += [f"output {n}: not in the contract" for n in values if n not in BY_NAME]
     found += [p for n in NAMES if n in values for p in [BY_NAME[n].problem(values[n])] if p]
     return found
+
+
+def drop_nulls(value: Any) -> Any:
+    """A value as Pulumi's Python SDK hands it to a StackReference reader: every null member dropped."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
 
 
 def readme_table() -> str:

@@ -124,3 +124,20 @@ def test_a_renamed_or_missing_capacity_figure_is_a_problem():
     zone = dict(PROD_LIKE["podIpCapacity"]["cn-shanghai-f"])
     zone["headroomIps"] = zone.pop("headroom")
     assert contract.problems({**PROD_LIKE, "podIpCapacity": {"cn-shanghai-f": zone}}) != []
+
+
+def test_outputs_read_through_a_stack_reference_have_their_nulls_dropped_and_still_conform():
+    disabled = {**PROD_LIKE, "networkPolicyMode": "disabled", "typhaServiceName": None, "typhaReplicas": 0}
+    read = contract.drop_nulls(disabled)
+    assert "typhaServiceName" not in read and "headroom" not in read["podIpCapacity"]["cn-shanghai-g"]
+    assert contract.problems(read, nulls_dropped=True) == []
+    assert contract.problems(read) == [
+        "output typhaServiceName: missing",
+        f"output podIpCapacity: {read['podIpCapacity']!r} is not map zone -> object",
+    ]
+    # Dropped nulls do not excuse a missing non-null output or figure.
+    no_trigger = {k: v for k, v in read.items() if k != "eniConfigTrigger"}
+    assert contract.problems(no_trigger, nulls_dropped=True) == ["output eniConfigTrigger: missing"]
+    zone = dict(read["podIpCapacity"]["cn-shanghai-g"])
+    del zone["minPoolSize"]
+    assert contract.problems({**read, "podIpCapacity": {"cn-shanghai-g": zone}}, nulls_dropped=True) != []
