@@ -7,6 +7,7 @@ import pulumi
 
 from ..decide.advisories import network_policy_advisories
 from ..decide.settings import StackSettings
+from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
@@ -15,7 +16,7 @@ from .typha import TyphaRelay
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
-    """Declare every resource and return the stack outputs (a contract for other stacks)."""
+    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`."""
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
@@ -35,7 +36,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         typha_ready=[typha.deployment] if typha else [],
     )
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
-    return {
+    return exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
         "typhaServiceName": typha.service_name if typha else None,
@@ -46,4 +47,4 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
         "podIpCapacity": capacity.figures,
-    }
+    })

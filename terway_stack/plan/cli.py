@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="ENI quotas: YAML/JSON map of instance type -> {eniQuantity, privateIpsPerEni} (max pods per node)",
     )
-    plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     plan.add_argument(
         "--policy-config", type=Path, help="policy pack config (JSON), as `pulumi preview --policy-pack-config` takes"
     )
@@ -175,7 +175,7 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     live_data = (live or load_configmap(SAMPLE_ENI_CONFIG)).get("data") or {}
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations)
-    out.write(report.render_json() + "\n" if args.format == "json" else report.render_table())
+    out.write(report.render(args.format))
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
 
 
