@@ -21,7 +21,7 @@ venv: $(VENV)/.installed
 # fails where only package registries are reachable, so it is pinned by tools/actionlint/go.mod + go.sum
 # and built from the Go module proxy (needs Go >= 1.26). zizmor comes from PyPI (requirements-dev.txt).
 $(BIN)/actionlint: tools/actionlint/go.mod tools/actionlint/go.sum | $(VENV)/.installed
-	cd tools/actionlint && go build -trimpath -o $(abspath $@) github.com/rhysd/actionlint/cmd/actionlint
+	cd tools/actionlint && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go build -trimpath -o $(abspath $@) github.com/rhysd/actionlint/cmd/actionlint
 
 plan: venv
 	$(BIN)/python -m terway_stack plan --stack $(STACK) --format $(FORMAT) $(if $(ENI_CONFIG),--eni-config $(ENI_CONFIG))
