@@ -7,6 +7,7 @@ import pulumi
 
 from ..decide.advisories import network_policy_advisories
 from ..decide.settings import StackSettings
+from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
@@ -16,7 +17,7 @@ from .typha import TyphaRelay
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
-    """Declare every resource and return the stack outputs (a contract for other stacks)."""
+    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`."""
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     if settings.pod_vswitches is not None and settings.cloud_lookups:
@@ -41,7 +42,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         gates=gates[1:],
     )
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
-    return {
+    return exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
         "typhaServiceName": typha.service_name if typha else None,
@@ -52,4 +53,4 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
         "podIpCapacity": capacity.figures,
-    }
+    })

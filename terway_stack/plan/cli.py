@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="ENI quotas: YAML/JSON map of instance type -> {eniQuantity, privateIpsPerEni} (max pods per node)",
     )
-    plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     plan.add_argument(
         "--policy-config", type=Path, help="policy pack config (JSON), as `pulumi preview --policy-pack-config` takes"
     )
@@ -187,7 +187,7 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     offline = offline_preflight(settings, live_configmap)
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
-    out.write(report.render_json() + "\n" if args.format == "json" else report.render_table())
+    out.write(report.render(args.format))
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
 
 
