@@ -21,7 +21,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     if settings.pod_vswitches is not None and settings.cloud_lookups:
-        check_against_cloud(settings.pod_vswitches)  # blocking reads: stop before anything is declared
+        check_against_cloud(settings.pod_vswitches, settings.cluster.name)  # blocking reads: stop before anything is declared
     live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
     # Every write, cloud and cluster, waits for the read-only checks of the live state.
     gates = [live.gate, Preflight("preflight", settings, cluster).gate]
