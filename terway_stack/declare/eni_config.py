@@ -14,7 +14,6 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..act.node_configs import PerNodeConfigCheck
 from ..act.terway_rollout import TerwayRollout
 from ..decide import eni_config as decide
 from ..decide.problems import InputError
@@ -93,40 +92,30 @@ class EniConfigOwnership(pulumi.ComponentResource):
         wanted: Optional[pulumi.Output[Mapping[str, str]]],
         typha_ready: Sequence[pulumi.Resource] = (),
         opts: Optional[pulumi.ResourceOptions] = None,
+        gates: Sequence[pulumi.Resource] = (),
     ):
         super().__init__("terway:index:EniConfigOwnership", name, None, opts)
         self._settings, self._cluster = settings, cluster
         self.change = live.change(wanted)
-        node_check = self._per_node_check(wanted)
+        # The preflight gates (declare/preflight.py) also check per-node configs, before any vSwitch exists.
+        gate = [live.gate, *gates]
         # Before the policy patch in the graph, so a destroy releases the keys, then restarts Terway,
         # and only then deletes the Typha it depends on.
         release_restarts = [
-            self._restart(ds, "release", pulumi.Output.from_input(""), [live.gate, *typha_ready])
+            self._restart(ds, "release", pulumi.Output.from_input(""), [*gate, *typha_ready])
             for ds in settings.terway.daemon_sets
         ]
-        self.vswitch_patch = self._vswitch_patch([live.gate, *node_check]) if wanted is not None else None
+        self.vswitch_patch = self._vswitch_patch(gate) if wanted is not None else None
         self.policy_patch = self._patch(
             f"{name}-network-policy",
             decide.policy_keys(settings.network_policy),
-            depends_on=[live.gate, *typha_ready, *release_restarts],
+            depends_on=[*gate, *typha_ready, *release_restarts],
         )
         patches = [p for p in (self.vswitch_patch, self.policy_patch) if p is not None]
         self.trigger = self.change.apply(lambda change: change.trigger())
         self.restarts = [self._restart(ds, "change", self.trigger, patches) for ds in settings.terway.daemon_sets]
         self.release_restarts = release_restarts
         self.register_outputs({"trigger": self.trigger})
-
-    def _per_node_check(self, wanted) -> list[pulumi.Resource]:
-        if wanted is None:
-            return []
-        return [
-            PerNodeConfigCheck(
-                "per-node-eni-configs",
-                kubeconfig=self._cluster.kubeconfig,
-                wanted_vswitches=wanted.apply(wanted_vswitches),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-        ]
 
     def _vswitch_patch(self, depends_on) -> k8s.core.v1.ConfigMapPatch:
         return self._patch(

@@ -213,7 +213,7 @@ def test_malformed_live_eni_config_declares_nothing_that_writes():
     with pytest.raises(pulumi.RunError):
         pulumi.runtime.test(lambda: pulumi.Output.all(**run(config, environ={})))()
     writers = [r for r in recorder.declared() if not r.type.startswith(("terway:index:", "pulumi:providers:"))]
-    assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-per-node-config-check"}
+    assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-preflight"}
 
 
 def test_typha_warning_when_felix_is_not_the_policy_engine():
@@ -235,3 +235,14 @@ def test_preview_checks_new_cidrs_against_the_vpc_and_its_vswitches():
         declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud("10.0.0.0/16", (nodes,)))
     with pytest.raises(pulumi.RunError, match=r"terway:podVSwitches.vpcId: vpc-a1 does not exist in this region"):
         declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud(""))
+
+
+@pytest.mark.parametrize("mode", ["typha", "disabled", "direct"])
+@pytest.mark.parametrize("pods", [None, PODS_WITH_SNAT_TABLE], ids=["no-pods", "pods"])
+def test_every_output_is_exported_with_its_contract_type(mode, pods):
+    from terway_stack import outputs_contract
+
+    outputs = declare(stack_config(mode=mode, pods=pods)).outputs
+    assert list(outputs) == list(outputs_contract.NAMES)
+    assert outputs_contract.problems(outputs) == []
+    assert (outputs["typhaServiceName"] is None) == (mode != "typha")
