@@ -253,3 +253,19 @@ def test_policy_turned_on_by_typha_is_turned_off_again_by_delete(cp, kubeconfig)
     assert during == {RELAY: "calico-typha", DISABLE: "false"}
     assert after == {DISABLE: "true"}
     edit(cp, "kubectl-edit", **{DISABLE: "false"})
+
+
+def test_keys_of_the_earlier_configmap_patch_survive_its_release_on_upgrade(cp, kubeconfig):
+    """Upgrade: the old policy patch owned both keys alone; the engine deletes (releases) it after the
+    new writer ran. The writer takes the keys over at once, so the release removes nothing."""
+    remove_keys(cp, RELAY)
+    with w.client_for(kubeconfig) as client:
+        w.apply_keys(client, w.read_configmap(client, NS, CM), {RELAY: "calico-typha", DISABLE: "false"},
+                     w.LEGACY_POLICY_MANAGER)
+    state = w.write_policy_keys(kubeconfig, NS, CM, "typha", w.PolicyState({}, [], False, None),
+                                observed={RELAY: "calico-typha", DISABLE: "false"})
+    assert state.held == [DISABLE, RELAY]
+    with w.client_for(kubeconfig) as client:
+        w.apply_keys(client, w.read_configmap(client, NS, CM), {}, w.LEGACY_POLICY_MANAGER)
+    assert {k: live(cp).get(k) for k in (RELAY, DISABLE)} == {RELAY: "calico-typha", DISABLE: "false"}
+    remove_keys(cp, RELAY)

@@ -56,6 +56,9 @@ ROLE_POLICY = "policy-keys"
 # after these writers have applied, and a key co-owned by these managers survives that release.
 ENI_CONF_MANAGER = "terway-stack-eni-conf"
 POLICY_MANAGER = "terway-stack-policy-keys"
+# The earlier version's policy patch: a key it holds is taken over (held) by the writer at once, or
+# that patch's release on upgrade would remove a key only it owned.
+LEGACY_POLICY_MANAGER = "terway-stack-eni-config-network-policy"
 # Sent on every request, so the audit log tells these requests from the Kubernetes provider's.
 USER_AGENT = "terway-stack-eni-config/1"
 # Each conflict means another writer changed eni-config within the few milliseconds between our
@@ -301,14 +304,15 @@ def write_policy_keys(
                 f"{json.dumps(live.get(moved[0]))} since this run read it; nothing was written. Run `pulumi up` "
                 f"again to plan against the new value"
             )
-        plan = decide.policy_keys_write(mode, live, previous.held)
+        held = sorted(set(previous.held) | (owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)))
+        plan = decide.policy_keys_write(mode, live, held)
         prior_recorded, prior = previous.prior_recorded, previous.prior_disable
         if decide.DISABLE_POLICY_KEY in plan.apply and not prior_recorded:
             prior_recorded, prior = True, live.get(decide.DISABLE_POLICY_KEY)
         cm = attempt.cm
         stale = any(live.get(k) != v for k, v in plan.apply.items())
         unowned = set(plan.apply) - owned_keys(cm, manager)
-        released = set(previous.held) - set(plan.apply)
+        released = set(held) - set(plan.apply)
         if stale or unowned or released:
             cm = apply_keys(client, cm, plan.apply, manager)
             attempt.wrote = True
