@@ -65,9 +65,9 @@ USER_AGENT = "terway-stack-eni-config/1"
 # read and our write. Five in a row means something rewrites it continuously; more retries would not
 # win against that, and the person running `pulumi up` should look.
 MAX_ATTEMPTS = 5
-COMMON_KEYS = ("kind", "role", "namespace", "configMap", "fieldManager", "data", "kubeconfig")
+COMMON_KEYS = ("kind", "role", "namespace", "configMap", "fieldManager", "data", "kubeconfig", "observed")
 ENI_CONF_KEYS = (*COMMON_KEYS, "wantedVSwitches")
-POLICY_INPUT_KEYS = (*COMMON_KEYS, "networkPolicyMode", "observed")
+POLICY_INPUT_KEYS = (*COMMON_KEYS, "networkPolicyMode")
 # Outputs only the policy writer has: what it holds and what it will restore.
 POLICY_STATE_KEYS = ("held", "priorRecorded", "priorDisableNetworkPolicy")
 
@@ -383,10 +383,24 @@ def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[st
     return [k for k in keys if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
 
 
-def _diff(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str]) -> dyn.DiffResult:
-    """`data` in news is the plan from this run's read; in olds it is what was live after the last write:
-    so a drift, or a plan that changes, is a diff, and a converged stack is not."""
-    changed = _changed(olds, news, keys)
+def differs_from_live(news: Mapping[str, Any], keys: Sequence[str]) -> bool:
+    """The plan (`data`) differs from the values this run read (`observed`): there is something to write."""
+    observed, planned = news.get("observed"), news.get("data")
+    if observed is None:
+        return False
+    if is_unknown(observed) or is_unknown(planned):
+        return True
+    observed, planned = dict(plain(observed) or {}), dict(plain(planned) or {})
+    return any(is_unknown(planned.get(k)) or planned.get(k) != observed.get(k) for k in keys)
+
+
+def _diff(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str], managed: Sequence[str]) -> dyn.DiffResult:
+    """A change when the plan differs from what was live after the last write (`data` of olds) or from
+    what this run read (a drift either way), or an input changed; a converged stack shows none.
+    `observed` alone is never a change: it is the read, checked at write time."""
+    changed = _changed(olds, news, [k for k in keys if k != "observed"])
+    if "data" not in changed and differs_from_live(news, managed):
+        changed.append("data")
     replaces = [k for k in ("namespace", "configMap") if k in changed]
     return dyn.DiffResult(changes=bool(changed), replaces=replaces, stables=[k for k in keys if k not in changed],
                           delete_before_replace=False)
@@ -419,7 +433,7 @@ class EniConfWriterProvider(dyn.ResourceProvider):
         return dyn.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        return _diff(olds, news, ENI_CONF_KEYS)
+        return _diff(olds, news, ENI_CONF_KEYS, [decide.ENI_CONF_KEY])
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         namespace, name = props["namespace"], props["configMap"]
@@ -472,8 +486,7 @@ class PolicyKeysWriterProvider(dyn.ResourceProvider):
         return dyn.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        # `observed` is the read this run made: it is checked at write time, never a change by itself.
-        return _diff(olds, news, [k for k in POLICY_INPUT_KEYS if k != "observed"])
+        return _diff(olds, news, POLICY_INPUT_KEYS, decide.POLICY_KEYS)
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         namespace, name = props["namespace"], props["configMap"]
@@ -532,6 +545,7 @@ class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
         kubeconfig: pulumi.Input[str],
         wanted_vswitches: pulumi.Input[Mapping[str, Sequence[str]]],
         planned_eni_conf: pulumi.Input[str],
+        observed_eni_conf: pulumi.Input[Optional[str]] = None,
         namespace: str = decide.ENI_CONFIG_NAMESPACE,
         config_map: str = decide.ENI_CONFIG_NAME,
         opts: Optional[pulumi.ResourceOptions] = None,
@@ -540,6 +554,9 @@ class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
             ROLE_ENI_CONF, kubeconfig, {decide.ENI_CONF_KEY: planned_eni_conf}, ENI_CONF_MANAGER, namespace, config_map
         )
         props["wantedVSwitches"] = wanted_vswitches
+        props["observed"] = pulumi.Output.from_input(observed_eni_conf).apply(
+            lambda text: {decide.ENI_CONF_KEY: text} if text is not None else {}
+        )
         super().__init__(EniConfWriterProvider(), name, props, _secret_kubeconfig(opts))
 
 

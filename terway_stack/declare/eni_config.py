@@ -99,7 +99,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__("terway:index:EniConfigOwnership", name, None, opts)
-        self._settings, self._cluster = settings, cluster
+        self._settings, self._cluster, self._live = settings, cluster, live
         self.change = live.change(wanted)
         # Every writer waits for every check that reads the cluster or the cloud.
         gates = [live.gate, *gate]
@@ -153,6 +153,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
             kubeconfig=self._cluster.kubeconfig,
             wanted_vswitches=wanted.apply(wanted_vswitches),
             planned_eni_conf=self.change.apply(lambda change: change.eni_conf),
+            observed_eni_conf=self._live.configmap.data.apply(lambda data: (data or {}).get(decide.ENI_CONF_KEY)),
             # Pods hold IPs of the vSwitches eni_conf lists: destroy leaves it (the provider's delete
             # writes nothing as well).
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, retain_on_delete=True),

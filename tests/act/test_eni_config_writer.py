@@ -78,11 +78,27 @@ def test_policy_diff_compares_the_plan_with_what_was_live_after_the_last_write()
     assert moved.replaces == ["configMap"]
 
 
+def test_policy_diff_sees_a_drift_that_left_the_plan_equal_to_the_last_write():
+    """Direct mode wrote no relay; someone set it again by hand. The plan (no relay) equals the last
+    write, but not what this run read: there is something to remove."""
+    provider = w.PolicyKeysWriterProvider()
+    written = {**policy_props(networkPolicyMode="direct", data={}), "held": [], "priorRecorded": False}
+    converged = policy_props(networkPolicyMode="direct", data={}, observed={})
+    assert provider.diff("id", written, converged).changes is False
+    drifted = policy_props(networkPolicyMode="direct", data={}, observed={"felix_relay_service": "calico-typha"})
+    assert provider.diff("id", written, drifted).changes is True
+    assert provider.diff("id", written, policy_props(networkPolicyMode="direct", data={}, observed=rpc.UNKNOWN)).changes is True
+
+
 def test_eni_conf_diff_is_quiet_when_the_plan_equals_what_was_written():
     provider = w.EniConfWriterProvider()
     assert provider.diff("id", eni_props(), eni_props()).changes is False
     assert provider.diff("id", eni_props(), eni_props(data={"eni_conf": '{"vswitches": {"a": []}}'})).changes is True
     assert provider.diff("id", eni_props(), eni_props(wantedVSwitches=rpc.UNKNOWN)).changes is True
+    # Our id was removed by hand and the re-merge happens to give back exactly the last write.
+    written = eni_props(data={"eni_conf": '{"vswitches": {"f": ["vsw-new"]}}'})
+    assert provider.diff("id", written, {**written, "observed": {"eni_conf": '{"vswitches": {"f": []}}'}}).changes is True
+    assert provider.diff("id", written, {**written, "observed": written["data"]}).changes is False
 
 
 def test_check_reports_bad_inputs_by_name():

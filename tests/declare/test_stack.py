@@ -161,6 +161,7 @@ def test_eni_conf_writer_owns_only_eni_conf_is_retained_and_merges_into_the_live
     merged = json.loads(vswitches.inputs["data"]["eni_conf"])
     new_id = evaluation.outputs["podVSwitchIds"]["cn-shanghai-f"]
     assert vswitches.inputs["wantedVSwitches"] == {"cn-shanghai-f": [new_id], "cn-shanghai-g": ["vsw-adopted1"]}
+    assert vswitches.inputs["observed"] == {"eni_conf": load_configmap(SAMPLE_ENI_CONFIG)["data"]["eni_conf"]}
     assert merged["vswitches"]["cn-shanghai-f"] == [*live["vswitches"]["cn-shanghai-f"], new_id]
     assert merged["vswitches"]["cn-shanghai-g"] == [*live["vswitches"]["cn-shanghai-g"], "vsw-adopted1"]
     assert {k: v for k, v in merged.items() if k != "vswitches"} == {k: v for k, v in live.items() if k != "vswitches"}
