@@ -269,3 +269,12 @@ def test_keys_of_the_earlier_configmap_patch_survive_its_release_on_upgrade(cp, 
         w.apply_keys(client, w.read_configmap(client, NS, CM), {}, w.LEGACY_POLICY_MANAGER)
     assert {k: live(cp).get(k) for k in (RELAY, DISABLE)} == {RELAY: "calico-typha", DISABLE: "false"}
     remove_keys(cp, RELAY)
+
+
+def test_delete_without_an_eni_config_succeeds_and_writes_nothing(cp, kubeconfig):
+    since = cp.audit_offset()
+    engine_copy(w.PolicyKeysWriterProvider()).delete(
+        "id", {"namespace": NS, "configMap": "no-such-config", "kubeconfig": kubeconfig, "networkPolicyMode": "typha",
+               "fieldManager": w.POLICY_MANAGER, "data": {RELAY: "calico-typha"}, "held": [RELAY]}
+    )
+    assert cp.write_events(since, user_agent=OUR_AGENT) == []

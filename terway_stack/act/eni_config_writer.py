@@ -76,6 +76,11 @@ class EniConfigWriteError(RolloutError):
     """A write to eni-config that could not be made. Messages never contain the kubeconfig."""
 
 
+class ConfigMapMissing(EniConfigWriteError):
+    def __init__(self, namespace: str, name: str):
+        super().__init__(f"ConfigMap {namespace}/{name} not found: this cluster has no Terway eni-config")
+
+
 class Conflict(Exception):
     """The API server refused a write because the ConfigMap changed since it was read."""
 
@@ -100,7 +105,7 @@ def read_configmap(client: Any, namespace: str, name: str) -> dict:
 
     obj = read_json(CoreV1Api(client).read_namespaced_config_map, name, namespace)
     if obj is None:
-        raise EniConfigWriteError(f"ConfigMap {namespace}/{name} not found: this cluster has no Terway eni-config")
+        raise ConfigMapMissing(namespace, name)
     return obj
 
 
@@ -496,8 +501,13 @@ class PolicyKeysWriterProvider(dyn.ResourceProvider):
         return dyn.UpdateResult(outs=self._write(news, policy_state(olds)))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        after = release_policy_keys(*_target(props), props.get("networkPolicyMode"), policy_state(props),
-                                    manager=props.get("fieldManager") or POLICY_MANAGER)
+        try:
+            after = release_policy_keys(*_target(props), props.get("networkPolicyMode"), policy_state(props),
+                                        manager=props.get("fieldManager") or POLICY_MANAGER)
+        except ConfigMapMissing as err:
+            # Nothing left that Felix could read the keys from.
+            report(f"skipped on delete: {err}")
+            return
         report(f"released the network-policy keys; now {json.dumps(after, sort_keys=True)}")
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
