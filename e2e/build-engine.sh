@@ -32,8 +32,10 @@ K8S_PROVIDER_VERSION=4.32.0
 # name | version | space-separated "package[=binary]" list | extra -ldflags
 COMPONENTS=(
   "etcd|v3.6.16|go.etcd.io/etcd/server/v3=etcd|"
-  "kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok=kwok sigs.k8s.io/kwok/cmd/kwokctl=kwokctl|"
-  "kubernetes|v1.34.4|k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler|"
+  "kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok=kwok sigs.k8s.io/kwok/cmd/kwokctl=kwokctl|-X sigs.k8s.io/kwok/pkg/consts.KubeVersion=1.34.4"
+  # kwokctl picks each component's flags from its `--version`: stamp the real one (a plain
+  # `go build` reports v0.0.0-master).
+  "kubernetes|v1.34.4|k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler|-X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34"
   "pulumi|$PULUMI_VERSION|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi=pulumi|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
   "langhost|$PULUMI_VERSION|.=pulumi-language-python|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
   "kubernetes-provider|v$K8S_PROVIDER_VERSION|./cmd/pulumi-resource-kubernetes=pulumi-resource-kubernetes|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION"
@@ -95,12 +97,12 @@ post_build_kwok() {
 }
 
 # Next to the language host, as the CLI distribution ships them: the exec shim and the
-# dynamic-provider plugin script, both from python/ of the pinned sdk/v3 module.
+# dynamic-provider plugin script, from python/cmd and python/dist of the pinned sdk/v3 module.
 post_build_langhost() {
   local mod="$1" out="$2/bin" sdk
   sdk="$(cd "$mod" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$out/pulumi-language-python-exec"
-  install -m 0755 "$sdk/python/cmd/pulumi-resource-pulumi-python" "$out/pulumi-resource-pulumi-python"
+  install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$out/pulumi-resource-pulumi-python"
 }
 
 # A real provider binary installed by `pulumi plugin install` is used as it is.
@@ -112,8 +114,9 @@ installed_k8s_provider() {
 
 build_one() {
   local name="$1" version="$2" pkgs="$3" ldextra="${4:-}"
-  local dir="$CACHE/$name-$version" mod="$HERE/engine/$name" hash src=""
-  hash="$(pin_hash "$name")"
+  local dir="$CACHE/$name-$version" mod="$HERE/engine/$name" hash
+  # The pin covers the sources and how they are built (packages, link flags).
+  hash="$( { pin_hash "$name"; echo "$pkgs|$ldextra"; } | sha256sum | cut -c1-16)"
   if [[ "$name" == kubernetes-provider && -n "$(installed_k8s_provider)" ]]; then
     log "$name $version: using the installed $(installed_k8s_provider)"
     return 0
@@ -129,10 +132,13 @@ build_one() {
   local start end spec pkg bin
   start=$(date +%s)
   if [[ -n "$(tarball_of "$name")" ]]; then
+    # `go mod download` would fetch every module of the upstream go.mod, some of which the proxy
+    # refuses and the build never needs: let `go build` fetch what it imports.
     mod="$tmp/src"
     unpack_tarball "$name" "$mod"
+  else
+    ( cd "$mod" && go mod download ) >&2
   fi
-  ( cd "$mod" && go mod download ) >&2
   for spec in $pkgs; do
     pkg="${spec%%=*}"; bin="${spec#*=}"
     ( cd "$mod" && go build -p "$JOBS" -trimpath -ldflags "-s -w $ldextra" -o "$tmp/bin/$bin" "$pkg" ) >&2

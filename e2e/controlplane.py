@@ -1,11 +1,12 @@
-"""A throw-away local Kubernetes control plane for end-to-end tests.
+"""A throw-away local Kubernetes control plane for end-to-end tests, made by kwokctl.
 
-Runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the kwok
-controller (fake nodes, pods made Running/Ready by kwok's default stages) from
-the binaries built by ``e2e/build-engine.sh``, all bound to 127.0.0.1, in a
-temporary directory that is removed on exit.  It then seeds the ACK starting
-state that the Terway runbooks change (kube-system ServiceAccount ``terway``,
-DaemonSet ``terway-eniip`` and ConfigMap ``eni-config``).
+`kwokctl create cluster --runtime binary` runs etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler and the kwok controller from the binaries built by ``e2e/build-engine.sh`` (kwokctl
+makes the PKI, the kubeconfig and the audit wiring, supervises the processes, and gives kwok its
+default stages: fake nodes become Ready, pods Running). This module adds only what the suite needs
+on top: fake nodes labelled like ACK nodes (zone, instance type), the ACK starting state that the
+Terway runbooks change (ServiceAccount ``terway``, DaemonSet ``terway-eniip``, ConfigMap
+``eni-config``), and helpers that read the API server's audit log.
 
     from e2e.controlplane import ControlPlane
     with ControlPlane(nodes=6) as cp:
@@ -13,31 +14,26 @@ DaemonSet ``terway-eniip`` and ConfigMap ``eni-config``).
         ...
         assert cp.count_writes(field_manager="pulumi-kubernetes", resource="configmaps") == 1
 
-The API server writes an audit log (Metadata level, every request, JSON lines)
-to ``cp.audit_log``; ``cp.audit_events()`` / ``cp.write_events()`` /
-``cp.count_writes()`` read it.  Standard library + ``kubernetes`` + ``pyyaml`` only.
+The audit log (Metadata level, every request, JSON lines) is ``cp.audit_log``; ``cp.audit_events()``
+/ ``cp.write_events()`` / ``cp.count_writes()`` read it. Every request of ``cp.kubeconfig``'s client
+is made as ``cp.admin_user`` (kwokctl's admin certificate).
 
 Environment:
     TERWAY_ENGINE_CACHE   engine cache (default ~/.cache/terway-stack/engine)
-    TERWAY_E2E_KEEP=1     keep the temp dir (logs, certs, audit log) after exit
+    TERWAY_E2E_KEEP=1     keep the temp dir (kwokctl workdir: logs, certs, audit log) after exit
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import ctypes
 import json
 import os
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -74,14 +70,26 @@ DEFAULT_CNI_CONF: dict[str, Any] = {
 
 ENI_CONFIG_MANAGER = "ack-addon-manager"
 
-# Components, the binary each needs, and the cache directory that holds it.
+# Binaries kwokctl is given (its flag -> binary), and the cache directory that holds each.
+KWOKCTL_BINARIES = {
+    "etcd-binary": "etcd",
+    "kube-apiserver-binary": "kube-apiserver",
+    "kube-controller-manager-binary": "kube-controller-manager",
+    "kube-scheduler-binary": "kube-scheduler",
+    "kwok-controller-binary": "kwok",
+}
 BINARIES = {
     "etcd": "etcd",
     "kube-apiserver": "kubernetes",
     "kube-controller-manager": "kubernetes",
     "kube-scheduler": "kubernetes",
     "kwok": "kwok",
+    "kwokctl": "kwok",
 }
+# kwokctl's admin certificate (O=system:masters): the identity of cp.kubeconfig's requests.
+ADMIN_USER = "kwok-admin"
+AUDIT_POLICY = {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+                "rules": [{"level": "Metadata"}]}
 
 
 class ControlPlaneError(RuntimeError):
@@ -128,31 +136,7 @@ def find_binary(name: str) -> Path:
     )
 
 
-def kwok_stages_dir() -> Path:
-    kwok = find_binary("kwok")
-    stages = kwok.parent.parent / "stages"
-    if not (stages / "pod-ready.yaml").is_file():
-        raise ControlPlaneError(
-            f"kwok default stages not found in {stages}; rebuild with: e2e/build-engine.sh --force kwok"
-        )
-    return stages
-
-
 # --------------------------------------------------------------------------- small helpers
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:  # runs in the child before exec
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: no orphans if the test runner dies
-    except OSError:
-        pass
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -160,22 +144,6 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    exe = shutil.which("openssl")
-    if not exe:
-        raise ControlPlaneError("openssl not found on PATH (needed to make the cluster's certificates)")
-    proc = subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ControlPlaneError(f"openssl {' '.join(args)} failed:\n{proc.stderr}")
-
-
-@dataclass
-class _Proc:
-    name: str
-    popen: subprocess.Popen
-    log: Path
 
 
 @dataclass
@@ -190,6 +158,8 @@ class AuditFilter:
     namespace: Optional[str] = None
     name: Optional[str] = None
     ok_only: bool = True  # only requests that succeeded (HTTP < 400)
+    # A server-side dry run (`?dryRun=All`, what pulumi-kubernetes sends during preview) persists nothing.
+    include_dry_run: bool = False
     predicate: Optional[Callable[[dict], bool]] = field(default=None, repr=False)
 
 
@@ -201,7 +171,14 @@ def field_manager_of(event: dict) -> str:
     return (event.get("userAgent") or "").split("/", 1)[0]
 
 
+def is_dry_run(event: dict) -> bool:
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(event.get("requestURI", "")).query)
+    return "All" in query.get("dryRun", [])
+
+
 def event_matches(ev: dict, f: AuditFilter) -> bool:
+    if not f.include_dry_run and is_dry_run(ev):
+        return False
     if f.verbs is not None and ev.get("verb") not in set(f.verbs):
         return False
     if f.user is not None and (ev.get("user") or {}).get("username") != f.user:
@@ -253,7 +230,7 @@ def read_audit_log(path: os.PathLike | str, start: int = 0) -> list[dict]:
 
 
 class ControlPlane:
-    """Local etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok.
+    """A kwokctl cluster (binary runtime) with ACK-like fake nodes and the ACK seed state.
 
     Parameters:
         nodes: number of fake kwok nodes, spread round-robin over ``zones``.
@@ -265,6 +242,8 @@ class ControlPlane:
         keep: keep the temp dir after exit (also TERWAY_E2E_KEEP=1).
         timeout: seconds to wait for each readiness step.
     """
+
+    admin_user = ADMIN_USER
 
     def __init__(
         self,
@@ -287,17 +266,21 @@ class ControlPlane:
         self._own_dir = workdir is None
         # the temp dir is made by start(), so an unstarted ControlPlane leaves nothing behind
         self.dir: Path = Path(workdir) if workdir else None  # type: ignore[assignment]
-        self._procs: list[_Proc] = []
+        self.name = f"terway-e2e-{os.getpid()}-{id(self) % 100000}"
+        self._created = False
         self._api_client = None
-        self.api_port = 0
-        self.etcd_port = 0
         self.server = ""
 
     # ----------------------------------------------------------- public paths / clients
 
     @property
+    def cluster_dir(self) -> Path:
+        """kwokctl's directory for this cluster: pki/, logs/ (one per component), kubeconfig.yaml."""
+        return self.dir / "kwok" / "clusters" / self.name
+
+    @property
     def kubeconfig(self) -> str:
-        return str(self.dir / "kubeconfig")
+        return str(self.cluster_dir / "kubeconfig.yaml")
 
     @property
     def kubeconfig_inline_path(self) -> str:
@@ -306,7 +289,7 @@ class ControlPlane:
 
     @property
     def audit_log(self) -> str:
-        return str(self.dir / "audit" / "audit.log")
+        return str(self.cluster_dir / "logs" / "audit.log")
 
     @property
     def node_names(self) -> list[str]:
@@ -347,19 +330,10 @@ class ControlPlane:
         if self.dir is None:
             self.dir = Path(tempfile.mkdtemp(prefix="terway-e2e-"))
         try:
-            bins = {name: find_binary(name) for name in BINARIES}
-            self._bins = bins
-            self._stages = kwok_stages_dir()
-            (self.dir / "logs").mkdir(parents=True, exist_ok=True)
-            (self.dir / "audit").mkdir(parents=True, exist_ok=True)
-            self._make_pki()
-            self._start_etcd()
-            self._start_apiserver()
-            self._write_kubeconfigs()
+            self._create_cluster()
             self._wait_apiserver_ready()
-            self._start_controller_manager()
-            self._start_scheduler()
-            self._start_kwok()
+            Path(self.kubeconfig_inline_path).write_text(self.kubeconfig_inline())
+            os.chmod(self.kubeconfig_inline_path, 0o600)
             self._create_nodes()
             self._wait_nodes_ready()
             if self.seed_state:
@@ -375,264 +349,105 @@ class ControlPlane:
             with contextlib.suppress(Exception):
                 self._api_client.close()
             self._api_client = None
-        # reverse start order: kwok, scheduler, kcm, apiserver, etcd
-        for proc in reversed(self._procs):
-            if proc.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.popen.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc in reversed(self._procs):
-            try:
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.popen.kill()
-                proc.popen.wait(timeout=5)
-        for proc in self._procs:
-            with contextlib.suppress(Exception):
-                proc.popen.stdout and proc.popen.stdout.close()
-        self._procs.clear()
+        if self._created:
+            self._kwokctl("delete", "cluster", check=False, timeout=60)
+            self._created = False
         if self._own_dir and not self.keep and self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None  # type: ignore[assignment]
 
-    # ----------------------------------------------------------- processes
+    # ----------------------------------------------------------- kwokctl
 
-    def _spawn(self, name: str, args: list[str]) -> _Proc:
-        log = self.dir / "logs" / f"{name}.log"
-        fh = open(log, "ab")
-        popen = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            cwd=self.dir,
-            preexec_fn=_die_with_parent,
-            start_new_session=True,
+    def _kwokctl(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+        env = {**os.environ, "KWOK_WORKDIR": str(self.dir / "kwok")}
+        result = subprocess.run(
+            [str(find_binary("kwokctl")), "--name", self.name, *args],
+            env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )
-        fh.close()
-        proc = _Proc(name, popen, log)
-        self._procs.append(proc)
-        return proc
+        if check and result.returncode != 0:
+            raise ControlPlaneError(
+                f"kwokctl {' '.join(args[:2])} exited {result.returncode}:\n{result.stdout[-3000:]}\n"
+                f"{result.stderr[-3000:]}\n{self._component_logs()}"
+            )
+        return result
+
+    def _create_cluster(self) -> None:
+        policy = self.dir / "audit-policy.yaml"
+        policy.write_text(yaml.safe_dump(AUDIT_POLICY))
+        binaries = [f"--{flag}={find_binary(name)}" for flag, name in KWOKCTL_BINARIES.items()]
+        self._created = True  # a failed create may still have started processes: stop() deletes
+        self._kwokctl(
+            "create", "cluster",
+            "--runtime=binary",
+            *binaries,
+            f"--kube-audit-policy={policy}",
+            "--kube-authorization=true",
+            f"--kubeconfig={self.dir / 'kwokctl-kubeconfig'}",  # never the user's ~/.kube/config
+            "--disable-qps-limits",
+            f"--wait={int(self.timeout)}s",
+            timeout=self.timeout + 120,
+        )
+        self.server = yaml.safe_load(Path(self.kubeconfig).read_text())["clusters"][0]["cluster"]["server"]
+
+    def _component_logs(self, lines: int = 10) -> str:
+        logs = sorted((self.cluster_dir / "logs").glob("*.log")) if self.dir else []
+        return "\n".join(f"--- {p.name}:\n{_tail(p, lines)}" for p in logs if p.name != "audit.log")
 
     def _check_alive(self) -> None:
-        for proc in self._procs:
-            code = proc.popen.poll()
-            if code is not None:
-                raise ControlPlaneError(
-                    f"{proc.name} exited with code {code}; last lines of {proc.log}:\n{_tail(proc.log)}"
-                )
+        if not self._apiserver_ready():
+            raise ControlPlaneError(f"kube-apiserver is not ready\n{self._component_logs()}")
 
     def _wait(self, what: str, check: Callable[[], bool], timeout: Optional[float] = None) -> None:
         deadline = time.monotonic() + (timeout or self.timeout)
         last_err: Optional[BaseException] = None
         while time.monotonic() < deadline:
-            self._check_alive()
             try:
                 if check():
                     return
             except Exception as err:  # noqa: BLE001 - retried until the deadline
                 last_err = err
             time.sleep(0.25)
-        logs = "\n".join(f"--- {p.name} ({p.log}):\n{_tail(p.log, 10)}" for p in self._procs)
-        raise ControlPlaneError(f"timed out waiting for {what} (last error: {last_err!r})\n{logs}")
-
-    # ----------------------------------------------------------- PKI
-
-    def _make_pki(self) -> None:
-        pki = self.dir / "pki"
-        pki.mkdir(parents=True, exist_ok=True)
-        o = lambda *a: _openssl(*a, cwd=pki)  # noqa: E731
-        o("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
-        o("req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "2", "-subj", "/CN=terway-e2e-ca", "-out", "ca.crt")
-        # service-account signing key pair
-        o("genrsa", "-out", "sa.key", "2048")
-        o("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
-        # API server serving certificate
-        (pki / "serving.ext").write_text(
-            "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
-            "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
-            "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
-        )
-        self._cert("apiserver", "/CN=kube-apiserver", "serving.ext")
-        (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
-        for name, subj in (
-            ("admin", "/O=system:masters/CN=terway-e2e-admin"),
-            ("controller-manager", "/CN=system:kube-controller-manager"),
-            ("scheduler", "/CN=system:kube-scheduler"),
-            ("kwok", "/O=system:masters/CN=kwok-controller"),
-        ):
-            self._cert(name, subj, "client.ext")
-
-    def _cert(self, name: str, subj: str, ext: str) -> None:
-        pki = self.dir / "pki"
-        _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key", cwd=pki)
-        _openssl("req", "-new", "-key", f"{name}.key", "-subj", subj, "-out", f"{name}.csr", cwd=pki)
-        _openssl(
-            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-sha256", "-extfile", ext, "-out", f"{name}.crt", cwd=pki,
-        )
-
-    # ----------------------------------------------------------- components
-
-    def _start_etcd(self) -> None:
-        self.etcd_port, peer = free_port(), free_port()
-        self._spawn("etcd", [
-            str(self._bins["etcd"]),
-            "--name=e2e",
-            f"--data-dir={self.dir / 'etcd'}",
-            f"--listen-client-urls=http://127.0.0.1:{self.etcd_port}",
-            f"--advertise-client-urls=http://127.0.0.1:{self.etcd_port}",
-            f"--listen-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-cluster=e2e=http://127.0.0.1:{peer}",
-            "--unsafe-no-fsync=true",
-            "--log-level=warn",
-        ])
-
-        def healthy() -> bool:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.etcd_port}/health", timeout=2) as r:
-                return json.load(r).get("health") == "true"
-
-        self._wait("etcd /health", healthy)
-
-    def _start_apiserver(self) -> None:
-        pki = self.dir / "pki"
-        self.api_port = free_port()
-        self.server = f"https://127.0.0.1:{self.api_port}"
-        policy = self.dir / "audit" / "policy.yaml"
-        policy.write_text(
-            yaml.safe_dump({
-                "apiVersion": "audit.k8s.io/v1",
-                "kind": "Policy",
-                "omitStages": ["RequestReceived"],
-                "rules": [{"level": "Metadata"}],
-            })
-        )
-        self._spawn("kube-apiserver", [
-            str(self._bins["kube-apiserver"]),
-            f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            f"--secure-port={self.api_port}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--client-ca-file={pki / 'ca.crt'}",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            "--service-cluster-ip-range=10.96.0.0/16",
-            "--authorization-mode=Node,RBAC",
-            "--allow-privileged=true",
-            "--endpoint-reconciler-type=none",
-            "--profiling=false",
-            f"--audit-policy-file={policy}",
-            f"--audit-log-path={self.audit_log}",
-            "--audit-log-format=json",
-            "--audit-log-mode=blocking",
-            "--audit-log-maxsize=0",
-            "--audit-log-maxbackup=0",
-            "--v=1",
-        ])
-
-    def _kubeconfig_dict(self, user: str) -> dict:
-        pki = self.dir / "pki"
-        return {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "e2e", "cluster": {"server": self.server, "certificate-authority": str(pki / "ca.crt")}}],
-            "users": [{"name": user, "user": {
-                "client-certificate": str(pki / f"{user}.crt"),
-                "client-key": str(pki / f"{user}.key"),
-            }}],
-            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": user}}],
-            "current-context": "e2e",
-        }
-
-    def _write_kubeconfigs(self) -> None:
-        for user in ("admin", "controller-manager", "scheduler", "kwok"):
-            path = self.dir / ("kubeconfig" if user == "admin" else f"{user}.kubeconfig")
-            path.write_text(yaml.safe_dump(self._kubeconfig_dict(user)))
-            path.chmod(0o600)
-        Path(self.kubeconfig_inline_path).write_text(self.kubeconfig_inline())
-        os.chmod(self.kubeconfig_inline_path, 0o600)
+        raise ControlPlaneError(f"timed out waiting for {what} (last error: {last_err!r})\n{self._component_logs()}")
 
     def kubeconfig_inline(self) -> str:
         """The admin kubeconfig with certificates embedded (for a Pulumi provider's ``kubeconfig`` input)."""
         import base64
 
-        pki = self.dir / "pki"
-        b64 = lambda p: base64.b64encode((pki / p).read_bytes()).decode()  # noqa: E731
-        cfg = copy.deepcopy(self._kubeconfig_dict("admin"))
-        cfg["clusters"][0]["cluster"] = {"server": self.server, "certificate-authority-data": b64("ca.crt")}
-        cfg["users"][0]["user"] = {"client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")}
+        cfg = yaml.safe_load(Path(self.kubeconfig).read_text())
+        base = Path(self.kubeconfig).parent
+
+        def embed(section: dict, key: str) -> None:
+            if key in section:
+                path = Path(section.pop(key))
+                section[f"{key}-data"] = base64.b64encode((base / path).read_bytes()).decode()
+
+        for cluster in cfg.get("clusters", []):
+            embed(cluster["cluster"], "certificate-authority")
+        for user in cfg.get("users", []):
+            embed(user["user"], "client-certificate")
+            embed(user["user"], "client-key")
         return yaml.safe_dump(cfg)
 
-    def _raw_get(self, path: str) -> tuple[int, bytes]:
-        pki = self.dir / "pki"
-        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-        ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+    def _apiserver_ready(self) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
         try:
-            with urllib.request.urlopen(self.server + path, context=ctx, timeout=5) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as err:
-            return err.code, err.read()
+            return self.api_client().call_api("/readyz", "GET", _preload_content=False).status == 200
+        except (ApiException, OSError, Exception):  # noqa: BLE001 - any failure means not ready
+            return False
 
     def _wait_apiserver_ready(self) -> None:
-        self._wait("kube-apiserver /readyz", lambda: self._raw_get("/readyz")[0] == 200)
-        self._wait("namespace kube-system", lambda: self._raw_get("/api/v1/namespaces/kube-system")[0] == 200)
+        self._wait("kube-apiserver /readyz", self._apiserver_ready)
+        self._wait("namespace kube-system", lambda: self.core().read_namespace("kube-system") is not None)
         self._wait(
             "priority class system-node-critical",
-            lambda: self._raw_get("/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical")[0] == 200,
+            lambda: self._scheduling().read_priority_class("system-node-critical") is not None,
         )
 
-    def _start_controller_manager(self) -> None:
-        pki = self.dir / "pki"
-        kc = self.dir / "controller-manager.kubeconfig"
-        self._spawn("kube-controller-manager", [
-            str(self._bins["kube-controller-manager"]),
-            f"--kubeconfig={kc}",
-            "--bind-address=127.0.0.1",
-            "--secure-port=0",
-            "--leader-elect=false",
-            "--use-service-account-credentials=true",
-            f"--service-account-private-key-file={pki / 'sa.key'}",
-            f"--root-ca-file={pki / 'ca.crt'}",
-            "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service,-route,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-ephemeral-volume,-pvc-protection,-pv-protection",
-            "--concurrent-daemonset-syncs=2",
-            "--v=1",
-        ])
+    def _scheduling(self):
+        from kubernetes import client
 
-    def _start_scheduler(self) -> None:
-        kc = self.dir / "scheduler.kubeconfig"
-        self._spawn("kube-scheduler", [
-            str(self._bins["kube-scheduler"]),
-            f"--kubeconfig={kc}",
-            f"--authentication-kubeconfig={kc}",
-            f"--authorization-kubeconfig={kc}",
-            "--bind-address=127.0.0.1",
-            "--secure-port=0",
-            "--leader-elect=false",
-            "--v=1",
-        ])
-
-    def _start_kwok(self) -> None:
-        docs = []
-        for f in ("node-initialize.yaml", "node-heartbeat-with-lease.yaml", "pod-ready.yaml",
-                  "pod-complete.yaml", "pod-delete.yaml"):
-            docs.append((self._stages / f).read_text().strip())
-        cfg = self.dir / "kwok.yaml"
-        cfg.write_text("\n---\n".join(docs) + "\n")
-        self._spawn("kwok", [
-            str(self._bins["kwok"]),
-            f"--config={cfg}",
-            f"--kubeconfig={self.dir / 'kwok.kubeconfig'}",
-            f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
-            "--node-lease-duration-seconds=40",
-            "--node-ip=127.0.0.1",
-            "--cidr=10.244.0.1/16",
-            f"--server-address=127.0.0.1:{free_port()}",
-        ])
+        return client.SchedulingV1Api(self.api_client())
 
     # ----------------------------------------------------------- nodes
 
@@ -798,7 +613,13 @@ class ControlPlane:
         """
         criteria.setdefault("verbs", WRITE_VERBS)
         f = AuditFilter(**criteria)
+        if f.user is not None and f.user not in self.users_seen():
+            # An empty answer for a user who never made a request proves nothing: fail instead.
+            raise ValueError(f"no request by user {f.user!r} in the audit log (users seen: {sorted(self.users_seen())})")
         return [ev for ev in self.audit_events(since) if event_matches(ev, f)]
+
+    def users_seen(self) -> set[str]:
+        return {(ev.get("user") or {}).get("username", "") for ev in self.audit_events(0)}
 
     def count_writes(self, since: int = 0, **criteria: Any) -> int:
         return len(self.write_events(since, **criteria))

@@ -4,10 +4,10 @@ One stack lives through the module, in order: preview, up (typha), up again, dri
 disabled, back to typha, policy-pack preview, destroy. The audit log attributes every write: our
 clients use the admin identity, the DaemonSet controller its own.
 
-What is real here: the Pulumi CLI/engine (built from source), the program, its dynamic providers,
-kube-apiserver/controller-manager/scheduler/etcd, and kwok nodes whose pods really roll. What is not:
-`pulumi-resource-kubernetes` is the harness's stand-in (e2e/README.md), and the language host is the
-harness's own; pod vSwitches are adopted (`vswitchId`), so no cloud resource is declared.
+What is real here: the Pulumi CLI/engine, the Python language host and pulumi-resource-kubernetes 4.32.0
+(built from upstream source), the program, its dynamic providers, kube-apiserver/controller-manager/
+scheduler/etcd, and kwok nodes whose pods really roll. What is not: Alibaba Cloud; pod vSwitches are
+adopted (`vswitchId`), so no cloud resource is declared.
 
 Test numbers are issue 6's scenario numbers; they run in file order, which is the stack's history.
 Run with `make e2e` (it builds the engine and puts it on PATH).
@@ -28,13 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.controlplane import ADMIN_USER, ControlPlane, is_dry_run  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 
 NODES = 6
 MAX_UNAVAILABLE = 1  # 10% of 6 nodes, rounded up as the DaemonSet controller does
 NS, DS = "kube-system", "terway-eniip"
-ADMIN = "terway-e2e-admin"
+ADMIN = ADMIN_USER  # every request of the stack and of these tests
 ROLLOUT_AGENT = "terway-stack-rollout"
 WRITER_AGENT = "terway-stack-eni-config"  # terway_stack/act/eni_config_writer.py
 POLICY_MANAGER = "terway-stack-policy-keys"
@@ -119,7 +119,10 @@ def test_1_preview_writes_nothing(cp, pulumi, baseline):
     since = cp.audit_offset()
     result = pulumi("preview", "--diff")
     assert "calico-typha-deployment" in result.stdout and "eni-config-policy-keys" in result.stdout
-    assert cp.write_summary(since, user=ADMIN) == {}
+    # pulumi-kubernetes previews with server-side dry runs: requests with a write verb that persist nothing.
+    dry_runs = [ev for ev in cp.write_events(since, user=ADMIN, include_dry_run=True) if is_dry_run(ev)]
+    assert dry_runs, "expected the provider's server-side dry-run previews in the audit log"
+    assert cp.write_summary(since, user=ADMIN) == {}  # and not one real write
     assert eni_config(cp) == baseline["data"]
 
 
