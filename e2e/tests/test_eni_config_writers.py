@@ -31,13 +31,13 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.controlplane import ADMIN_USER, ControlPlane  # noqa: E402
 from e2e.pulumi_project import PROJECT_FILES, PROJECT_FOLDERS, PulumiCli, copy_project  # noqa: E402
 from terway_stack.act import eni_config_writer as writer  # noqa: E402
 
 NODES = 4  # Typha replicas: 3
 NS, DS, CM = "kube-system", "terway-eniip", "eni-config"
-ADMIN = "terway-e2e-admin"
+ADMIN = ADMIN_USER  # every request of the stack and of these tests
 ROLLOUT_AGENT = "terway-stack-rollout"
 WRITER_AGENT = writer.USER_AGENT.split("/")[0]
 RELAY, DISABLE = "felix_relay_service", "disable_network_policy"
