@@ -95,14 +95,14 @@ class EniConfigOwnership(pulumi.ComponentResource):
         live: LiveEniConfig,
         wanted: Optional[pulumi.Output[Mapping[str, str]]],
         typha_ready: Sequence[pulumi.Resource] = (),
-        gate: Sequence[pulumi.Resource] = (),
         opts: Optional[pulumi.ResourceOptions] = None,
+        gates: Sequence[pulumi.Resource] = (),
     ):
         super().__init__("terway:index:EniConfigOwnership", name, None, opts)
         self._settings, self._cluster, self._live = settings, cluster, live
         self.change = live.change(wanted)
         # Every writer waits for every check that reads the cluster or the cloud.
-        gates = [live.gate, *gate]
+        gates = [live.gate, *gates]
         node_check = self._per_node_check(wanted, gates)
         # Before the policy writer in the graph, so a destroy releases the keys, then restarts Terway,
         # and only then deletes the Typha it depends on.

@@ -291,7 +291,7 @@ def test_restart_trigger_comes_from_what_the_writers_wrote_not_from_the_plan():
 
 
 def test_every_writer_waits_for_an_extra_gate():
-    """The preflight's checks are wired in through `gate`: nothing writes before they passed."""
+    """The preflight's checks are wired in through `gates`: nothing writes before they passed."""
     from terway_stack.declare.cluster import connect
     from terway_stack.declare.config_source import load_settings
     from terway_stack.declare.eni_config import EniConfigOwnership, LiveEniConfig
@@ -309,7 +309,7 @@ def test_every_writer_waits_for_an_extra_gate():
         live = LiveEniConfig(settings, cluster, manages_vswitches=True)
         preflight = pulumi.CustomResource("test:index:Preflight", "preflight-gate", {})
         ownership = EniConfigOwnership("eni-config", settings, cluster, live,
-                                       pulumi.Output.from_input({"cn-shanghai-f": "vsw-adopted1"}), gate=[preflight])
+                                       pulumi.Output.from_input({"cn-shanghai-f": "vsw-adopted1"}), gates=[preflight])
         return ownership.trigger
 
     pulumi.runtime.test(program)()
