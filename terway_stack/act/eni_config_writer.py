@@ -273,8 +273,9 @@ class PolicyState:
         }
 
 
-def _policy_view(data: Mapping[str, Any]) -> dict[str, Optional[str]]:
-    return {key: data.get(key) for key in decide.POLICY_KEYS}
+def _policy_view(data: Mapping[str, Any]) -> dict[str, str]:
+    """The policy keys that are present (an absent key is left out, as in the engine's maps)."""
+    return {key: data[key] for key in decide.POLICY_KEYS if data.get(key) is not None}
 
 
 def changed_since_read(live: Mapping[str, Any], observed: Optional[Mapping[str, Any]]) -> list[str]:
@@ -298,16 +299,21 @@ def write_policy_keys(
 ) -> PolicyState:
     """Bring the policy keys to what `mode` needs over the live values; see decide.policy_keys_write."""
 
+    # The values the keys may hold now: what the run read, or what an earlier attempt of ours wrote.
+    expected = None if observed is None or is_unknown(observed) else dict(observed)
+
     def step(client: Any, attempt: Attempt) -> PolicyState:
+        nonlocal expected
         live = live_data(attempt.cm)
-        moved = changed_since_read(live, observed)
+        moved = changed_since_read(live, expected)
         if moved:
             # The run's checks (relay takeover, policy confirmation) were made against the values read
             # at the start; a value changed since then has not been checked.
             raise EniConfigWriteError(
-                f"{namespace}/{name}:{moved[0]} changed from {json.dumps((observed or {}).get(moved[0]))} to "
-                f"{json.dumps(live.get(moved[0]))} since this run read it; nothing was written. Run `pulumi up` "
-                f"again to plan against the new value"
+                f"{namespace}/{name}:{moved[0]} changed from {json.dumps((expected or {}).get(moved[0]))} to "
+                f"{json.dumps(live.get(moved[0]))} since this run read it; "
+                f"{'part of the change was written' if expected != observed else 'nothing was written'}. "
+                f"Run `pulumi up` again to plan against the new value"
             )
         held = sorted(set(previous.held) | (owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)))
         plan = decide.policy_keys_write(mode, live, held)
@@ -320,12 +326,11 @@ def write_policy_keys(
         released = set(held) - set(plan.apply)
         if stale or unowned or released:
             cm = apply_keys(client, cm, plan.apply, manager)
-            attempt.wrote = True
+            attempt.wrote, expected = True, _policy_view(live_data(cm))
         if live_data(cm).get(decide.RELAY_KEY) == decide.TYPHA_SERVICE_NAME and plan.remove_relay:
             cm = json_patch(client, cm, remove_relay_ops(), manager)
-            attempt.wrote = True
-        after = {k: v for k, v in _policy_view(live_data(cm)).items() if v is not None}
-        return PolicyState(after, sorted(plan.apply), prior_recorded, prior)
+            attempt.wrote, expected = True, _policy_view(live_data(cm))
+        return PolicyState(_policy_view(live_data(cm)), sorted(plan.apply), prior_recorded, prior)
 
     return write_with_retries(kubeconfig, namespace, name, step, "the network-policy keys", after_read=after_read, sleep=sleep)
 
@@ -370,7 +375,7 @@ def release_policy_keys(
         ops = release_ops(mode, previous, live_data(attempt.cm))
         cm = json_patch(client, attempt.cm, ops, manager) if ops else attempt.cm
         attempt.wrote = bool(ops)
-        return {k: v for k, v in _policy_view(live_data(cm)).items() if v is not None}
+        return _policy_view(live_data(cm))
 
     return write_with_retries(kubeconfig, namespace, name, step, "the release of the network-policy keys", after_read=after_read, sleep=sleep)
 
