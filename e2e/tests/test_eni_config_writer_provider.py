@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
 from e2e.controlplane import ControlPlane  # noqa: E402
 from e2e.pulumi_project import engine_copy  # noqa: E402
 from terway_stack.act import eni_config_writer as w  # noqa: E402
@@ -278,3 +279,31 @@ def test_delete_without_an_eni_config_succeeds_and_writes_nothing(cp, kubeconfig
                "fieldManager": w.POLICY_MANAGER, "data": {RELAY: "calico-typha"}, "held": [RELAY]}
     )
     assert cp.write_events(since, user_agent=OUR_AGENT) == []
+
+
+def test_a_conflict_after_our_own_first_request_is_retried_not_blamed_on_someone_else(cp, kubeconfig, tmp_path):
+    """typha -> disabled takes two requests: apply disable_network_policy "true", then remove the relay.
+    An edit of another key lands between them (through a webhook on the second request). The retry
+    sees our own "true", which is not a change by someone else, and completes the removal."""
+    remove_keys(cp, RELAY)
+    # The runbook's relay, co-owned: the apply alone cannot remove it, the JSON patch must.
+    edit(cp, "kubectl-edit", **{DISABLE: "false", RELAY: "calico-typha"})
+    state = w.write_policy_keys(kubeconfig, NS, CM, "typha", w.PolicyState({}, [], False, None),
+                                observed={DISABLE: "false", RELAY: "calico-typha"})
+    ours_seen = []
+
+    def on_write(request):
+        if field_manager(request) == w.POLICY_MANAGER:
+            ours_seen.append(request["uid"])
+            if len(ours_seen) == 2:  # our JSON patch, after our apply went through
+                edit(cp, "aliyun-console", in_cluster_loadbalance="false")
+
+    since = cp.audit_offset()
+    with EniConfigWriteHook(cp, tmp_path, on_write):
+        after = w.write_policy_keys(kubeconfig, NS, CM, "disabled", state, observed={RELAY: "calico-typha", DISABLE: "false"})
+    assert after.after == {DISABLE: "true"} and after.prior_disable == "false"
+    assert {k: live(cp).get(k) for k in (RELAY, DISABLE)} == {RELAY: None, DISABLE: "true"}
+    # apply 200, JSON patch refused, then (apply not needed again) JSON patch 200.
+    assert codes(ours(cp, since)) == [200, 422, 200]
+    edit(cp, "aliyun-console", in_cluster_loadbalance="true")
+    edit(cp, "kubectl-edit", **{DISABLE: "false"})

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
 from e2e.controlplane import ADMIN_USER, ControlPlane, field_manager_of  # noqa: E402
 from e2e.pulumi_project import PROJECT_FILES, PROJECT_FOLDERS, PulumiCli, copy_project  # noqa: E402
 from terway_stack.act import eni_config_writer as writer  # noqa: E402
@@ -274,101 +275,28 @@ def test_concurrent_2_a_second_up_converges(cp, concurrent):
     assert restart_patches(cp, since) == [] and writer_patches(cp, since, ok_only=False) == []
 
 
-class InjectOnFirstWrite:
-    """A validating admission webhook (a real API-server hook) that, when the eni_conf writer's first
-    PATCH arrives, makes the console's edit and only then lets the PATCH proceed: the edit lands
-    exactly between the writer's read and its write, every time."""
+def inject_on_first_eni_conf_write(cp, console_id: str):
+    """An on_write for EniConfigWriteHook: at the eni_conf writer's first PATCH, the console's edit."""
+    injected = threading.Event()
 
-    def __init__(self, cp, workdir: Path, console_id: str):
-        self.cp, self.workdir, self.console_id = cp, workdir, console_id
-        self.calls: list[str] = []
-        self.injected = threading.Event()
-
-    def _certificates(self) -> tuple[Path, Path, bytes]:
-        def openssl(*args: str) -> None:
-            subprocess.run(["openssl", *args], cwd=self.workdir, check=True, capture_output=True)
-
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-                "-days", "1", "-subj", "/CN=terway-e2e-webhook-ca")
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=127.0.0.1")
-        (self.workdir / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-        openssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "tls.crt", "-days", "1", "-extfile", "san.ext")
-        return self.workdir / "tls.crt", self.workdir / "tls.key", (self.workdir / "ca.crt").read_bytes()
-
-    def _answer(self, review: dict) -> dict:
-        request = review.get("request") or {}
-        manager = (request.get("options") or {}).get("fieldManager")
-        self.calls.append(manager or "")
-        if manager == writer.ENI_CONF_MANAGER and not request.get("dryRun") and not self.injected.is_set():
-            self.injected.set()
-            conf = json.loads(data(self.cp)["eni_conf"])
-            conf["vswitches"]["cn-shanghai-f"].append(self.console_id)
+    def on_write(request: dict) -> None:
+        if field_manager(request) == writer.ENI_CONF_MANAGER and not injected.is_set():
+            injected.set()
+            conf = json.loads(data(cp)["eni_conf"])
+            conf["vswitches"]["cn-shanghai-f"].append(console_id)
             conf["max_pool_size"] = 30
-            set_keys(self.cp, "aliyun-console", eni_conf=json.dumps(conf, indent=2))
-        return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                "response": {"uid": request.get("uid"), "allowed": True}}
+            set_keys(cp, "aliyun-console", eni_conf=json.dumps(conf, indent=2))
 
-    def __enter__(self):
-        import base64
-        import ssl
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        from kubernetes import client
-
-        cert, key, ca = self._certificates()
-        answer = self._answer
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                reply = json.dumps(answer(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(cert), str(key))
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.api = client.AdmissionregistrationV1Api(self.cp.api_client())
-        self.api.create_validating_webhook_configuration({
-            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": "terway-e2e-inject"},
-            "webhooks": [{
-                "name": "inject.terway-e2e.example.com",
-                "clientConfig": {"url": f"https://127.0.0.1:{self.server.server_address[1]}/validate",
-                                 "caBundle": base64.b64encode(ca).decode()},
-                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"],
-                           "resources": ["configmaps"], "scope": "Namespaced"}],
-                "matchConditions": [{"name": "eni-config", "expression": f'object.metadata.name == "{CM}"'}],
-                "sideEffects": "NoneOnDryRun", "admissionReviewVersions": ["v1"],
-                # Ignore: a webhook gone before the API server noticed must not fail later tests;
-                # the test asserts that it was called.
-                "failurePolicy": "Ignore", "timeoutSeconds": 10,
-            }],
-        })
-        time.sleep(2)  # the API server picks up webhook configurations asynchronously
-        return self
-
-    def __exit__(self, *exc):
-        self.api.delete_validating_webhook_configuration("terway-e2e-inject")
-        time.sleep(2)
-        self.server.shutdown()
+    return injected, on_write
 
 
 def test_concurrent_3_an_edit_between_the_writers_read_and_its_write_is_refused_then_merged(cp, concurrent, tmp_path):
     concurrent.set_config("terway:podVSwitches.zones.cn-shanghai-g.vswitchId", "vsw-e2econcg2")
     since = cp.audit_offset()
-    with InjectOnFirstWrite(cp, tmp_path, "vsw-webhook1") as hook:
+    injected, on_write = inject_on_first_eni_conf_write(cp, "vsw-webhook1")
+    with EniConfigWriteHook(cp, tmp_path, on_write) as hook:
         concurrent("up", "--yes", "--skip-preview")
-    assert hook.injected.is_set(), f"the writer's PATCH never reached the webhook (calls: {hook.calls})"
+    assert injected.is_set(), f"the writer's PATCH never reached the webhook (calls: {hook.calls})"
     events = [ev for ev in cp.audit_events(since)
               if (ev.get("userAgent") or "").startswith(WRITER_AGENT) and (ev.get("objectRef") or {}).get("name") == CM]
     assert [(ev["verb"], ev["responseStatus"]["code"]) for ev in events] == [("get", 200), ("patch", 409), ("get", 200), ("patch", 200)]

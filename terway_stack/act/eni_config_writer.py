@@ -301,9 +301,13 @@ def write_policy_keys(
 
     # The values the keys may hold now: what the run read, or what an earlier attempt of ours wrote.
     expected = None if observed is None or is_unknown(observed) else dict(observed)
+    # The value from before the stack first wrote disable_network_policy: taken before our first
+    # write, and kept if a retry then reads the value we wrote.
+    prior_recorded, prior = previous.prior_recorded, previous.prior_disable
+    held_before = list(previous.held)  # after an apply of ours went through: what it holds now
 
     def step(client: Any, attempt: Attempt) -> PolicyState:
-        nonlocal expected
+        nonlocal expected, prior_recorded, prior, held_before
         live = live_data(attempt.cm)
         moved = changed_since_read(live, expected)
         if moved:
@@ -315,9 +319,8 @@ def write_policy_keys(
                 f"{'part of the change was written' if expected != observed else 'nothing was written'}. "
                 f"Run `pulumi up` again to plan against the new value"
             )
-        held = sorted(set(previous.held) | (owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)))
+        held = sorted(set(held_before) | (owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)))
         plan = decide.policy_keys_write(mode, live, held)
-        prior_recorded, prior = previous.prior_recorded, previous.prior_disable
         if decide.DISABLE_POLICY_KEY in plan.apply and not prior_recorded:
             prior_recorded, prior = True, live.get(decide.DISABLE_POLICY_KEY)
         cm = attempt.cm
@@ -326,7 +329,7 @@ def write_policy_keys(
         released = set(held) - set(plan.apply)
         if stale or unowned or released:
             cm = apply_keys(client, cm, plan.apply, manager)
-            attempt.wrote, expected = True, _policy_view(live_data(cm))
+            attempt.wrote, expected, held_before = True, _policy_view(live_data(cm)), sorted(plan.apply)
         if live_data(cm).get(decide.RELAY_KEY) == decide.TYPHA_SERVICE_NAME and plan.remove_relay:
             cm = json_patch(client, cm, remove_relay_ops(), manager)
             attempt.wrote, expected = True, _policy_view(live_data(cm))
