@@ -285,6 +285,60 @@ def changed_since_read(live: Mapping[str, Any], observed: Optional[Mapping[str, 
     return [key for key in decide.POLICY_KEYS if live.get(key) != observed.get(key)]
 
 
+class _PolicyKeysRun:
+    """One write of the policy keys, across retries.
+
+    Kept between attempts, so that a retry after a request of ours went through is not mistaken for
+    someone else's change: the values the keys may hold now (`expected`), the value from before the
+    stack first wrote disable_network_policy (`prior`), and the keys our apply holds (`held`).
+    """
+
+    def __init__(self, namespace: str, name: str, mode: str, previous: PolicyState,
+                 observed: Optional[Mapping[str, Any]], manager: str):
+        self.namespace, self.name, self.mode, self.manager = namespace, name, mode, manager
+        self.observed = None if observed is None or is_unknown(observed) else dict(observed)
+        self.expected = self.observed
+        self.prior_recorded, self.prior = previous.prior_recorded, previous.prior_disable
+        self.held = list(previous.held)
+
+    def step(self, client: Any, attempt: Attempt) -> PolicyState:
+        live = live_data(attempt.cm)
+        self._refuse_unchecked_changes(live)
+        # Keys the earlier ConfigMapPatch version holds are taken over at once (see LEGACY_POLICY_MANAGER).
+        legacy = owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)
+        held = sorted(set(self.held) | legacy)
+        plan = decide.policy_keys_write(self.mode, live, held)
+        if decide.DISABLE_POLICY_KEY in plan.apply and not self.prior_recorded:
+            self.prior_recorded, self.prior = True, live.get(decide.DISABLE_POLICY_KEY)
+        cm = attempt.cm
+        stale = any(live.get(k) != v for k, v in plan.apply.items())
+        unowned = set(plan.apply) - owned_keys(cm, self.manager)
+        if stale or unowned or set(held) - set(plan.apply):
+            cm = apply_keys(client, cm, plan.apply, self.manager)
+            self._wrote(attempt, cm)
+            self.held = sorted(plan.apply)
+        # The apply released our share of the relay; a co-owner (kubectl edit) still keeps it there.
+        if plan.remove_relay and live_data(cm).get(decide.RELAY_KEY) == decide.TYPHA_SERVICE_NAME:
+            cm = json_patch(client, cm, remove_relay_ops(), self.manager)
+            self._wrote(attempt, cm)
+        return PolicyState(_policy_view(live_data(cm)), sorted(plan.apply), self.prior_recorded, self.prior)
+
+    def _wrote(self, attempt: Attempt, cm: Mapping[str, Any]) -> None:
+        attempt.wrote, self.expected = True, _policy_view(live_data(cm))
+
+    def _refuse_unchecked_changes(self, live: Mapping[str, Any]) -> None:
+        # The run's checks (relay takeover, policy confirmation) were made against the values read at
+        # the start; a value changed since then has not been checked.
+        moved = changed_since_read(live, self.expected)
+        if moved:
+            written = "part of the change was written" if self.expected != self.observed else "nothing was written"
+            raise EniConfigWriteError(
+                f"{self.namespace}/{self.name}:{moved[0]} changed from {json.dumps((self.expected or {}).get(moved[0]))} "
+                f"to {json.dumps(live.get(moved[0]))} since this run read it; {written}. Run `pulumi up` again "
+                f"to plan against the new value"
+            )
+
+
 def write_policy_keys(
     kubeconfig: str,
     namespace: str,
@@ -298,44 +352,9 @@ def write_policy_keys(
     sleep: Callable[[float], None] = time.sleep,
 ) -> PolicyState:
     """Bring the policy keys to what `mode` needs over the live values; see decide.policy_keys_write."""
-
-    # The values the keys may hold now: what the run read, or what an earlier attempt of ours wrote.
-    expected = None if observed is None or is_unknown(observed) else dict(observed)
-    # The value from before the stack first wrote disable_network_policy: taken before our first
-    # write, and kept if a retry then reads the value we wrote.
-    prior_recorded, prior = previous.prior_recorded, previous.prior_disable
-    held_before = list(previous.held)  # after an apply of ours went through: what it holds now
-
-    def step(client: Any, attempt: Attempt) -> PolicyState:
-        nonlocal expected, prior_recorded, prior, held_before
-        live = live_data(attempt.cm)
-        moved = changed_since_read(live, expected)
-        if moved:
-            # The run's checks (relay takeover, policy confirmation) were made against the values read
-            # at the start; a value changed since then has not been checked.
-            raise EniConfigWriteError(
-                f"{namespace}/{name}:{moved[0]} changed from {json.dumps((expected or {}).get(moved[0]))} to "
-                f"{json.dumps(live.get(moved[0]))} since this run read it; "
-                f"{'part of the change was written' if expected != observed else 'nothing was written'}. "
-                f"Run `pulumi up` again to plan against the new value"
-            )
-        held = sorted(set(held_before) | (owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)))
-        plan = decide.policy_keys_write(mode, live, held)
-        if decide.DISABLE_POLICY_KEY in plan.apply and not prior_recorded:
-            prior_recorded, prior = True, live.get(decide.DISABLE_POLICY_KEY)
-        cm = attempt.cm
-        stale = any(live.get(k) != v for k, v in plan.apply.items())
-        unowned = set(plan.apply) - owned_keys(cm, manager)
-        released = set(held) - set(plan.apply)
-        if stale or unowned or released:
-            cm = apply_keys(client, cm, plan.apply, manager)
-            attempt.wrote, expected, held_before = True, _policy_view(live_data(cm)), sorted(plan.apply)
-        if live_data(cm).get(decide.RELAY_KEY) == decide.TYPHA_SERVICE_NAME and plan.remove_relay:
-            cm = json_patch(client, cm, remove_relay_ops(), manager)
-            attempt.wrote, expected = True, _policy_view(live_data(cm))
-        return PolicyState(_policy_view(live_data(cm)), sorted(plan.apply), prior_recorded, prior)
-
-    return write_with_retries(kubeconfig, namespace, name, step, "the network-policy keys", after_read=after_read, sleep=sleep)
+    run = _PolicyKeysRun(namespace, name, mode, previous, observed, manager)
+    return write_with_retries(kubeconfig, namespace, name, run.step, "the network-policy keys",
+                              after_read=after_read, sleep=sleep)
 
 
 def remove_relay_ops() -> list[dict]:
