@@ -22,7 +22,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project, engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 
@@ -31,6 +31,8 @@ STACK_CONFIG = {
     "alicloud:region": "cn-shanghai",
     "terway:cluster": {"name": "bench", "kubernetesVersion": "1.34", "nodeCount": 6},
     "terway:networkPolicy": "typha",
+    # No Alibaba Cloud here: the adopted ids are not looked up (as in the e2e stack).
+    "terway:cloudLookups": False,
     "terway:podVSwitches": {"zones": {"cn-shanghai-f": {"vswitchId": "vsw-benchf"}, "cn-shanghai-g": {"vswitchId": "vsw-benchg"}}},
 }
 
@@ -80,7 +82,7 @@ def restart_on(nodes: int) -> dict:
         }
         seconds = timed(lambda: provider.create(props))
         ours = cp.count_writes(since, user_agent=tr.USER_AGENT.split("/")[0])
-        controller = cp.count_writes(since, user="system:serviceaccount:kube-system:daemon-set-controller")
+        controller = cp.count_writes(since, predicate=by_daemonset_controller)
     return {"nodes": nodes, "seconds": seconds, "provider_writes": ours, "controller_writes": controller}
 
 

@@ -86,8 +86,10 @@ BINARIES = {
     "kwok": "kwok",
     "kwokctl": "kwok",
 }
-# kwokctl's admin certificate (O=system:masters): the identity of cp.kubeconfig's requests.
-ADMIN_USER = "kwok-admin"
+# The identity of cp.kubeconfig's requests (O=system:masters). kwokctl runs the controller manager and
+# the scheduler with its own admin certificate (kwok-admin), so the stack and the tests get a user of
+# their own, or the audit log could not tell our writes from the controllers'.
+ADMIN_USER = "terway-e2e-admin"
 AUDIT_POLICY = {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
                 "rules": [{"level": "Metadata"}]}
 
@@ -139,6 +141,15 @@ def find_binary(name: str) -> Path:
 # --------------------------------------------------------------------------- small helpers
 
 
+def _openssl(*args: str) -> None:
+    exe = shutil.which("openssl")
+    if not exe:
+        raise ControlPlaneError("openssl not found on PATH (needed for the test user's client certificate)")
+    proc = subprocess.run([exe, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ControlPlaneError(f"openssl {args[0]} failed: {proc.stderr.strip()}")
+
+
 def _tail(path: Path, lines: int = 25) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -169,6 +180,11 @@ def field_manager_of(event: dict) -> str:
     if query.get("fieldManager"):
         return query["fieldManager"][0]
     return (event.get("userAgent") or "").split("/", 1)[0]
+
+
+def by_daemonset_controller(event: dict) -> bool:
+    """kube-controller-manager names the controller at the end of its user agent (one identity for all)."""
+    return (event.get("userAgent") or "").endswith("/daemon-set-controller")
 
 
 def is_dry_run(event: dict) -> bool:
@@ -280,7 +296,7 @@ class ControlPlane:
 
     @property
     def kubeconfig(self) -> str:
-        return str(self.cluster_dir / "kubeconfig.yaml")
+        return str(self.dir / "kubeconfig")
 
     @property
     def kubeconfig_inline_path(self) -> str:
@@ -331,6 +347,7 @@ class ControlPlane:
             self.dir = Path(tempfile.mkdtemp(prefix="terway-e2e-"))
         try:
             self._create_cluster()
+            self._write_admin_kubeconfig()
             self._wait_apiserver_ready()
             Path(self.kubeconfig_inline_path).write_text(self.kubeconfig_inline())
             os.chmod(self.kubeconfig_inline_path, 0o600)
@@ -360,10 +377,16 @@ class ControlPlane:
 
     def _kwokctl(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
         env = {**os.environ, "KWOK_WORKDIR": str(self.dir / "kwok")}
-        result = subprocess.run(
-            [str(find_binary("kwokctl")), "--name", self.name, *args],
-            env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-        )
+        try:
+            result = subprocess.run(
+                [str(find_binary("kwokctl")), "--name", self.name, *args],
+                env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as err:
+            raise ControlPlaneError(
+                f"kwokctl {' '.join(args[:2])} did not finish in {timeout:.0f}s: {str(err.stderr or '')[-2000:]}\n"
+                f"{self._component_logs()}"
+            ) from None
         if check and result.returncode != 0:
             raise ControlPlaneError(
                 f"kwokctl {' '.join(args[:2])} exited {result.returncode}:\n{result.stdout[-3000:]}\n"
@@ -376,7 +399,7 @@ class ControlPlane:
         policy.write_text(yaml.safe_dump(AUDIT_POLICY))
         binaries = [f"--{flag}={find_binary(name)}" for flag, name in KWOKCTL_BINARIES.items()]
         self._created = True  # a failed create may still have started processes: stop() deletes
-        self._kwokctl(
+        create = lambda: self._kwokctl(  # noqa: E731
             "create", "cluster",
             "--runtime=binary",
             *binaries,
@@ -385,9 +408,18 @@ class ControlPlane:
             f"--kubeconfig={self.dir / 'kwokctl-kubeconfig'}",  # never the user's ~/.kube/config
             "--disable-qps-limits",
             f"--wait={int(self.timeout)}s",
-            timeout=self.timeout + 120,
+            timeout=self.timeout + 60,
         )
-        self.server = yaml.safe_load(Path(self.kubeconfig).read_text())["clusters"][0]["cluster"]["server"]
+        try:
+            create()
+        except ControlPlaneError as err:
+            # Seen once with several clusters starting at once on 2 cores: kwokctl waited out a
+            # component that never became ready. One fresh attempt, said out loud, then give up.
+            print(f"[controlplane] kwokctl create failed, deleting and trying once more: {str(err)[:300]}", flush=True)
+            self._kwokctl("delete", "cluster", check=False, timeout=60)
+            create()
+        kubeconfig = yaml.safe_load((self.cluster_dir / "kubeconfig.yaml").read_text())
+        self.server = kubeconfig["clusters"][0]["cluster"]["server"]
 
     def _component_logs(self, lines: int = 10) -> str:
         logs = sorted((self.cluster_dir / "logs").glob("*.log")) if self.dir else []
@@ -409,12 +441,30 @@ class ControlPlane:
             time.sleep(0.25)
         raise ControlPlaneError(f"timed out waiting for {what} (last error: {last_err!r})\n{self._component_logs()}")
 
+    def _write_admin_kubeconfig(self) -> None:
+        """kwokctl's kubeconfig, with a client certificate for ADMIN_USER signed by kwokctl's CA."""
+        pki, ours = self.cluster_dir / "pki", self.dir / "admin"
+        ours.mkdir(exist_ok=True)
+        key, csr, crt = ours / "admin.key", ours / "admin.csr", ours / "admin.crt"
+        ext = ours / "client.ext"
+        ext.write_text("extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+        _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key))
+        _openssl("req", "-new", "-key", str(key), "-subj", f"/O=system:masters/CN={ADMIN_USER}", "-out", str(csr))
+        _openssl("x509", "-req", "-in", str(csr), "-CA", str(pki / "ca.crt"), "-CAkey", str(pki / "ca.key"),
+                 "-CAcreateserial", "-CAserial", str(ours / "ca.srl"), "-days", "2", "-sha256",
+                 "-extfile", str(ext), "-out", str(crt))
+        cfg = yaml.safe_load((self.cluster_dir / "kubeconfig.yaml").read_text())
+        for user in cfg.get("users", []):
+            user["user"] = {"client-certificate": str(crt), "client-key": str(key)}
+        Path(self.kubeconfig).write_text(yaml.safe_dump(cfg))
+        os.chmod(self.kubeconfig, 0o600)
+
     def kubeconfig_inline(self) -> str:
         """The admin kubeconfig with certificates embedded (for a Pulumi provider's ``kubeconfig`` input)."""
         import base64
 
         cfg = yaml.safe_load(Path(self.kubeconfig).read_text())
-        base = Path(self.kubeconfig).parent
+        base = self.cluster_dir
 
         def embed(section: dict, key: str) -> None:
             if key in section:
@@ -429,11 +479,11 @@ class ControlPlane:
         return yaml.safe_dump(cfg)
 
     def _apiserver_ready(self) -> bool:
-        from kubernetes.client.exceptions import ApiException
-
+        # The client's own TLS pool (admin certificate), for a path the typed APIs do not cover.
+        pool = self.api_client().rest_client.pool_manager
         try:
-            return self.api_client().call_api("/readyz", "GET", _preload_content=False).status == 200
-        except (ApiException, OSError, Exception):  # noqa: BLE001 - any failure means not ready
+            return pool.request("GET", f"{self.server}/readyz", timeout=5, retries=False).status == 200
+        except Exception:  # noqa: BLE001 - refused, TLS not up yet: not ready
             return False
 
     def _wait_apiserver_ready(self) -> None:

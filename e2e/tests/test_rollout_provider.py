@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and t
 
 from pulumi.runtime import rpc  # noqa: E402
 
-from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.pulumi_project import engine_copy  # noqa: E402
 from terway_stack.act import node_configs as nc  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
@@ -33,7 +33,6 @@ NODES = 20
 NS, DS = "kube-system", "terway-eniip"
 MAX_UNAVAILABLE = 2  # 10% of 20, rounded up as DaemonSets do
 OUR_AGENT = tr.USER_AGENT.split("/")[0]
-DS_CONTROLLER = "system:serviceaccount:kube-system:daemon-set-controller"
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +185,7 @@ def test_create_rolls_terway_once_within_max_unavailable(cp, kubeconfig, capsys)
     # Our only write was one patch of the DaemonSet: never a pod deletion.
     assert summary(our_writes(cp, since)) == [("patch", "daemonsets", DS)]
     # The DaemonSet controller did replace every pod (so the rollout really happened) ...
-    assert cp.count_writes(since, verbs=["delete"], resource="pods", user=DS_CONTROLLER) == NODES
+    assert cp.count_writes(since, verbs=["delete"], resource="pods", predicate=by_daemonset_controller) == NODES
     # ... never more than maxUnavailable at a time, by its own status and by the pods themselves.
     assert 0 < watch.max_status_unavailable <= MAX_UNAVAILABLE
     assert 0 < watch.max_nodes_without_ready_pod <= MAX_UNAVAILABLE

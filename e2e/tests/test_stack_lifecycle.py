@@ -64,6 +64,8 @@ def pulumi(cp, tmp_path_factory):
                     "terway:networkPolicy": "typha",
                     "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in NEW_VSWITCHES.items()}},
                     "terway:terway": {"restartTimeoutSeconds": 300},
+                    # No Alibaba Cloud here: adopted ids are looked up by id unless this is off.
+                    "terway:cloudLookups": False,
                 }
             }
         )

@@ -15,6 +15,23 @@ class ExistingVSwitch:
     cidr: str
     zone: str
     name: str = ""
+    vpc_id: str = ""  # "" = unknown (the offline plan's placeholder answers)
+    available_ips: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class NatGateway:
+    id: str
+    vpc_id: str  # "" = unknown
+    snat_table_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Eip:
+    ip: str
+    instance_id: str  # what the EIP is bound to; "" = nothing
+    instance_type: str = ""  # e.g. Nat, EcsInstance
+    status: str = ""  # InUse / Available; "" = unknown (offline)
 
 
 def _zone_path(zone: str, leaf: str) -> str:
@@ -22,7 +39,7 @@ def _zone_path(zone: str, leaf: str) -> str:
 
 
 def cloud_problems(
-    pods: PodVSwitchSettings, vpc_cidr: Optional[str], existing: Sequence[ExistingVSwitch]
+    pods: PodVSwitchSettings, vpc_cidr: Optional[str], existing: Sequence[ExistingVSwitch], check_adopted: bool = True
 ) -> list[Problem]:
     """New CIDRs must lie in the VPC and overlap no vSwitch; adopted ids must exist in their zone.
 
@@ -40,7 +57,7 @@ def cloud_problems(
                 problems.append(
                     Problem(_zone_path(zone, "cidr"), f"{cidr} overlaps existing vSwitch {label} {other.cidr}")
                 )
-    if vpc is not None:
+    if vpc is not None and check_adopted:
         by_id = {v.id: v for v in existing}
         for zone, vswitch_id in pods.adopted_zones.items():
             found = by_id.get(vswitch_id)
@@ -48,4 +65,55 @@ def cloud_problems(
                 problems.append(Problem(_zone_path(zone, "vswitchId"), f"{vswitch_id} is not a vSwitch of {pods.vpc_id}"))
             elif found.zone != zone:
                 problems.append(Problem(_zone_path(zone, "vswitchId"), f"{vswitch_id} is in zone {found.zone}, not {zone}"))
+    return problems
+
+
+def adopted_problems(pods: PodVSwitchSettings, found: Sequence[ExistingVSwitch]) -> list[Problem]:
+    """Each adopted vswitchId, looked up by id: it exists, in its zone, and in vpcId when that is set."""
+    by_id = {v.id: v for v in found}
+    problems = []
+    for zone, vswitch_id in pods.adopted_zones.items():
+        vswitch = by_id.get(vswitch_id)
+        if vswitch is None:
+            problems.append(Problem(_zone_path(zone, "vswitchId"), f"{vswitch_id} does not exist in this region"))
+        elif vswitch.zone and vswitch.zone != zone:
+            problems.append(Problem(_zone_path(zone, "vswitchId"), f"{vswitch_id} is in zone {vswitch.zone}, not {zone}"))
+        elif pods.vpc_id and vswitch.vpc_id and vswitch.vpc_id != pods.vpc_id:
+            problems.append(
+                Problem(_zone_path(zone, "vswitchId"), f"{vswitch_id} is in {vswitch.vpc_id}, not vpcId {pods.vpc_id}")
+            )
+    return problems
+
+
+def nat_gateway_problems(pods: PodVSwitchSettings, gateway: Optional[NatGateway]) -> list[Problem]:
+    """The NAT gateway (named, or owning the SNAT table) exists and is in the pods' VPC."""
+    snat = pods.snat
+    key = "natGatewayId" if snat.nat_gateway_id else "snatTableId"
+    path = key_path(["podVSwitches", "snat", key])
+    if gateway is None:
+        if snat.nat_gateway_id:
+            return [Problem(path, f"{snat.nat_gateway_id} does not exist in this region")]
+        where = f"in {pods.vpc_id}" if pods.vpc_id else "in this region"
+        return [Problem(path, f"{snat.snat_table_id} is not the SNAT table of any NAT gateway {where}")]
+    if pods.vpc_id and gateway.vpc_id and gateway.vpc_id != pods.vpc_id:
+        return [Problem(path, f"NAT gateway {gateway.id} is in {gateway.vpc_id}, not vpcId {pods.vpc_id}")]
+    return []
+
+
+def eip_problems(pods: PodVSwitchSettings, gateway: NatGateway, eips: Sequence[Eip]) -> list[Problem]:
+    """Each snatIps entry is an EIP of this account bound to the NAT gateway."""
+    by_ip = {e.ip: e for e in eips}
+    problems = []
+    for index, address in enumerate(pods.snat.snat_ips):
+        path = key_path(["podVSwitches", "snat", f"snatIps[{index}]"])
+        eip = by_ip.get(str(address))
+        if eip is None:
+            problems.append(Problem(path, f"{address} is not an EIP of this account in this region"))
+        elif not eip.status:
+            continue  # unknown offline
+        elif not eip.instance_id:
+            problems.append(Problem(path, f"{address} is not bound to anything; bind it to NAT gateway {gateway.id} first"))
+        elif eip.instance_id != gateway.id:
+            bound = f"{eip.instance_type} {eip.instance_id}".strip()
+            problems.append(Problem(path, f"{address} is bound to {bound}, not to NAT gateway {gateway.id}"))
     return problems

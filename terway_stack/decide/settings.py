@@ -212,6 +212,9 @@ class StackSettings(_Model):
     typha: TyphaSettings = Field(default_factory=TyphaSettings)
     pod_vswitches: Optional[PodVSwitchSettings] = Field(default=None, alias="podVSwitches")
     terway: TerwaySettings = Field(default_factory=TerwaySettings)
+    # false: no read-only Alibaba Cloud look-ups (reference checks, capacity figures); for clusters
+    # without a reachable cloud, such as the e2e suite's.
+    cloud_lookups: bool = True
     region: Annotated[str, _pattern(r"[a-z]{2}(-[a-z0-9]+)+", "an Alibaba Cloud region id such as cn-shanghai")] = (
         Field(alias="alicloud:region")
     )

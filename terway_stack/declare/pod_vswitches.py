@@ -6,7 +6,15 @@ from typing import Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
-from ..decide.network import ExistingVSwitch, cloud_problems
+from ..decide.network import (
+    Eip,
+    ExistingVSwitch,
+    NatGateway,
+    adopted_problems,
+    cloud_problems,
+    eip_problems,
+    nat_gateway_problems,
+)
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.settings import PodVSwitchSettings, StackSettings
 from ..decide.sizing import usable_addresses
@@ -15,20 +23,62 @@ MANAGED_BY_TAG = {"managed-by": "terway-stack"}
 
 
 def check_against_cloud(pods: PodVSwitchSettings) -> None:
-    """Read the VPC before anything is declared; raise InputError naming the key if a CIDR cannot work.
+    """Read the cloud before anything is declared; raise InputError naming each key that cannot work.
 
     Blocking invokes on purpose: a failure here must stop the run before any resource is registered.
+    The offline plan's placeholder answers leave unknown fields empty; the checks then skip them.
     """
-    if pods.vpc_id is None:
-        return
-    vpcs = alicloud.vpc.get_networks(ids=[pods.vpc_id]).vpcs
-    if not vpcs:
-        raise InputError([Problem(key_path(["podVSwitches", "vpcId"]), f"{pods.vpc_id} does not exist in this region")])
-    switches = alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches
-    existing = [ExistingVSwitch(s.id, s.cidr_block, s.zone_id, s.vswitch_name or "") for s in switches]
-    problems = cloud_problems(pods, vpcs[0].cidr_block, existing)
+    problems = []
+    if pods.vpc_id is not None:
+        vpcs = alicloud.vpc.get_networks(ids=[pods.vpc_id]).vpcs
+        if not vpcs:
+            raise InputError([Problem(key_path(["podVSwitches", "vpcId"]), f"{pods.vpc_id} does not exist in this region")])
+        switches = alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches
+        existing = [ExistingVSwitch(s.id, s.cidr_block, s.zone_id, s.vswitch_name or "") for s in switches]
+        problems += cloud_problems(pods, vpcs[0].cidr_block, existing, check_adopted=False)
+    if pods.adopted_zones:
+        problems += adopted_problems(pods, lookup_vswitches(list(pods.adopted_zones.values())))
+    if pods.snat is not None:
+        gateway, known = find_nat_gateway(pods)
+        if known:
+            problems += nat_gateway_problems(pods, gateway)
+        if gateway is not None:
+            problems += eip_problems(pods, gateway, lookup_eips([str(ip) for ip in pods.snat.snat_ips]))
     if problems:
         raise InputError(problems)
+
+
+def lookup_vswitches(ids: list[str]) -> list[ExistingVSwitch]:
+    """vSwitches by id, whatever their VPC (an adopted one needs no vpcId)."""
+    if not ids:
+        return []
+    found = alicloud.vpc.get_switches(ids=ids).vswitches or []
+    return [
+        ExistingVSwitch(
+            s.id, s.cidr_block or "", s.zone_id or "", s.vswitch_name or "", s.vpc_id or "", s.available_ip_address_count
+        )
+        for s in found
+    ]
+
+
+def find_nat_gateway(pods: PodVSwitchSettings) -> tuple[Optional[NatGateway], bool]:
+    """(the NAT gateway named, or owning snatTableId; whether the cloud's answer is known)."""
+    snat = pods.snat
+    if snat.nat_gateway_id:
+        answer = alicloud.vpc.get_nat_gateways(ids=[snat.nat_gateway_id]).gateways or []
+    else:
+        answer = alicloud.vpc.get_nat_gateways(vpc_id=pods.vpc_id).gateways or []
+    gateways = [NatGateway(g.id or "", g.vpc_id or "", tuple(g.snat_table_ids or ())) for g in answer]
+    if any(not g.id for g in gateways):
+        return None, False  # a placeholder listing: the offline plan cannot know the gateways
+    if snat.nat_gateway_id:
+        return next((g for g in gateways if g.id == snat.nat_gateway_id), None), True
+    return next((g for g in gateways if snat.snat_table_id in g.snat_table_ids), None), True
+
+
+def lookup_eips(addresses: list[str]) -> list[Eip]:
+    answer = alicloud.ecs.get_eip_addresses(ip_addresses=addresses).addresses or []
+    return [Eip(a.ip_address or "", a.instance_id or "", a.instance_type or "", a.status or "") for a in answer]
 
 
 def resolve_snat_table(pods: PodVSwitchSettings) -> Optional[str]:
@@ -56,7 +106,8 @@ class PodVSwitches(pulumi.ComponentResource):
         # A component's depends_on does not reach its children; pass it on so every write waits.
         self._depends_on = opts.depends_on if opts else None
         pods = settings.pod_vswitches
-        check_against_cloud(pods)
+        if settings.cloud_lookups:
+            check_against_cloud(pods)
         snat_table_id = resolve_snat_table(pods)
         tags = {**pods.tags, **MANAGED_BY_TAG, "terway-stack/cluster": settings.cluster.name}
 

@@ -1,19 +1,20 @@
 """The whole stack: which components exist for a configuration, how they are wired, what it exports."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 
 from ..decide.advisories import network_policy_advisories
 from ..decide.settings import StackSettings
+from .capacity import NodeReader, PodIpCapacity
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
 from .pod_vswitches import PodVSwitches
 from .typha import TyphaRelay
 
 
-def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]:
+def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
     """Declare every resource and return the stack outputs (a contract for other stacks)."""
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
@@ -33,6 +34,7 @@ def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]
         pods.vswitch_ids if pods else None,
         typha_ready=[typha.deployment] if typha else [],
     )
+    capacity = PodIpCapacity(settings, cluster, live, node_reader)
     return {
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
@@ -43,4 +45,5 @@ def build(settings: StackSettings, cluster: ClusterConnection) -> dict[str, Any]
         "podVSwitchUsableIps": pods.usable_ips if pods else {},
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
+        "podIpCapacity": capacity.figures,
     }

@@ -8,18 +8,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional, Sequence
+import re
+from typing import Any, Callable, Optional, Sequence
 
 import pulumi
+import yaml
 
 from ..decide.problems import InputError, Problem
 from ..declare.config_source import load_settings
-from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap
+from ..act.cluster_nodes import NodesUnreadable
+from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
 from .policy_adapter import plan_violations
 from .report import PlanReport
 from .stack_files import load_stack_config
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INVALID = 0, 1, 2
+VSWITCH_ID = re.compile(r"vsw-[a-z0-9]+")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--stack", help="stack name: reads Pulumi.<NAME>.yaml next to Pulumi.yaml")
     source.add_argument("--stack-config", type=Path, help="path of a stack config file")
     plan.add_argument("--eni-config", type=Path, help="live ConfigMap from `kubectl get cm eni-config -n kube-system -o yaml`")
+    plan.add_argument("--nodes", type=Path, help="live nodes from `kubectl get nodes -o json` (capacity per zone)")
+    plan.add_argument(
+        "--vswitches", type=Path, help="free IPs of vSwitches: YAML/JSON map of id -> {zone, availableIps} (capacity)"
+    )
+    plan.add_argument(
+        "--instance-types",
+        type=Path,
+        help="ENI quotas: YAML/JSON map of instance type -> {eniQuantity, privateIpsPerEni} (max pods per node)",
+    )
     plan.add_argument("--format", choices=("table", "json"), default="table")
     plan.add_argument(
         "--policy-config", type=Path, help="policy pack config (JSON), as `pulumi preview --policy-pack-config` takes"
@@ -50,6 +63,87 @@ def _live_eni_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     if not isinstance(configmap.get("data"), dict):
         raise InputError([Problem(f"{path}: data", "missing: the ConfigMap has no data")])
     return configmap
+
+
+def _read_document(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError([Problem(str(path), "file not found")]) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        reason = type(err).__name__ if isinstance(err, yaml.YAMLError) else str(err)
+        raise InputError([Problem(str(path), f"is not readable YAML or JSON ({reason})")]) from None
+
+
+def _node_reader(path: Optional[Path]) -> Callable[[str], dict[str, Any]]:
+    """The plan's stand-in for listing the cluster's nodes: the --nodes file, or a reason to show."""
+    document = None
+    if path is not None:
+        document = _read_document(path)
+        if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+            raise InputError([Problem(f"{path}: items", "missing: expected the output of `kubectl get nodes -o json`")])
+
+    def reader(_kubeconfig: str) -> dict[str, Any]:
+        if document is None:
+            raise NodesUnreadable("offline plan without --nodes (kubectl get nodes -o json)")
+        return document
+
+    return reader
+
+
+def _vswitch_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
+    """Cloud answers for getSwitches from the --vswitches file (id -> zone, availableIps)."""
+    if path is None:
+        return None
+    document = _read_document(path)
+    if not isinstance(document, dict):
+        raise InputError([Problem(str(path), "must map vSwitch ids to {zone, availableIps}")])
+    problems, known = [], {}
+    for vswitch_id, facts in document.items():
+        where = f"{path}: {vswitch_id}"
+        if not isinstance(vswitch_id, str) or not VSWITCH_ID.fullmatch(vswitch_id):
+            problems.append(Problem(where, "is not a vSwitch id (vsw-...)"))
+            continue
+        if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps"}:
+            problems.append(Problem(where, "must be {zone: <zone>, availableIps: <count>}"))
+            continue
+        count, zone = facts.get("availableIps"), facts.get("zone")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            problems.append(Problem(f"{where}.availableIps", f"must be a whole number >= 0, got {count!r}"))
+        if not isinstance(zone, str) or not zone:
+            problems.append(Problem(f"{where}.zone", "must name the vSwitch's zone"))
+        known[vswitch_id] = {"zoneId": zone, "availableIpAddressCount": count}
+    if problems:
+        raise InputError(problems)
+    return {"alicloud:vpc/getSwitches:getSwitches": switches_answer(known)}
+
+
+def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
+    """Cloud answers for getInstanceTypes from the --instance-types file (type -> ENI quota)."""
+    if path is None:
+        return None
+    document = _read_document(path)
+    if not isinstance(document, dict):
+        raise InputError([Problem(str(path), "must map instance types to {eniQuantity, privateIpsPerEni}")])
+    problems, known = [], {}
+    for kind, facts in document.items():
+        where = f"{path}: {kind}"
+        if not isinstance(facts, dict) or set(facts) != {"eniQuantity", "privateIpsPerEni"}:
+            problems.append(Problem(where, "must be {eniQuantity: <ENIs per instance>, privateIpsPerEni: <IPs per ENI>}"))
+            continue
+        for key, value in facts.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                problems.append(Problem(f"{where}.{key}", f"must be a whole number >= 1, got {value!r}"))
+        known[str(kind)] = {"eniQuantity": facts["eniQuantity"], "eniPrivateIpAddressQuantity": facts["privateIpsPerEni"]}
+    if problems:
+        raise InputError(problems)
+
+    def answer(args: dict[str, Any]) -> dict[str, Any]:
+        kind = args.get("instanceType")
+        found = [{"id": kind, **known[kind]}] if kind in known else []
+        return {"ids": [f["id"] for f in found], "instanceTypes": found}
+
+    return {"alicloud:ecs/getInstanceTypes:getInstanceTypes": answer}
 
 
 def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
@@ -73,7 +167,11 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
 
     from ..program import run  # after validation: importing providers is the slow part
 
-    evaluation = evaluate(lambda: run(config, environ={}), config, stack=stack, eni_config=live)
+    node_reader = _node_reader(args.nodes)
+    cloud = {**(_vswitch_facts(args.vswitches) or {}), **(_instance_type_facts(args.instance_types) or {})}
+    evaluation = evaluate(
+        lambda: run(config, environ={}, node_reader=node_reader), config, stack=stack, eni_config=live, cloud_answers=cloud
+    )
     live_data = (live or load_configmap(SAMPLE_ENI_CONFIG)).get("data") or {}
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations)

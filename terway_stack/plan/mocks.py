@@ -112,12 +112,18 @@ class ClusterAndCloudMocks(pulumi.runtime.Mocks):
         return [r for r in self.resources if not r.read]
 
 
+# Offline, the cloud is not readable: placeholder answers leave what only the cloud knows empty
+# ("" or absent), and the program skips a check or names a figure as unknown instead of guessing.
+
+
 def _nat_gateways(args: dict[str, Any]) -> dict[str, Any]:
     ids = args.get("ids") or []
+    if not ids:  # a VPC-wide listing: one entry with an empty id stands for "unknown gateways"
+        return {"ids": [], "gateways": [{"id": "", "vpcId": "", "snatTableIds": []}]}
     return {
         "ids": ids,
         "gateways": [
-            {"id": i, "natGatewayId": i, "snatTableIds": [f"stb-plan{hashlib.sha256(i.encode()).hexdigest()[:12]}"]}
+            {"id": i, "natGatewayId": i, "vpcId": "", "snatTableIds": [f"stb-plan{hashlib.sha256(i.encode()).hexdigest()[:12]}"]}
             for i in ids
         ],
     }
@@ -129,14 +135,34 @@ def _networks(args: dict[str, Any]) -> dict[str, Any]:
     return {"ids": ids, "vpcs": [{"id": i, "vpcId": i, "cidrBlock": ""} for i in ids]}
 
 
-def _switches(args: dict[str, Any]) -> dict[str, Any]:
-    return {"ids": [], "vswitches": []}
+def switches_answer(known: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """getSwitches: by id, each vSwitch as `known` describes it (zoneId, availableIpAddressCount), else
+    unknown (empty zone, no count); a VPC-wide listing is empty (nothing known to overlap)."""
+    known = known or {}
+
+    def answer(args: dict[str, Any]) -> dict[str, Any]:
+        ids = args.get("ids") or []
+        switches = [{"id": i, "vswitchId": i, "zoneId": "", "vpcId": "", **dict(known.get(i) or {})} for i in ids]
+        return {"ids": ids, "vswitches": switches}
+
+    return answer
+
+
+def _eip_addresses(args: dict[str, Any]) -> dict[str, Any]:
+    # Each address exists with an unknown binding (empty status): the binding check is skipped.
+    return {"addresses": [{"ipAddress": ip, "instanceId": "", "status": ""} for ip in args.get("ipAddresses") or []]}
+
+
+def _instance_types(args: dict[str, Any]) -> dict[str, Any]:
+    return {"ids": [], "instanceTypes": []}  # ENI quotas are unknown offline
 
 
 _CLOUD_ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "alicloud:vpc/getNatGateways:getNatGateways": _nat_gateways,
     "alicloud:vpc/getNetworks:getNetworks": _networks,
-    "alicloud:vpc/getSwitches:getSwitches": _switches,
+    "alicloud:vpc/getSwitches:getSwitches": switches_answer(),
+    "alicloud:ecs/getEipAddresses:getEipAddresses": _eip_addresses,
+    "alicloud:ecs/getInstanceTypes:getInstanceTypes": _instance_types,
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional
 from ..decide import eni_config as eni
 from ..decide.settings import StackSettings
 from ..decide.sizing import typha_replicas
+from .capacity_report import capacity_json, capacity_section
 from .mocks import Evaluation, RecordedResource
 
 DYNAMIC_PROVIDER_KEY = "__provider"
@@ -101,6 +102,7 @@ class PlanReport:
             "outputs": self.evaluation.outputs,
             "violations": self.violations,
             "warnings": self.evaluation.warnings,
+            "capacity": capacity_json(self.evaluation.outputs),
         }
 
     def render_json(self) -> str:
@@ -111,6 +113,7 @@ class PlanReport:
             f"Offline plan for stack {self.stack!r} (Pulumi mock runtime: no cloud, no cluster)",
             self._resources_section(),
             self._sizing_section(),
+            capacity_section(self.evaluation.outputs),
             self._eni_config_section(),
             self._list_section("Warnings", self.evaluation.warnings),
             self._list_section(

@@ -65,7 +65,7 @@ def test_prod_plan_outputs_are_the_documented_contract(prod_json):
     outputs = prod_json["outputs"]
     assert set(outputs) == {
         "clusterName", "networkPolicyMode", "typhaServiceName", "typhaReplicas", "podVSwitchIds",
-        "podVSwitchCidrs", "podVSwitchUsableIps", "terwayDaemonSets", "eniConfigTrigger",
+        "podVSwitchCidrs", "podVSwitchUsableIps", "terwayDaemonSets", "eniConfigTrigger", "podIpCapacity",
     }
     assert outputs["networkPolicyMode"] == "typha"
     assert outputs["typhaServiceName"] == "calico-typha"
@@ -107,7 +107,12 @@ def test_table_shows_sizing_capacity_and_the_eni_config_change():
     assert "New pod vSwitch cn-shanghai-f: 10.0.32.0/19, 8188 usable pod IPs" in out
     assert "Total new pod IPs: 16376" in out
     assert 'felix_relay_service: (absent) -> "calico-typha" (changes)' in out
-    assert '+      "vsw-plan' in out and "--- eni_conf (live)" in out
+    assert "--- eni_conf (live)" in out
+    # Only the vswitches line changes: every other byte of the live eni_conf is kept (issue 12 §3).
+    diff = out.split("+++ eni_conf (planned)")[1].split("Then: rolling restart")[0].splitlines()
+    removed = [line for line in diff if line.startswith("  -")]
+    added = [line for line in diff if line.startswith("  +")]
+    assert len(removed) == len(added) == 1 and '"vswitches"' in removed[0] and '"vsw-plan' in added[0]
     assert "rolling restart of terway-eniip" in out
 
 
