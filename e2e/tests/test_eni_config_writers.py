@@ -353,6 +353,35 @@ def test_disable_2_true_is_false_under_confirmed_typha_and_true_again_after_dest
     set_keys(cp, "ack-addon-manager", **{DISABLE: "false"})
 
 
+def test_disable_3_a_relay_set_by_someone_during_the_write_stops_the_run_with_nothing_written(cp, policy_stack, tmp_path):
+    """The preview checks were made against the values read at the start: a relay naming another
+    service that appears while the stack writes is not overwritten. The run stops, says so, and asks
+    for another run; no traceback."""
+    set_keys(cp, "ack-addon-manager", **{RELAY: None})
+
+    def someone_sets_a_relay(request: dict) -> None:
+        if field_manager(request) == writer.POLICY_MANAGER and RELAY not in data(cp):
+            set_keys(cp, "kubectl-edit", **{RELAY: "my-own-typha"})
+
+    since = cp.audit_offset()
+    with EniConfigWriteHook(cp, tmp_path, someone_sets_a_relay) as hook:
+        result = policy_stack("up", "--yes", "--skip-preview", check=False)
+    output = result.stdout + result.stderr
+    assert writer.POLICY_MANAGER in hook.calls
+    assert result.returncode != 0
+    assert 'kube-system/eni-config:felix_relay_service changed from null to "my-own-typha" since this run read it; ' \
+        "nothing was written" in output, output
+    # No traceback of ours. (When a resource fails while others are still in flight, the engine cancels
+    # the program and the language host prints its own KeyboardInterrupt traceback: not from this code.)
+    assert [line for line in output.splitlines() if 'File "' in line and "terway_stack" in line] == [], output
+    assert "Exception calling application: kube-system/eni-config:felix_relay_service changed" in output
+    assert data(cp)[RELAY] == "my-own-typha"
+    assert [ev["responseStatus"]["code"] for ev in writer_patches(cp, since, ok_only=False)] == [409]
+    assert restart_patches(cp, since) == []
+    set_keys(cp, "kubectl-edit", **{RELAY: None})
+    policy_stack("destroy", "--yes", "--skip-preview")
+
+
 # --------------------------------------------------------------------------- upgrade from ConfigMapPatch
 
 
