@@ -11,7 +11,8 @@ Own control plane; one stack per scenario, run in file order:
   refused with 409, the writer reads and merges again). Each edit is kept, and a second `up`
   changes and restarts nothing.
 - disable key: absent stays absent (typha, and after destroy); "true" becomes "false" under a
-  confirmed typha and is "true" again after destroy.
+  confirmed typha and is "true" again after destroy. A relay someone sets while the stack writes
+  stops the run with nothing written.
 - upgrade: a stack made by the ConfigMapPatch version of this program, updated to this one: the
   engine deletes the old patches after the new writers applied, and no key goes missing.
 """
