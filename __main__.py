@@ -1,7 +1,8 @@
 """terway-stack: load settings, build, export. Everything else lives in the terway_stack package."""
 import pulumi
 
-from terway_stack.program import run
+from terway_stack.program import exit_quietly_when_cancelled, run
 
+exit_quietly_when_cancelled()
 for name, value in run().items():
     pulumi.export(name, value)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -31,3 +33,20 @@ def run(
         return build(settings, cluster, node_reader)
     except InputError as err:
         raise pulumi.RunError(str(err)) from None
+
+
+def exit_quietly_when_cancelled() -> None:
+    """Under the real engine: when the run is cancelled, end the program without a Python traceback.
+
+    The Python language host interrupts the program (SIGINT) when the engine cancels a run, e.g.
+    after a resource's check failed (the preflight gate) while the program still awaits it. The
+    engine has already printed why; Python's default would add a KeyboardInterrupt traceback of the
+    language runtime. Exiting is what the default does too, minus the traceback.
+    """
+
+    def leave(_signum, _frame) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+    signal.signal(signal.SIGINT, leave)

@@ -200,6 +200,8 @@ def test_4_mode_disabled_drops_the_relay_turns_policy_off_restarts_once(cp, pulu
 
 def test_7_policy_pack_runs_under_the_real_engine(cp, pulumi):
     pulumi.set_config("terway:networkPolicy", "typha")
+    # Mode disabled left disable_network_policy "true": switching policy back on must be confirmed.
+    pulumi.set_config("terway:confirmNetworkPolicyEnforcement", "true")
     pulumi("up", "--yes", "--skip-preview")
     assert eni_config(cp)["felix_relay_service"] == "calico-typha"
     since = cp.audit_offset()

@@ -380,10 +380,19 @@ def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str
         virtual_type = _cni_virtual_type((live_data or {}).get(key))
         if virtual_type in ("ipvlan", "datapathv2"):
             reasons.append(f"{key} sets eniip_virtual_type {virtual_type}: policy is enforced by Cilium, not Felix")
+        # Terway's CNI setup (cmd/terway-cli/cni.go) compares network_policy_provider exactly with "ebpf".
+        if _cni_terway_value((live_data or {}).get(key), "network_policy_provider") == "ebpf":
+            reasons.append(f"{key} sets network_policy_provider ebpf: policy is enforced by Cilium, Felix does not run")
     return reasons
 
 
 def _cni_virtual_type(text: Optional[str]) -> Optional[str]:
+    value = _cni_terway_value(text, "eniip_virtual_type")
+    return str(value).lower() if value else None
+
+
+def _cni_terway_value(text: Optional[str], key: str) -> Any:
+    """`key` of the terway plugin in a 10-terway.conf / .conflist text; None if absent or unreadable."""
     if not text:
         return None
     try:
@@ -391,7 +400,7 @@ def _cni_virtual_type(text: Optional[str]) -> Optional[str]:
     except json.JSONDecodeError:
         return None
     plugins = document.get("plugins", [document]) if isinstance(document, dict) else []
-    for plugin in plugins:
-        if isinstance(plugin, dict) and plugin.get("type") == "terway" and plugin.get("eniip_virtual_type"):
-            return str(plugin["eniip_virtual_type"]).lower()
+    for plugin in plugins if isinstance(plugins, list) else []:
+        if isinstance(plugin, dict) and plugin.get("type") == "terway" and plugin.get(key):
+            return plugin[key]
     return None

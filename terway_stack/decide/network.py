@@ -38,10 +38,24 @@ def _zone_path(zone: str, leaf: str) -> str:
     return key_path(["podVSwitches", "zones", zone, leaf])
 
 
+def pod_vswitch_name(cluster: str, zone: str) -> str:
+    """The name the stack gives the pod vSwitch it creates in a zone."""
+    return f"{cluster}-terway-pods-{zone}"
+
+
+def _is_own(other: ExistingVSwitch, cluster: str, zone: str, cidr: str) -> bool:
+    # The vSwitch an earlier run of this stack created for this zone: every later run finds it in the VPC.
+    return bool(cluster) and (other.zone, other.cidr, other.name) == (zone, cidr, pod_vswitch_name(cluster, zone))
+
+
 def cloud_problems(
-    pods: PodVSwitchSettings, vpc_cidr: Optional[str], existing: Sequence[ExistingVSwitch], check_adopted: bool = True
+    pods: PodVSwitchSettings,
+    vpc_cidr: Optional[str],
+    existing: Sequence[ExistingVSwitch],
+    check_adopted: bool = True,
+    cluster: str = "",
 ) -> list[Problem]:
-    """New CIDRs must lie in the VPC and overlap no vSwitch; adopted ids must exist in their zone.
+    """New CIDRs must lie in the VPC and overlap no vSwitch but the stack's own; adopted ids must exist in their zone.
 
     `vpc_cidr` None or "" means the VPC could not be read (offline): the containment check is skipped.
     """
@@ -52,6 +66,8 @@ def cloud_problems(
         if vpc is not None and not network.subnet_of(vpc):
             problems.append(Problem(_zone_path(zone, "cidr"), f"{cidr} is outside the VPC's CIDR {vpc}"))
         for other in existing:
+            if _is_own(other, cluster, zone, str(network)):
+                continue
             if network.overlaps(ipaddress.IPv4Network(other.cidr)):
                 label = f"{other.id} ({other.name})" if other.name else other.id
                 problems.append(

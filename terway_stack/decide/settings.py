@@ -112,6 +112,8 @@ class TyphaSettings(_Model):
     )
     replicas: Optional[WholeNumber] = None
     metrics: bool = False
+    # Mode typha may replace a felix_relay_service naming another service only when this says so.
+    replace_existing_relay: bool = False
 
 
 class ZoneSpec(_Model):
@@ -212,6 +214,8 @@ class StackSettings(_Model):
     typha: TyphaSettings = Field(default_factory=TyphaSettings)
     pod_vswitches: Optional[PodVSwitchSettings] = Field(default=None, alias="podVSwitches")
     terway: TerwaySettings = Field(default_factory=TerwaySettings)
+    # Modes typha/direct may switch NetworkPolicy on where the live eni-config has it off only when this says so.
+    confirm_network_policy_enforcement: bool = False
     # false: no read-only Alibaba Cloud look-ups (reference checks, capacity figures); for clusters
     # without a reachable cloud, such as the e2e suite's.
     cloud_lookups: bool = True

@@ -23,6 +23,14 @@ TYPHA_PORT_NAME = TYPHA_SERVICE_NAME  # Felix finds Typha's endpoint by this por
 HEALTH_PORT = 9098  # Typha's default health port, probed on localhost (hostNetwork)
 METRICS_PORT = 9093
 METRICS_PORT_NAME = "metrics"
+# Terway's own DaemonSet (chart charts/terway/templates/terwayd/daemonset.yaml) keeps off ACK's
+# virtual-kubelet (ECI) nodes with this label; Typha tolerates every taint, so without the same
+# affinity it could be scheduled onto one, where a hostNetwork pod with a host port cannot work.
+VIRTUAL_KUBELET_LABEL = ("type", "virtual-kubelet")
+# The uid/gid the Calico Typha image declares (`USER 999` in typha/docker-image/Dockerfile).
+TYPHA_UID = 999
+# Calico's manifest: fsGroup lets the non-root process read the projected service-account token.
+TOKEN_FS_GROUP = 65534
 SERVICE_ACCOUNT = "terway"  # ACK's Terway account can already read what Typha watches
 PRIORITY_CLASS = "system-cluster-critical"
 # Typha sheds its Felix connections gradually over this many seconds after SIGTERM; Kubernetes must
@@ -142,6 +150,39 @@ def typha_container(settings: StackSettings) -> dict[str, Any]:
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
         "livenessProbe": _probe("/liveness", period_seconds=30, initial_delay_seconds=30),
         "readinessProbe": _probe("/readiness", period_seconds=10),
+        "securityContext": container_security_context(),
+    }
+
+
+def container_security_context() -> dict[str, Any]:
+    # Calico's Typha manifest: runAsNonRoot and no privilege escalation. The explicit uid/gid are the
+    # image's own USER, stated so a mirror that lost the USER metadata still starts (runAsNonRoot alone
+    # would refuse it). Typha binds only ports above 1024, so it needs no capability (as tigera/operator).
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": TYPHA_UID,
+        "runAsGroup": TYPHA_UID,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def pod_security_context() -> dict[str, Any]:
+    return {"fsGroup": TOKEN_FS_GROUP, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _affinity() -> dict[str, Any]:
+    return {**_node_affinity(), **_anti_affinity()}
+
+
+def _node_affinity() -> dict[str, Any]:
+    key, value = VIRTUAL_KUBELET_LABEL
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": key, "operator": "NotIn", "values": [value]}]}]
+            }
+        }
     }
 
 
@@ -197,7 +238,8 @@ def render_deployment(settings: StackSettings) -> dict[str, Any]:
                     "serviceAccountName": SERVICE_ACCOUNT,
                     "priorityClassName": PRIORITY_CLASS,
                     "terminationGracePeriodSeconds": SHUTDOWN_SECONDS,
-                    "affinity": _anti_affinity(),
+                    "affinity": _affinity(),
+                    "securityContext": pod_security_context(),
                     "containers": [typha_container(settings)],
                 },
             },

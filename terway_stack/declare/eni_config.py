@@ -18,7 +18,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..act.eni_config_writer import EniConfWriter, PolicyKeysWriter
-from ..act.node_configs import PerNodeConfigCheck
 from ..act.terway_rollout import TerwayRollout
 from ..decide import eni_config as decide
 from ..decide.problems import InputError
@@ -101,16 +100,16 @@ class EniConfigOwnership(pulumi.ComponentResource):
         super().__init__("terway:index:EniConfigOwnership", name, None, opts)
         self._settings, self._cluster, self._live = settings, cluster, live
         self.change = live.change(wanted)
-        # Every writer waits for every check that reads the cluster or the cloud.
+        # Every writer waits for every check that reads the cluster or the cloud. The preflight gates
+        # (declare/preflight.py) also check per-node configs, before any vSwitch exists.
         gates = [live.gate, *gates]
-        node_check = self._per_node_check(wanted, gates)
         # Before the policy writer in the graph, so a destroy releases the keys, then restarts Terway,
         # and only then deletes the Typha it depends on.
         release_restarts = [
             self._restart(ds, "release", pulumi.Output.from_input(""), [*gates, *typha_ready])
             for ds in settings.terway.daemon_sets
         ]
-        self.eni_conf_writer = self._eni_conf_writer(wanted, [*gates, *node_check]) if wanted is not None else None
+        self.eni_conf_writer = self._eni_conf_writer(wanted, gates) if wanted is not None else None
         self.policy_writer = PolicyKeysWriter(
             f"{name}-policy-keys",
             kubeconfig=cluster.kubeconfig,
@@ -134,18 +133,6 @@ class EniConfigOwnership(pulumi.ComponentResource):
     @property
     def policy_patch(self) -> PolicyKeysWriter:
         return self.policy_writer
-
-    def _per_node_check(self, wanted, gates) -> list[pulumi.Resource]:
-        if wanted is None:
-            return []
-        return [
-            PerNodeConfigCheck(
-                "per-node-eni-configs",
-                kubeconfig=self._cluster.kubeconfig,
-                wanted_vswitches=wanted.apply(wanted_vswitches),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(gates)),
-            )
-        ]
 
     def _eni_conf_writer(self, wanted, depends_on) -> EniConfWriter:
         return EniConfWriter(

@@ -14,6 +14,7 @@ from ..decide.network import (
     cloud_problems,
     eip_problems,
     nat_gateway_problems,
+    pod_vswitch_name,
 )
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.settings import PodVSwitchSettings, StackSettings
@@ -22,7 +23,7 @@ from ..decide.sizing import usable_addresses
 MANAGED_BY_TAG = {"managed-by": "terway-stack"}
 
 
-def check_against_cloud(pods: PodVSwitchSettings) -> None:
+def check_against_cloud(pods: PodVSwitchSettings, cluster: str = "") -> None:
     """Read the cloud before anything is declared; raise InputError naming each key that cannot work.
 
     Blocking invokes on purpose: a failure here must stop the run before any resource is registered.
@@ -35,7 +36,7 @@ def check_against_cloud(pods: PodVSwitchSettings) -> None:
             raise InputError([Problem(key_path(["podVSwitches", "vpcId"]), f"{pods.vpc_id} does not exist in this region")])
         switches = alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches
         existing = [ExistingVSwitch(s.id, s.cidr_block, s.zone_id, s.vswitch_name or "") for s in switches]
-        problems += cloud_problems(pods, vpcs[0].cidr_block, existing, check_adopted=False)
+        problems += cloud_problems(pods, vpcs[0].cidr_block, existing, check_adopted=False, cluster=cluster)
     if pods.adopted_zones:
         problems += adopted_problems(pods, lookup_vswitches(list(pods.adopted_zones.values())))
     if pods.snat is not None:
@@ -106,8 +107,7 @@ class PodVSwitches(pulumi.ComponentResource):
         # A component's depends_on does not reach its children; pass it on so every write waits.
         self._depends_on = opts.depends_on if opts else None
         pods = settings.pod_vswitches
-        if settings.cloud_lookups:
-            check_against_cloud(pods)
+        # check_against_cloud ran in declare/stack.py before anything was declared (the preflight too).
         snat_table_id = resolve_snat_table(pods)
         tags = {**pods.tags, **MANAGED_BY_TAG, "terway-stack/cluster": settings.cluster.name}
 
@@ -138,7 +138,7 @@ class PodVSwitches(pulumi.ComponentResource):
             vpc_id=vpc_id,
             zone_id=zone,
             cidr_block=cidr,
-            vswitch_name=f"{cluster}-terway-pods-{zone}",
+            vswitch_name=pod_vswitch_name(cluster, zone),
             description=f"Terway pod vSwitch for ACK cluster {cluster}, managed by terway-stack",
             tags=tags,
             opts=self._retained(),

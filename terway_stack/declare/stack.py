@@ -7,22 +7,28 @@ import pulumi
 
 from ..decide.advisories import network_policy_advisories
 from ..decide.settings import StackSettings
+from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
-from .pod_vswitches import PodVSwitches
+from .pod_vswitches import PodVSwitches, check_against_cloud
+from .preflight import Preflight
 from .typha import TyphaRelay
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
-    """Declare every resource and return the stack outputs (a contract for other stacks)."""
+    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`."""
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
+    if settings.pod_vswitches is not None and settings.cloud_lookups:
+        check_against_cloud(settings.pod_vswitches, settings.cluster.name)  # blocking reads: stop before anything is declared
     live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
-    gated = pulumi.ResourceOptions(depends_on=[live.gate])
+    # Every write, cloud and cluster, waits for the read-only checks of the live state.
+    gates = [live.gate, Preflight("preflight", settings, cluster).gate]
+    gated = pulumi.ResourceOptions(depends_on=gates)
     pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
     typha = (
-        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[live.gate]))
+        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates))
         if settings.network_policy == "typha"
         else None
     )
@@ -33,9 +39,10 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         live,
         pods.vswitch_ids if pods else None,
         typha_ready=[typha.deployment] if typha else [],
+        gates=gates[1:],
     )
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
-    return {
+    return exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
         "typhaServiceName": typha.service_name if typha else None,
@@ -46,4 +53,4 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
         "podIpCapacity": capacity.figures,
-    }
+    })

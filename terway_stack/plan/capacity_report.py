@@ -16,7 +16,7 @@ def _shown(value: Optional[int]) -> str:
     return "?" if value is None else str(value)
 
 
-def _row(zone: str, figures: Mapping[str, Any]) -> tuple[str, ...]:
+def zone_row(zone: str, figures: Mapping[str, Any]) -> tuple[str, ...]:
     by_type = figures.get("nodesByInstanceType") or {}
     nodes = _shown(figures.get("nodes")) + (
         " (" + ", ".join(f"{count} {kind}" for kind, count in by_type.items()) + ")" if by_type else ""
@@ -29,12 +29,16 @@ def _row(zone: str, figures: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
+TITLE = "Pod IP capacity per zone (headroom = available + added - warm; worst case = nodes x max pods per node)"
+NO_ZONE = "no zone: no nodes were read and the stack adds no pod vSwitch"
+
+
 def capacity_section(outputs: Mapping[str, Any]) -> str:
     zones = capacity_json(outputs)
-    title = "Pod IP capacity per zone (headroom = available + added - warm; worst case = nodes x max pods per node)"
+    title = TITLE
     if not zones:
-        return f"{title}\n  (no zone: no nodes were read and the stack adds no pod vSwitch)"
-    rows = [COLUMNS, *(_row(zone, figures) for zone, figures in zones.items())]
+        return f"{title}\n  ({NO_ZONE})"
+    rows = [COLUMNS, *(zone_row(zone, figures) for zone, figures in zones.items())]
     widths = [max(len(r[c]) for r in rows) for c in range(len(COLUMNS))]
     lines = ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     for zone, figures in zones.items():

@@ -15,7 +15,10 @@ import pulumi
 import yaml
 
 from ..decide.problems import InputError, Problem
+from ..decide.preflight import LiveFacts, PreflightResult, preflight
+from ..decide.settings import StackSettings
 from ..declare.config_source import load_settings
+from ..declare.preflight import preflight_settings
 from ..act.cluster_nodes import NodesUnreadable
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
 from .policy_adapter import plan_violations
@@ -43,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="ENI quotas: YAML/JSON map of instance type -> {eniQuantity, privateIpsPerEni} (max pods per node)",
     )
-    plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     plan.add_argument(
         "--policy-config", type=Path, help="policy pack config (JSON), as `pulumi preview --policy-pack-config` takes"
     )
@@ -158,6 +161,13 @@ def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     return document
 
 
+def offline_preflight(settings: StackSettings, configmap: dict[str, Any]) -> PreflightResult:
+    """The preflight checks the saved eni-config allows; the rest are listed as not run."""
+    result = preflight(preflight_settings(settings), LiveFacts(eni_config=configmap))
+    result.raise_if_problems()
+    return result
+
+
 def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     stack_file = args.stack_config or args.project_dir / f"Pulumi.{args.stack}.yaml"
     stack = args.stack or stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
@@ -172,10 +182,12 @@ def plan(args: argparse.Namespace, out=sys.stdout) -> int:
     evaluation = evaluate(
         lambda: run(config, environ={}, node_reader=node_reader), config, stack=stack, eni_config=live, cloud_answers=cloud
     )
-    live_data = (live or load_configmap(SAMPLE_ENI_CONFIG)).get("data") or {}
+    live_configmap = live or load_configmap(SAMPLE_ENI_CONFIG)
+    live_data = live_configmap.get("data") or {}
+    offline = offline_preflight(settings, live_configmap)
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
-    report = PlanReport(stack, settings, evaluation, live_data, violations)
-    out.write(report.render_json() + "\n" if args.format == "json" else report.render_table())
+    report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
+    out.write(report.render(args.format))
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from terway_stack.decide.network import ExistingVSwitch, cloud_problems
+from terway_stack.decide.network import ExistingVSwitch, cloud_problems, pod_vswitch_name
 from terway_stack.decide.settings import parse_settings
 from terway_stack.decide.sizing import usable_addresses
 
@@ -54,3 +54,24 @@ def test_adopted_vswitch_must_exist_in_its_zone():
 @pytest.mark.parametrize("cidr, usable", [("10.0.0.0/19", 8188), ("10.0.0.0/18", 16380), ("10.0.0.0/16", 65532)])
 def test_usable_addresses_leave_out_the_four_reserved(cidr, usable):
     assert usable_addresses(cidr) == usable
+
+
+def test_the_stacks_own_vswitch_from_an_earlier_run_is_not_an_overlap():
+    # Every run after the first finds the vSwitch the stack created: same zone, CIDR and name.
+    own = ExistingVSwitch("vsw-own", "10.0.32.0/19", "cn-shanghai-f", pod_vswitch_name("prod", "cn-shanghai-f"))
+    wanted = pods({"cn-shanghai-f": {"cidr": "10.0.32.0/19"}})
+    assert cloud_problems(wanted, "10.0.0.0/16", [own], cluster="prod") == []
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ExistingVSwitch("vsw-x", "10.0.32.0/19", "cn-shanghai-f", "prod-terway-pods-cn-shanghai-f-copy"),
+        ExistingVSwitch("vsw-x", "10.0.32.0/20", "cn-shanghai-f", "prod-terway-pods-cn-shanghai-f"),
+        ExistingVSwitch("vsw-x", "10.0.32.0/19", "cn-shanghai-g", "prod-terway-pods-cn-shanghai-f"),
+        ExistingVSwitch("vsw-x", "10.0.32.0/19", "cn-shanghai-f", "staging-terway-pods-cn-shanghai-f"),
+    ],
+)
+def test_anything_short_of_the_stacks_own_vswitch_still_overlaps(other):
+    [problem] = cloud_problems(pods({"cn-shanghai-f": {"cidr": "10.0.32.0/19"}}), "10.0.0.0/16", [other], cluster="prod")
+    assert "overlaps existing vSwitch vsw-x" in problem.message

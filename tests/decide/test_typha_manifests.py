@@ -113,6 +113,13 @@ def expected_deployment(replicas, image, await_seconds, metrics):
                     "priorityClassName": "system-cluster-critical",
                     "terminationGracePeriodSeconds": 300,
                     "affinity": {
+                        "nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {
+                                "nodeSelectorTerms": [
+                                    {"matchExpressions": [{"key": "type", "operator": "NotIn", "values": ["virtual-kubelet"]}]}
+                                ]
+                            }
+                        },
                         "podAntiAffinity": {
                             "preferredDuringSchedulingIgnoredDuringExecution": [
                                 {
@@ -127,8 +134,9 @@ def expected_deployment(replicas, image, await_seconds, metrics):
                                     },
                                 }
                             ]
-                        }
+                        },
                     },
+                    "securityContext": {"fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [
                         {
                             "name": "calico-typha",
@@ -146,6 +154,13 @@ def expected_deployment(replicas, image, await_seconds, metrics):
                                 "httpGet": {"host": "localhost", "path": "/readiness", "port": 9098},
                                 "periodSeconds": 10,
                                 "timeoutSeconds": 10,
+                            },
+                            "securityContext": {
+                                "runAsNonRoot": True,
+                                "runAsUser": 999,
+                                "runAsGroup": 999,
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
                             },
                         }
                     ],
@@ -383,3 +398,36 @@ def test_direct_up_to_100_nodes_is_silent(node_count):
 def test_disabled_always_warns_that_policies_stop_being_enforced(node_count):
     (advisory,) = network_policy_advisories(settings_for(node_count=node_count, mode="disabled"))
     assert "NetworkPolicies will stop being enforced" in advisory
+
+
+# --- where and how Typha runs (issue 10 §4) -------------------------------------------------------------
+
+
+def _pod_spec(settings=None):
+    return render_typha(settings or prod_settings()).deployment["spec"]["template"]["spec"]
+
+
+def test_typha_keeps_off_virtual_kubelet_nodes_as_terways_daemonset_does():
+    # Terway's chart: nodeAffinity required, `type NotIn [virtual-kubelet]`. Typha tolerates every taint,
+    # so only this term keeps it off ECI nodes.
+    required = _pod_spec()["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    [term] = required["nodeSelectorTerms"]
+    assert {"key": "type", "operator": "NotIn", "values": ["virtual-kubelet"]} in term["matchExpressions"]
+    assert _pod_spec()["tolerations"] == [{"operator": "Exists"}]  # the runbook's: why the affinity is needed
+
+
+def test_typha_keeps_its_zone_spreading_next_to_the_node_affinity():
+    assert set(_pod_spec(small_settings())["affinity"]) == {"nodeAffinity", "podAntiAffinity"}
+
+
+def test_typha_runs_as_calicos_manifest_does_non_root_no_escalation_runtime_default_seccomp():
+    spec = _pod_spec()
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["securityContext"]["fsGroup"] == 65534
+    [container] = spec["containers"]
+    context = container["securityContext"]
+    assert context["runAsNonRoot"] is True and context["runAsUser"] == 999 and context["runAsUser"] != 0
+    assert context["allowPrivilegeEscalation"] is False
+    assert "privileged" not in context and context["capabilities"] == {"drop": ["ALL"]}
+    # No port below 1024 that would need NET_BIND_SERVICE once every capability is dropped.
+    assert all(port["containerPort"] >= 1024 for port in container["ports"])

@@ -239,7 +239,7 @@ def test_malformed_live_eni_config_declares_nothing_that_writes():
     with pytest.raises(pulumi.RunError):
         pulumi.runtime.test(lambda: pulumi.Output.all(**run(config, environ={})))()
     writers = [r for r in recorder.declared() if not r.type.startswith(("terway:index:", "pulumi:providers:"))]
-    assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-per-node-config-check"}
+    assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-preflight"}
 
 
 def test_typha_warning_when_felix_is_not_the_policy_engine():
@@ -320,3 +320,14 @@ def test_every_writer_waits_for_an_extra_gate():
     for (typ, name), opts in options.items():
         if name in writers or name == "terway-eniip-restart-on-release":
             assert "preflight-gate" in opts["dependsOn"], name
+
+
+@pytest.mark.parametrize("mode", ["typha", "disabled", "direct"])
+@pytest.mark.parametrize("pods", [None, PODS_WITH_SNAT_TABLE], ids=["no-pods", "pods"])
+def test_every_output_is_exported_with_its_contract_type(mode, pods):
+    from terway_stack import outputs_contract
+
+    outputs = declare(stack_config(mode=mode, pods=pods)).outputs
+    assert list(outputs) == list(outputs_contract.NAMES)
+    assert outputs_contract.problems(outputs) == []
+    assert (outputs["typhaServiceName"] is None) == (mode != "typha")

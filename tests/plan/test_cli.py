@@ -63,10 +63,10 @@ def test_prod_plan_declares_a_vswitch_and_snat_entry_per_zone(prod_json):
 
 def test_prod_plan_outputs_are_the_documented_contract(prod_json):
     outputs = prod_json["outputs"]
-    assert set(outputs) == {
-        "clusterName", "networkPolicyMode", "typhaServiceName", "typhaReplicas", "podVSwitchIds",
-        "podVSwitchCidrs", "podVSwitchUsableIps", "terwayDaemonSets", "eniConfigTrigger", "podIpCapacity",
-    }
+    from terway_stack import outputs_contract
+
+    assert list(outputs) == list(outputs_contract.NAMES)
+    assert outputs_contract.problems(outputs) == []
     assert outputs["networkPolicyMode"] == "typha"
     assert outputs["typhaServiceName"] == "calico-typha"
     assert outputs["typhaReplicas"] == 6
@@ -123,7 +123,8 @@ def test_eni_config_from_a_saved_configmap_in_json(tmp_path):
         "metadata": {"name": "eni-config", "namespace": "kube-system", "resourceVersion": "123"},
         "data": {
             "eni_conf": json.dumps({"vswitches": {"cn-shanghai-f": ["vsw-a"]}, "max_pool_size": 80, "min_pool_size": 20}),
-            "disable_network_policy": "true",
+            # "true" would now need terway:confirmNetworkPolicyEnforcement (tests/plan/test_offline_preflight.py)
+            "disable_network_policy": "false",
         },
     }
     path = tmp_path / "eni-config.json"
@@ -278,3 +279,116 @@ def test_direct_mode_at_scale_is_warned_in_the_plan(tmp_path):
     document = json.loads(result.stdout)
     assert any("direct" in w and "1200" in w for w in document["warnings"]), document["warnings"]
     assert "network-policy-direct-at-scale" in {v["policy"] for v in document["violations"]}
+
+
+# --- the Markdown form: the same model as the table and JSON ------------------------------------------------
+
+
+def markdown_tokens(text: str):
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").parse(text)
+
+
+def headings(tokens) -> list[str]:
+    return [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+
+
+def table_rows(tokens, after_heading: str) -> list[list[str]]:
+    """Rows of the first table after the heading that starts with `after_heading`, as the rendered text."""
+    start = next(i for i, t in enumerate(tokens) if t.type == "inline" and t.content.startswith(after_heading))
+    rows, row = [], None
+    for token in tokens[start:]:
+        if token.type == "tbody_open":
+            rows = []
+        if token.type == "tr_open":
+            row = []
+        elif token.type == "inline" and row is not None:
+            row.append("".join(c.content for c in token.children))
+        elif token.type == "tr_close":
+            rows.append(row)
+            row = None
+        elif token.type == "table_close":
+            return rows
+    raise AssertionError(f"no table after {after_heading}")
+
+
+@pytest.fixture(scope="module")
+def prod_markdown() -> str:
+    result = plan("--stack", "prod", "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_markdown_has_one_section_per_part_of_the_plan(prod_markdown):
+    tokens = markdown_tokens(prod_markdown)
+    assert headings(tokens) == [
+        "Offline plan: stack `prod`",
+        "Resources to declare (18)",
+        "Typha sizing and pod IP capacity",
+        "Pod IP capacity per zone",
+        "kube-system/eni-config",
+        "Warnings (0)",
+        "Live checks not run offline (pulumi preview runs them before any write)",
+        "Policy violations (0)",
+        "Stack outputs",
+    ]
+    assert "No mandatory policy violation." in prod_markdown
+
+
+def test_markdown_capacity_is_the_json_capacity(prod_markdown, prod_json):
+    rows = table_rows(markdown_tokens(prod_markdown), "Pod IP capacity per zone")
+    assert [row[0] for row in rows] == list(prod_json["capacity"]) == ["cn-shanghai-f", "cn-shanghai-g"]
+    assert [row[5] for row in rows] == [str(z["addedIps"]) for z in prod_json["capacity"].values()] == ["8188", "8188"]
+    for zone, figures in prod_json["capacity"].items():
+        for note in figures["unknown"]:
+            assert f"- `{zone}`: not computed: " in prod_markdown and note.split(" (")[0] in prod_markdown
+
+
+def test_markdown_resources_and_outputs_are_the_json_ones(prod_markdown, prod_json):
+    tokens = markdown_tokens(prod_markdown)
+    resources = table_rows(tokens, "Resources to declare")
+    assert [(r[0], r[1]) for r in resources] == [(r["type"], r["name"]) for r in prod_json["resources"]]
+    outputs = table_rows(tokens, "Stack outputs")
+    assert {name: json.loads(value) for name, value in outputs} == prod_json["outputs"]
+
+
+def test_markdown_shows_typha_sizing_and_the_eni_config_change_as_a_diff(prod_markdown, prod_json):
+    tokens = markdown_tokens(prod_markdown)
+    assert "- Typha: 6 replicas (computed; minimum 6" in prod_markdown
+    assert "- New pod vSwitch `cn-shanghai-f`: `10.0.32.0/19`, 8188 usable pod IPs" in prod_markdown
+    [diff] = [t for t in tokens if t.type == "fence"]
+    assert diff.info == "diff"
+    assert diff.content.splitlines() == prod_json["eniConfig"]["eniConfDiff"]
+    assert any(line.startswith("+") and '"vsw-plan' in line for line in diff.content.splitlines())
+    keys = table_rows(tokens, "kube-system/eni-config")
+    assert ["felix_relay_service", "(absent)", '"calico-typha"', "changes"] in keys
+
+
+def test_markdown_shows_warnings_and_a_mandatory_violation_and_exits_1(tmp_path):
+    config = prod_config()
+    config["terway:networkPolicy"] = "direct"
+    config["terway:typha"]["image"] = "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.20.2"
+    policy_config = tmp_path / "policy-config.json"
+    policy_config.write_text(json.dumps({"network-policy-direct-at-scale": "mandatory"}))
+    stack = str(write_stack(tmp_path, config))
+    result = plan("--stack-config", stack, "--project-dir", str(ROOT), "--policy-config", str(policy_config), "--format", "markdown")
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "**1 mandatory policy violation(s): this plan fails.**" in out
+    assert "- **mandatory** `network-policy-direct-at-scale`:" in out
+    assert "### Warnings (1)" in out and "1200" in out
+    assert "Network policy mode `direct`: no Typha" in out
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_table_json_and_markdown_render_the_same_warnings_and_resources(stack):
+    forms = {f: plan("--stack", stack, "--format", f) for f in ("table", "json", "markdown")}
+    assert {f: r.returncode for f, r in forms.items()} == {"table": 0, "json": 0, "markdown": 0}
+    document = json.loads(forms["json"].stdout)
+    for resource in document["resources"]:
+        assert resource["name"] in forms["table"].stdout
+        assert f"`{resource['name']}`" in forms["markdown"].stdout
+    for line in document["eniConfig"]["eniConfDiff"]:
+        assert line in forms["table"].stdout and line in forms["markdown"].stdout
+    assert document["sizing"]["cluster"]["nodeCount"] == yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["terway:cluster"]["nodeCount"]

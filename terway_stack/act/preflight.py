@@ -1,0 +1,137 @@
+"""The preflight gate: reads the cluster in ``check()`` and fails the run before anything writes.
+
+The engine calls a resource's ``check()`` at every ``pulumi preview`` and ``pulumi up`` before the
+resource's step, and every writing resource of the stack depends on this one, so a failure here
+stops the run with nothing written. The reads (eni-config with its managedFields, the Terway
+DaemonSets, NetworkPolicy objects when they matter, per-node Terway ConfigMaps when the stack adds
+pod vSwitches) feed `decide.preflight.preflight`; each problem becomes one CheckFailure line.
+
+A dynamic provider cannot log to the engine, so warnings and notes travel as outputs: ``check()``
+returns them inside its checked inputs, the engine hands checked inputs back as the outputs of a
+preview step (the dynamic provider does not support provider previews), and ``create``/``update``
+record them. The program logs them with ``pulumi.log`` (declare/preflight.py).
+
+The provider is pickled by reference to this module path: keep the path stable. It holds no state;
+clients are made inside each call. Messages never contain the kubeconfig.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi.dynamic as dyn
+
+from ..decide import preflight as decide
+from ..decide.eni_config import ENI_CONFIG_NAME
+from .node_configs import read_node_configs
+from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json
+
+KIND = "terway-preflight"
+INPUT_KEYS = ("kind", "settings", "kubeconfig")
+RESULT_KEYS = ("warnings", "notes")
+PAGE = 500
+
+
+def has_unknown(value: Any) -> bool:
+    if is_unknown(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_unknown(v) for v in value)
+    return False
+
+
+def count_network_policies(client: Any) -> int:
+    from kubernetes.client import NetworkingV1Api
+
+    api, count, token = NetworkingV1Api(client), 0, None
+    while True:
+        kwargs = {"limit": PAGE, **({"_continue": token} if token else {})}
+        page = read_json(api.list_network_policy_for_all_namespaces, **kwargs) or {}
+        count += len(page.get("items") or [])
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return count
+
+
+def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.LiveFacts:
+    """Everything the checks need, read with plain GETs and LISTs (never a write)."""
+    from kubernetes.client import AppsV1Api, CoreV1Api
+
+    with kube_client(kubeconfig) as client:
+        core, apps = CoreV1Api(client), AppsV1Api(client)
+        configmap = read_json(core.read_namespaced_config_map, ENI_CONFIG_NAME, settings.namespace)
+        daemon_sets = {
+            name: read_json(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
+        }
+        count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
+    node_configs = read_node_configs(kubeconfig) if decide.needs_node_configs(settings) else None
+    if configmap is None:
+        configmap = {"data": {}}  # reported by the eni_conf shape check, or as no relay and policy on
+    return decide.LiveFacts(configmap, daemon_sets, count, node_configs)
+
+
+def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckFailure]]:
+    """Checked inputs (with the results) and the failures; nothing is read while inputs are unknown."""
+    inputs = {k: news.get(k) for k in INPUT_KEYS}
+    kubeconfig, props = plain(news.get("kubeconfig")), news.get("settings")
+    if has_unknown(kubeconfig) or has_unknown(props):
+        return {**inputs, "warnings": [], "notes": []}, []  # a cluster being created: checked at `pulumi up`
+    settings = decide.PreflightSettings.from_props(props)
+    try:
+        result = decide.preflight(settings, read_facts(kubeconfig, settings))
+    except RolloutError as err:
+        return {**inputs, "warnings": [], "notes": []}, [dyn.CheckFailure("", f"preflight cannot read the cluster: {err}")]
+    # Property "" keeps the engine from echoing an input (the kubeconfig is one) next to the reason.
+    failures = [dyn.CheckFailure("", str(problem)) for problem in result.problems]
+    return {**inputs, "warnings": result.warnings, "notes": result.notes}, failures
+
+
+class PreflightCheckProvider(dyn.ResourceProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
+        inputs, failures = run_checks(news)
+        return dyn.CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
+        # Results count too: a same step would keep the previous run's warnings as outputs.
+        keys = INPUT_KEYS + RESULT_KEYS
+        changed = [k for k in keys if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
+        return dyn.DiffResult(changes=bool(changed), replaces=[], stables=[k for k in keys if k not in changed])
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        return dyn.CreateResult(id_="preflight", outs={k: props.get(k) for k in INPUT_KEYS + RESULT_KEYS})
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        return dyn.UpdateResult(outs={k: news.get(k) for k in INPUT_KEYS + RESULT_KEYS})
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        return dyn.ReadResult(id_=id_, outs={k: props.get(k) for k in INPUT_KEYS + RESULT_KEYS})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
+
+
+class PreflightCheck(dyn.Resource, module="terway_stack", name="PreflightCheck"):
+    """Fails check() when a read-only precondition of the stack does not hold; see the module docstring."""
+
+    warnings: pulumi.Output[Optional[list]]
+    notes: pulumi.Output[Optional[list]]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        kubeconfig: pulumi.Input[str],
+        settings: decide.PreflightSettings,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        props = {
+            "kind": KIND,
+            "settings": settings.as_props(),
+            "kubeconfig": pulumi.Output.secret(kubeconfig),
+            "warnings": None,
+            "notes": None,
+        }
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
+        super().__init__(PreflightCheckProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))

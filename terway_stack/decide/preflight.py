@@ -1,0 +1,388 @@
+"""Read-only checks that must pass before the stack writes anything, cloud or cluster.
+
+Plain data in, plain data out: `LiveFacts` is what was read from the cluster (None for what could
+not be read, e.g. offline), `PreflightSettings` the part of the configuration the checks need (it
+travels as the props of the preflight dynamic resource, so it is JSON-shaped). `preflight` returns
+blocking problems (one line each, naming the key), warnings, notes, and which checks were not run.
+
+Facts about Terway used here, from its Helm chart (AliyunContainerService/terway,
+charts/terway/templates/terwayd/daemonset.yaml; at tag v1.6.1 charts/terway/templates/daemonset.yaml):
+the `policy` container reads the relay as env FELIX_TYPHAK8SSERVICENAME with
+`valueFrom.configMapKeyRef {name: eni-config, key: felix_relay_service, optional: true}`, and its image is
+Terway's own (`<repo>/terway:<Terway version>`), with Felix built in from the Calico branch named in
+Terway's Dockerfile (see TERWAY_FELIX).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from .eni_config import (
+    DISABLE_POLICY_KEY,
+    ENI_CONF_KEY,
+    ENI_CONFIG_NAME,
+    ENI_CONFIG_NAMESPACE,
+    NODE_CONFIG_LABEL,
+    RELAY_KEY,
+    TYPHA_SERVICE_NAME,
+    parse_eni_conf,
+    per_node_config_gaps,
+    policy_enabled,
+)
+from .problems import InputError, Problem, key_path  # noqa: F401 (Problem is part of the API)
+
+POLICY_CONTAINER = "policy"
+RELAY_ENV = "FELIX_TYPHAK8SSERVICENAME"
+# Stands in for the id of a vSwitch this run would create: never equal to a real id.
+PENDING_ID = "<new vSwitch, id known after apply>"
+REPLACE_RELAY_KEY = "terway:typha.replaceExistingRelay"
+CONFIRM_ENFORCEMENT_KEY = "terway:confirmNetworkPolicyEnforcement"
+_CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
+
+# Felix (Calico) version built into Terway's image, by Terway version (first version of each range),
+# from the Calico branch in Terway's Dockerfile / deploy/images/policy/Dockerfile at each release tag:
+# v1.0.10 v3.5.2; v1.1.0 .. v1.4.4 v3.20.2; v1.5.1 .. v1.17.5 v3.24.5. Newer Terway: not known here.
+TERWAY_FELIX: tuple[tuple[tuple[int, int], str], ...] = (((1, 0), "v3.5.2"), ((1, 1), "v3.20.2"), ((1, 5), "v3.24.5"))
+TERWAY_FELIX_KNOWN_UNTIL = (1, 17)
+
+_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class PreflightSettings:
+    """What the checks need from the stack configuration."""
+
+    mode: str
+    daemon_sets: tuple[str, ...]
+    typha_version: str = "v3.20.2"
+    wanted_vswitches: Mapping[str, Sequence[str]] = field(default_factory=dict)  # zone -> ids (PENDING_ID if new)
+    manages_vswitches: bool = False
+    replace_existing_relay: bool = False
+    confirm_network_policy_enforcement: bool = False
+    namespace: str = ENI_CONFIG_NAMESPACE
+
+    def as_props(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "daemonSets": list(self.daemon_sets),
+            "typhaVersion": self.typha_version,
+            "wantedVSwitches": {zone: list(ids) for zone, ids in sorted(self.wanted_vswitches.items())},
+            "managesVSwitches": self.manages_vswitches,
+            "replaceExistingRelay": self.replace_existing_relay,
+            "confirmNetworkPolicyEnforcement": self.confirm_network_policy_enforcement,
+            "namespace": self.namespace,
+        }
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> "PreflightSettings":
+        return cls(
+            mode=props["mode"],
+            daemon_sets=tuple(props.get("daemonSets") or ()),
+            typha_version=props.get("typhaVersion") or "v3.20.2",
+            wanted_vswitches={z: list(ids) for z, ids in (props.get("wantedVSwitches") or {}).items()},
+            manages_vswitches=bool(props.get("managesVSwitches")),
+            replace_existing_relay=bool(props.get("replaceExistingRelay")),
+            confirm_network_policy_enforcement=bool(props.get("confirmNetworkPolicyEnforcement")),
+            namespace=props.get("namespace") or ENI_CONFIG_NAMESPACE,
+        )
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """What was read from the cluster; None means it was not read (offline, or not needed)."""
+
+    eni_config: Optional[Mapping[str, Any]] = None  # the whole ConfigMap (metadata.managedFields, data)
+    daemon_sets: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None  # name -> object, None if absent
+    network_policy_count: Optional[int] = None
+    node_configs: Optional[Mapping[str, Mapping[str, Any]]] = None  # per-node ConfigMap name -> data
+
+
+@dataclass
+class PreflightResult:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
+
+    def raise_if_problems(self) -> None:
+        if self.problems:
+            raise InputError(self.problems)
+
+
+# --------------------------------------------------------------------------- eni-config
+
+
+def relay_managers(configmap: Mapping[str, Any], key: str = RELAY_KEY) -> list[str]:
+    """Field managers owning data.<key>, from metadata.managedFields, as `manager (operation)`."""
+    owners = []
+    for entry in ((configmap or {}).get("metadata") or {}).get("managedFields") or []:
+        fields = ((entry or {}).get("fieldsV1") or {}).get("f:data") or {}
+        if f"f:{key}" in fields:
+            owners.append(f"{entry.get('manager') or '(unnamed)'} ({entry.get('operation') or '?'})")
+    return owners
+
+
+def relay_problems(settings: PreflightSettings, configmap: Mapping[str, Any]) -> list[Problem]:
+    """Someone else's relay is never replaced silently: mode typha writes calico-typha over it."""
+    current = ((configmap or {}).get("data") or {}).get(RELAY_KEY)
+    if settings.mode != "typha" or current in (None, "", TYPHA_SERVICE_NAME) or settings.replace_existing_relay:
+        return []
+    managers = relay_managers(configmap)
+    if managers:
+        owned = f"field manager(s) {', '.join(managers)}"
+    elif (configmap.get("metadata") or {}).get("managedFields") is None:
+        owned = "field managers not known (the saved ConfigMap has no metadata.managedFields)"
+    else:
+        owned = "no field manager recorded"
+    return [
+        Problem(
+            key_path([RELAY_KEY], namespace=_CONFIGMAP),
+            f"is {current!r} ({owned}), another relay than {TYPHA_SERVICE_NAME}; networkPolicy typha would point "
+            f"Felix at {TYPHA_SERVICE_NAME} instead. Set {REPLACE_RELAY_KEY} true to take it over",
+        )
+    ]
+
+
+def policy_turns_on(settings: PreflightSettings, data: Mapping[str, Any]) -> bool:
+    """The live value switches NetworkPolicy off and the stack's mode would switch it on."""
+    return settings.mode in ("typha", "direct") and not policy_enabled((data or {}).get(DISABLE_POLICY_KEY))
+
+
+def enforcement_problems(
+    settings: PreflightSettings, data: Mapping[str, Any], network_policy_count: Optional[int]
+) -> list[Problem]:
+    if not policy_turns_on(settings, data) or settings.confirm_network_policy_enforcement:
+        return []
+    if network_policy_count is None:
+        objects = "Every NetworkPolicy object in the cluster (not counted: the cluster was not read)"
+    else:
+        objects = f"{network_policy_count} NetworkPolicy object{'' if network_policy_count == 1 else 's'} (all namespaces)"
+    return [
+        Problem(
+            key_path([DISABLE_POLICY_KEY], namespace=_CONFIGMAP),
+            f"is {data.get(DISABLE_POLICY_KEY)!r}: NetworkPolicy is off, and networkPolicy {settings.mode} turns it on. "
+            f"{objects} will start being enforced when Terway restarts. Set {CONFIRM_ENFORCEMENT_KEY} true to go ahead",
+        )
+    ]
+
+
+def eni_config_problems(settings: PreflightSettings, configmap: Mapping[str, Any]) -> list[Problem]:
+    data = (configmap or {}).get("data") or {}
+    problems: list[Problem] = []
+    if settings.manages_vswitches:
+        try:
+            parse_eni_conf(data)
+        except InputError as err:
+            problems += err.problems
+    return problems + relay_problems(settings, configmap)
+
+
+# --------------------------------------------------------------------------- DaemonSets
+
+
+def _containers(ds: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    spec = (((ds.get("spec") or {}).get("template") or {}).get("spec") or {})
+    return [c for c in spec.get("containers") or [] if isinstance(c, Mapping)]
+
+
+def policy_container(ds: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    return next((c for c in _containers(ds) if c.get("name") == POLICY_CONTAINER), None)
+
+
+def reads_relay_key(container: Mapping[str, Any]) -> bool:
+    """The chart's shape: env FELIX_TYPHAK8SSERVICENAME from configMapKeyRef eni-config/felix_relay_service."""
+    for env in container.get("env") or []:
+        ref = ((env or {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
+        if env.get("name") == RELAY_ENV and ref.get("name") == ENI_CONFIG_NAME and ref.get("key") == RELAY_KEY:
+            return True
+    return False
+
+
+def max_unavailable(ds: Mapping[str, Any]) -> Any:
+    rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
+    return rolling.get("maxUnavailable", 1)  # the API server's default for DaemonSets
+
+
+def update_strategy(ds: Mapping[str, Any]) -> str:
+    return ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") or "RollingUpdate"
+
+
+def parse_version(text: str) -> Optional[tuple[int, int]]:
+    match = _VERSION.match(text or "")
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def image_tag(image: str) -> Optional[str]:
+    """The tag of an image reference; None for a digest-only or untagged reference."""
+    reference = (image or "").split("@", 1)[0]
+    last = reference.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def felix_version(image: str) -> Optional[str]:
+    """The Calico version of Felix in a policy container image; None when it cannot be told.
+
+    A Calico image (`.../calico-felix:v3.24.5`, `calico/node:v3.26.1`) carries it in its tag; Terway's
+    own image carries Terway's version, mapped through TERWAY_FELIX.
+    """
+    tag = image_tag(image)
+    version = parse_version(tag or "")
+    if version is None:
+        return None
+    path = (image or "").split("@", 1)[0].rsplit(":", 1)[0].lower()  # registry/namespace/name, no tag
+    repository = path.rsplit("/", 1)[-1]
+    if "calico" in path or "felix" in repository:
+        return "v" + tag.lstrip("v").split("-", 1)[0]
+    if "terway" in repository and version <= TERWAY_FELIX_KNOWN_UNTIL:
+        known = [felix for first, felix in TERWAY_FELIX if version >= first]
+        return known[-1] if known else None
+    return None
+
+
+def daemon_set_problems(settings: PreflightSettings, daemon_sets: Mapping[str, Optional[Mapping[str, Any]]]) -> list[Problem]:
+    problems = []
+    ns = settings.namespace
+    for name in settings.daemon_sets:
+        ds = daemon_sets.get(name)
+        path = key_path(["terway", "daemonSets"])
+        if ds is None:
+            problems.append(Problem(path, f"DaemonSet {ns}/{name} not found (kubectl -n {ns} get daemonsets)"))
+            continue
+        if update_strategy(ds) != "RollingUpdate":
+            problems.append(
+                Problem(
+                    path,
+                    f"DaemonSet {ns}/{name} uses updateStrategy {update_strategy(ds)}: a rolling restart would not "
+                    "replace its pods; switch it to RollingUpdate",
+                )
+            )
+        if settings.mode == "typha":
+            container = policy_container(ds)
+            if container is not None and not reads_relay_key(container):
+                problems.append(
+                    Problem(
+                        f"DaemonSet {ns}/{name}",
+                        f"its {POLICY_CONTAINER} container does not take env {RELAY_ENV} from ConfigMap "
+                        f"{ENI_CONFIG_NAME} key {RELAY_KEY} (configMapKeyRef), so Felix would ignore the relay: "
+                        "upgrade Terway (its chart has it from v1.6.1), or use networkPolicy direct",
+                    )
+                )
+    return problems
+
+
+def daemon_set_warnings(settings: PreflightSettings, daemon_sets: Mapping[str, Optional[Mapping[str, Any]]]) -> list[str]:
+    if settings.mode != "typha":
+        return []
+    warnings = []
+    typha = parse_version(settings.typha_version)
+    for name in settings.daemon_sets:
+        ds = daemon_sets.get(name)
+        container = policy_container(ds) if ds else None
+        where = f"DaemonSet {settings.namespace}/{name}"
+        if ds is not None and container is None:
+            warnings.append(f"{where} has no {POLICY_CONTAINER} container: Felix does not run there, Typha has no effect on it")
+            continue
+        if container is None:
+            continue
+        image = container.get("image") or ""
+        felix = felix_version(image)
+        if felix is None:
+            warnings.append(
+                f"{where}: cannot tell the Felix (Calico) version from image {image!r}; Typha {settings.typha_version} "
+                "and Felix should be the same Calico minor version"
+            )
+        elif parse_version(felix) != typha:
+            warnings.append(
+                f"{where}: Felix is Calico {felix} (image {image}) but Typha is {settings.typha_version}: they should be "
+                f"the same Calico minor version; set terway:typha.version to a {felix.rsplit('.', 1)[0]}.x release"
+            )
+    return warnings
+
+
+def daemon_set_notes(settings: PreflightSettings, daemon_sets: Mapping[str, Optional[Mapping[str, Any]]]) -> list[str]:
+    notes = []
+    for name in settings.daemon_sets:
+        ds = daemon_sets.get(name)
+        if ds is not None and update_strategy(ds) == "RollingUpdate":
+            notes.append(
+                f"DaemonSet {settings.namespace}/{name}: RollingUpdate, maxUnavailable {max_unavailable(ds)}: a restart "
+                "replaces at most that many Terway pods at a time"
+            )
+    return notes
+
+
+# --------------------------------------------------------------------------- per-node configs
+
+
+def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """Per-node configs that override a zone the stack adds a vSwitch to (RFC 7396 replaces lists whole)."""
+    known = {z: [i for i in ids if i != PENDING_ID] for z, ids in settings.wanted_vswitches.items()}
+    new_zones = sorted(z for z, ids in settings.wanted_vswitches.items() if PENDING_ID in ids)
+    try:  # parses every per-node eni_conf: a malformed one is reported naming its ConfigMap
+        problems = per_node_config_gaps(node_configs, {z: ids for z, ids in known.items() if ids})
+        overridden = {
+            name: parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get("vswitches") or {}
+            for name, data in sorted(node_configs.items())
+            if ENI_CONF_KEY in (data or {})
+        }
+    except InputError as err:
+        return err.problems
+    for name, overrides in overridden.items():
+        for zone in new_zones:
+            if zone in overrides:
+                problems.append(
+                    Problem(
+                        key_path([ENI_CONF_KEY, "vswitches", zone], namespace=f"{ENI_CONFIG_NAMESPACE}/{name}"),
+                        f"per-node config overrides zone {zone}, so nodes labelled {NODE_CONFIG_LABEL}={name} would "
+                        f"never use the vSwitch this stack creates there (terway:podVSwitches.zones.{zone}.cidr). "
+                        "Remove the zone from its vswitches, or create the vSwitch elsewhere, list it there, "
+                        "and adopt it with vswitchId",
+                    )
+                )
+    return problems
+
+
+# --------------------------------------------------------------------------- the whole preflight
+
+
+def needs_network_policy_count(settings: PreflightSettings, configmap: Optional[Mapping[str, Any]]) -> bool:
+    return configmap is not None and policy_turns_on(settings, configmap.get("data") or {})
+
+
+def needs_node_configs(settings: PreflightSettings) -> bool:
+    return bool(settings.wanted_vswitches)
+
+
+def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
+    """Every read-only check; what could not be checked is listed in `not_run`."""
+    result = PreflightResult()
+    if facts.eni_config is None:
+        result.not_run.append(f"{_CONFIGMAP}: shape of eni_conf, owner of {RELAY_KEY}, {DISABLE_POLICY_KEY} (not read)")
+    else:
+        result.problems += eni_config_problems(settings, facts.eni_config)
+        data = facts.eni_config.get("data") or {}
+        result.problems += enforcement_problems(settings, data, facts.network_policy_count)
+        if policy_turns_on(settings, data) and facts.network_policy_count is None:
+            result.not_run.append("NetworkPolicy objects: not counted (needs the cluster)")
+        metadata = facts.eni_config.get("metadata") or {}
+        if settings.mode == "typha" and data.get(RELAY_KEY) and metadata.get("managedFields") is None:
+            result.not_run.append(f"field managers of {RELAY_KEY}: not known (no metadata.managedFields)")
+    if facts.daemon_sets is None:
+        checks = "exist, RollingUpdate and maxUnavailable"
+        if settings.mode == "typha":
+            checks += f", {POLICY_CONTAINER} container reads {RELAY_KEY}, Felix version"
+        result.not_run.append(f"Terway DaemonSets {', '.join(settings.daemon_sets)}: {checks} (needs the cluster)")
+    else:
+        result.problems += daemon_set_problems(settings, facts.daemon_sets)
+        result.warnings += daemon_set_warnings(settings, facts.daemon_sets)
+        result.notes += daemon_set_notes(settings, facts.daemon_sets)
+    if needs_node_configs(settings):
+        if facts.node_configs is None:
+            result.not_run.append(
+                f"per-node configs (nodes labelled {NODE_CONFIG_LABEL}) overriding {', '.join(sorted(settings.wanted_vswitches))} "
+                "(needs the cluster)"
+            )
+        else:
+            result.problems += node_config_problems(settings, facts.node_configs)
+    return result
