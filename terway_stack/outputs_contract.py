@@ -133,7 +133,7 @@ CONTRACT: tuple[Output, ...] = (
         '`{"cn-shanghai-f": 8188, ...}` (8188 for a /19)',
     ),
     Output("terwayDaemonSets", STRING_LIST, "the Terway DaemonSets the stack restarts", '`["terway-eniip"]`'),
-    Output("eniConfigTrigger", STRING, "sha256 of the effective managed eni-config values", "64 hex digits"),
+    Output("eniConfigTrigger", STRING, "sha256 of the effective managed eni-config values, as written to the cluster", "64 hex digits"),
     Output(
         "podIpCapacity",
         ZONE_TO_CAPACITY,

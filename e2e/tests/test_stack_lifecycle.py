@@ -36,6 +36,8 @@ MAX_UNAVAILABLE = 1  # 10% of 6 nodes, rounded up as the DaemonSet controller do
 NS, DS = "kube-system", "terway-eniip"
 ADMIN = ADMIN_USER  # every request of the stack and of these tests
 ROLLOUT_AGENT = "terway-stack-rollout"
+WRITER_AGENT = "terway-stack-eni-config"  # terway_stack/act/eni_config_writer.py
+POLICY_MANAGER = "terway-stack-policy-keys"
 NEW_VSWITCHES = {"cn-shanghai-f": "vsw-e2enewf", "cn-shanghai-g": "vsw-e2enewg"}
 STACK = "e2e"
 
@@ -118,7 +120,7 @@ def baseline(cp):
 def test_1_preview_writes_nothing(cp, pulumi, baseline):
     since = cp.audit_offset()
     result = pulumi("preview", "--diff")
-    assert "calico-typha-deployment" in result.stdout and "eni-config-network-policy" in result.stdout
+    assert "calico-typha-deployment" in result.stdout and "eni-config-policy-keys" in result.stdout
     # pulumi-kubernetes previews with server-side dry runs: requests with a write verb that persist nothing.
     dry_runs = [ev for ev in cp.write_events(since, user=ADMIN, include_dry_run=True) if is_dry_run(ev)]
     assert dry_runs, "expected the provider's server-side dry-run previews in the audit log"
@@ -210,7 +212,7 @@ def test_7_policy_pack_runs_under_the_real_engine(cp, pulumi):
     assert cp.write_summary(since, user=ADMIN) == {}
 
 
-def test_5_destroy_keeps_vswitches_releases_relay_before_typha_goes(cp, pulumi):
+def test_5_destroy_keeps_vswitches_releases_relay_before_typha_goes(cp, pulumi, baseline):
     assert eni_config(cp)["felix_relay_service"] == "calico-typha"
 
     state = pulumi("stack", "export", "--show-secrets=false").stdout
@@ -227,10 +229,10 @@ def test_5_destroy_keeps_vswitches_releases_relay_before_typha_goes(cp, pulumi):
     for zone, new_id in NEW_VSWITCHES.items():
         assert new_id in conf["vswitches"][zone]  # retained: pods hold IPs of these vSwitches
     assert "felix_relay_service" not in data
-    relay_released = [
-        ev for ev in cp.write_events(since, user=ADMIN, resource="configmaps", name="eni-config")
-        if "eni-config-network-policy" in ev.get("requestURI", "")
-    ]
+    assert data["disable_network_policy"] == baseline["data"]["disable_network_policy"]  # as before the stack
+    relay_released = cp.write_events(
+        since, user=ADMIN, user_agent=WRITER_AGENT, field_manager=POLICY_MANAGER, resource="configmaps", name="eni-config"
+    )
     restarts = restart_patches(cp, since)
     typha_gone = cp.write_events(since, user=ADMIN, resource="deployments", name="calico-typha", verbs=["delete"])
     assert relay_released and len(restarts) == 1 and len(typha_gone) == 1

@@ -25,6 +25,7 @@ TYPHA_SERVICE_NAME = "calico-typha"
 NODE_CONFIG_LABEL = "terway-config"
 
 POLICY_KEYS = (RELAY_KEY, DISABLE_POLICY_KEY)
+NETWORK_POLICY_MODES = ("typha", "disabled", "direct")
 MANAGED_KEYS = (ENI_CONF_KEY, *POLICY_KEYS)
 _CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
 
@@ -33,15 +34,93 @@ def _problem(*loc: str, message: str, configmap: str = _CONFIGMAP) -> InputError
     return InputError([Problem(key_path(loc, namespace=configmap), message)])
 
 
-def policy_keys(mode: str) -> dict[str, str]:
-    """Top-level keys the stack owns for a network-policy mode; absent keys are released."""
+def relay_after(mode: str, live: Optional[str]) -> Optional[str]:
+    """felix_relay_service after a run (None: absent).
+
+    Mode typha points Felix at our Typha. Any other mode removes a relay naming our Typha, whoever set
+    it (the runbook's `kubectl edit` included), and leaves a relay naming another service alone: that
+    one is not ours to remove.
+    """
+    _check_mode(mode)
     if mode == "typha":
-        return {RELAY_KEY: TYPHA_SERVICE_NAME, DISABLE_POLICY_KEY: "false"}
+        return TYPHA_SERVICE_NAME
+    return None if live == TYPHA_SERVICE_NAME else live
+
+
+def disable_policy_after(mode: str, live: Optional[str]) -> Optional[str]:
+    """disable_network_policy after a run (None: absent).
+
+    Mode disabled turns policy off. Modes typha and direct need policy on: an absent key or a value
+    that already means "on" is left exactly as it is (absent stays absent); a value that turns policy
+    off becomes "false" (the preflight makes the run fail unless the config confirms that).
+    """
+    _check_mode(mode)
     if mode == "disabled":
-        return {DISABLE_POLICY_KEY: "true"}
-    if mode == "direct":
-        return {DISABLE_POLICY_KEY: "false"}
-    raise ValueError(f"unknown network policy mode {mode!r}")
+        return "true"
+    return live if policy_enabled(live) else "false"
+
+
+def policy_keys(mode: str, live_data: Optional[Mapping[str, Any]] = None) -> dict[str, str]:
+    """The policy keys as they will be after a run over `live_data`; an absent key is left out."""
+    live_data = live_data or {}
+    after = {
+        RELAY_KEY: relay_after(mode, _text(live_data.get(RELAY_KEY))),
+        DISABLE_POLICY_KEY: disable_policy_after(mode, _text(live_data.get(DISABLE_POLICY_KEY))),
+    }
+    return {key: value for key, value in after.items() if value is not None}
+
+
+def _text(value: Any) -> Optional[str]:
+    return None if value is None else str(value)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in NETWORK_POLICY_MODES:
+        raise ValueError(f"unknown network policy mode {mode!r}")
+
+
+@dataclass(frozen=True)
+class PolicyKeysWrite:
+    """What the policy-keys writer sends for one live ConfigMap.
+
+    `apply`: the keys it holds by server-side apply (the whole set each time: a key left out is
+    released). `remove_relay`: a JSON patch that removes felix_relay_service only while it still names
+    our Typha, because apply cannot remove a key another manager co-owns. `after`: the result.
+    """
+
+    apply: dict[str, str]
+    remove_relay: bool
+    after: dict[str, str]
+
+
+def policy_keys_write(mode: str, live_data: Mapping[str, Any], held: Sequence[str] = ()) -> PolicyKeysWrite:
+    """Decide the write from the live data and the keys the writer held before (`held`).
+
+    A key is held once the stack has had to set it, and stays held until destroy, so that the value
+    stays co-owned by the stack (another manager releasing it cannot remove it).
+    """
+    after = policy_keys(mode, live_data)
+    live_disable = _text((live_data or {}).get(DISABLE_POLICY_KEY))
+    holds = set()
+    if mode == "typha":
+        holds.add(RELAY_KEY)
+    if DISABLE_POLICY_KEY in after and (
+        mode == "disabled" or after[DISABLE_POLICY_KEY] != live_disable or DISABLE_POLICY_KEY in held
+    ):
+        holds.add(DISABLE_POLICY_KEY)
+    remove_relay = RELAY_KEY not in after and _text((live_data or {}).get(RELAY_KEY)) == TYPHA_SERVICE_NAME
+    return PolicyKeysWrite({k: after[k] for k in sorted(holds)}, remove_relay, after)
+
+
+def restore_disable_policy(prior: Optional[str], held_value: Optional[str], live: Optional[str]) -> tuple[bool, Optional[str]]:
+    """On destroy: (restore?, value) for disable_network_policy.
+
+    Restore the value from before the stack first wrote the key (None: remove it) only while the live
+    value is still the one the stack wrote; a later edit by someone else is theirs and stays.
+    """
+    if held_value is None or live != held_value or live == prior:
+        return False, live
+    return True, prior
 
 
 def policy_enabled(value: Optional[str]) -> bool:
@@ -260,7 +339,7 @@ def plan_eni_config(
     if wanted_vswitches is not None:
         # The merge parses and checks eni_conf itself (strict JSON, shape), naming the key on any problem.
         eni_conf = merge_eni_conf(live_data.get(ENI_CONF_KEY), wanted_vswitches)
-    return EniConfigChange(policy=policy_keys(mode), eni_conf=eni_conf)
+    return EniConfigChange(policy=policy_keys(mode, live_data), eni_conf=eni_conf)
 
 
 def per_node_config_gaps(

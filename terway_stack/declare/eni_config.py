@@ -1,11 +1,14 @@
 """The stack's share of kube-system/eni-config, and the Terway restarts that make it take effect.
 
-Ownership is split over two server-side-apply field managers, because the two halves must behave
-oppositely when the stack lets go of them:
+Two writers (act/eni_config_writer.py), because the two halves must behave oppositely when the stack
+lets go of them:
 - `eni_conf` (pod vSwitches): retained on delete. Pods hold IPs of those vSwitches; removing the key
   would leave Terway with no vSwitch list at all.
-- `felix_relay_service` / `disable_network_policy`: released on delete, so Felix stops looking for a
-  Typha that the same destroy removes.
+- `felix_relay_service` / `disable_network_policy`: on delete the relay goes and the policy switch
+  gets its value from before the stack back, so Felix stops looking for a Typha that the same
+  destroy removes.
+Their inputs are planned from the value read in this run (what preview shows); their outputs are
+what was really written, and the restart trigger is computed from those.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..act.eni_config_writer import EniConfWriter, PolicyKeysWriter
 from ..act.terway_rollout import TerwayRollout
 from ..decide import eni_config as decide
 from ..decide.problems import InputError
@@ -21,11 +25,6 @@ from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
 
 LIVE_ID = f"{decide.ENI_CONFIG_NAMESPACE}/{decide.ENI_CONFIG_NAME}"
-
-
-def field_manager(resource_name: str) -> str:
-    # One manager per patch resource: a renamed patch co-owns its keys before the old one releases them.
-    return f"terway-stack-{resource_name}"[:128]
 
 
 def _stop_on_input_error(fn):
@@ -67,6 +66,10 @@ class LiveEniConfig:
                 pulumi.log.warn(f"networkPolicy typha has no effect here: {reason}")
         return self.configmap
 
+    def policy_values(self) -> pulumi.Output[dict[str, Optional[str]]]:
+        """The live policy keys as read in this run: the writer refuses to write over other values."""
+        return self.configmap.data.apply(lambda data: {key: (data or {}).get(key) for key in decide.POLICY_KEYS})
+
     def change(self, pod_vswitch_ids: Optional[pulumi.Output[Mapping[str, str]]]) -> pulumi.Output[decide.EniConfigChange]:
         """The stack's keys after merging the wanted vSwitch ids into the live value."""
         mode = self._settings.network_policy
@@ -81,7 +84,7 @@ class LiveEniConfig:
 
 
 class EniConfigOwnership(pulumi.ComponentResource):
-    """Patches of eni-config owned by the stack, and a rolling restart of Terway whenever they change."""
+    """The stack's writers of eni-config, and a rolling restart of Terway whenever what they wrote changes."""
 
     def __init__(
         self,
@@ -95,53 +98,52 @@ class EniConfigOwnership(pulumi.ComponentResource):
         gates: Sequence[pulumi.Resource] = (),
     ):
         super().__init__("terway:index:EniConfigOwnership", name, None, opts)
-        self._settings, self._cluster = settings, cluster
+        self._settings, self._cluster, self._live = settings, cluster, live
         self.change = live.change(wanted)
-        # The preflight gates (declare/preflight.py) also check per-node configs, before any vSwitch exists.
-        gate = [live.gate, *gates]
-        # Before the policy patch in the graph, so a destroy releases the keys, then restarts Terway,
+        # Every writer waits for every check that reads the cluster or the cloud. The preflight gates
+        # (declare/preflight.py) also check per-node configs, before any vSwitch exists.
+        gates = [live.gate, *gates]
+        # Before the policy writer in the graph, so a destroy releases the keys, then restarts Terway,
         # and only then deletes the Typha it depends on.
         release_restarts = [
-            self._restart(ds, "release", pulumi.Output.from_input(""), [*gate, *typha_ready])
+            self._restart(ds, "release", pulumi.Output.from_input(""), [*gates, *typha_ready])
             for ds in settings.terway.daemon_sets
         ]
-        self.vswitch_patch = self._vswitch_patch(gate) if wanted is not None else None
-        self.policy_patch = self._patch(
-            f"{name}-network-policy",
-            decide.policy_keys(settings.network_policy),
-            depends_on=[*gate, *typha_ready, *release_restarts],
+        self.eni_conf_writer = self._eni_conf_writer(wanted, gates) if wanted is not None else None
+        self.policy_writer = PolicyKeysWriter(
+            f"{name}-policy-keys",
+            kubeconfig=cluster.kubeconfig,
+            mode=settings.network_policy,
+            planned=self.change.apply(lambda change: dict(change.policy)),
+            observed=live.policy_values(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*gates, *typha_ready, *release_restarts]),
         )
-        patches = [p for p in (self.vswitch_patch, self.policy_patch) if p is not None]
-        self.trigger = self.change.apply(lambda change: change.trigger())
-        self.restarts = [self._restart(ds, "change", self.trigger, patches) for ds in settings.terway.daemon_sets]
+        writers = [w for w in (self.eni_conf_writer, self.policy_writer) if w is not None]
+        # What was really written (the write-time merge may keep an edit made after the plan was read).
+        self.trigger = _written_trigger(self.policy_writer, self.eni_conf_writer)
+        self.restarts = [self._restart(ds, "change", self.trigger, writers) for ds in settings.terway.daemon_sets]
         self.release_restarts = release_restarts
         self.register_outputs({"trigger": self.trigger})
 
-    def _vswitch_patch(self, depends_on) -> k8s.core.v1.ConfigMapPatch:
-        return self._patch(
-            f"{self._name}-vswitches",
-            {decide.ENI_CONF_KEY: self.change.apply(lambda change: change.eni_conf)},
-            depends_on=depends_on,
-            retain_on_delete=True,
-        )
+    # Names of earlier versions, for code that still refers to the writers as patches.
+    @property
+    def vswitch_patch(self) -> Optional[EniConfWriter]:
+        return self.eni_conf_writer
 
-    def _patch(self, resource_name: str, data, depends_on, retain_on_delete: bool = False) -> k8s.core.v1.ConfigMapPatch:
-        return k8s.core.v1.ConfigMapPatch(
-            resource_name,
-            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
-                name=decide.ENI_CONFIG_NAME,
-                namespace=decide.ENI_CONFIG_NAMESPACE,
-                annotations={
-                    "pulumi.com/patchFieldManager": field_manager(resource_name),
-                    # The keys belong to ACK's add-on manager until now; taking them over is safe only
-                    # because the value written is a merge of the value read in this same run.
-                    "pulumi.com/patchForce": "true",
-                },
-            ),
-            data=data,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=self._cluster.provider, depends_on=depends_on, retain_on_delete=retain_on_delete
-            ),
+    @property
+    def policy_patch(self) -> PolicyKeysWriter:
+        return self.policy_writer
+
+    def _eni_conf_writer(self, wanted, depends_on) -> EniConfWriter:
+        return EniConfWriter(
+            f"{self._name}-eni-conf",
+            kubeconfig=self._cluster.kubeconfig,
+            wanted_vswitches=wanted.apply(wanted_vswitches),
+            planned_eni_conf=self.change.apply(lambda change: change.eni_conf),
+            observed_eni_conf=self._live.configmap.data.apply(lambda data: (data or {}).get(decide.ENI_CONF_KEY)),
+            # Pods hold IPs of the vSwitches eni_conf lists: destroy leaves it (the provider's delete
+            # writes nothing as well).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, retain_on_delete=True),
         )
 
     def _restart(self, daemon_set: str, restart_on: str, trigger, depends_on) -> TerwayRollout:
@@ -156,3 +158,16 @@ class EniConfigOwnership(pulumi.ComponentResource):
             namespace=decide.ENI_CONFIG_NAMESPACE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
+
+
+def _written_trigger(policy: PolicyKeysWriter, eni_conf: Optional[EniConfWriter]) -> pulumi.Output[str]:
+    written_eni_conf = eni_conf.data if eni_conf is not None else pulumi.Output.from_input(None)
+
+    def trigger(args) -> str:
+        policy_data, eni_data = args
+        return decide.EniConfigChange(
+            policy={k: v for k, v in dict(policy_data or {}).items() if k in decide.POLICY_KEYS and v is not None},
+            eni_conf=(eni_data or {}).get(decide.ENI_CONF_KEY) if eni_conf is not None else None,
+        ).trigger()
+
+    return pulumi.Output.all(policy.data, written_eni_conf).apply(trigger)

@@ -21,6 +21,7 @@ from . import markdown as md
 from .mocks import Evaluation, RecordedResource
 
 DYNAMIC_PROVIDER_KEY = "__provider"
+ENI_CONFIG_WRITER_KIND = "terway-eni-config-writer"  # act/eni_config_writer.py KIND
 REDACTED = "[secret]"
 _SECRET_KEYS = {"kubeconfig"}
 
@@ -399,13 +400,14 @@ def eni_config_changes(resources: Sequence[RecordedResource], live_data: Mapping
     """Managed keys of eni-config before (live) and after (what the stack writes), and the eni_conf diff."""
     written: dict[str, str] = {}
     for resource in resources:
-        if resource.type == "kubernetes:core/v1:ConfigMapPatch":
+        if resource.inputs.get("kind") == ENI_CONFIG_WRITER_KIND:
             written.update(resource.inputs.get("data") or {})
     keys: list[KeyChange] = []
     eni_conf_diff: list[str] = []
     for key in eni.MANAGED_KEYS:
         before = live_data.get(key)
-        # A policy key the stack does not write in this mode is released, i.e. removed if it was ours.
+        # The policy writer's data is the keys as they will be after the run: a key it leaves out
+        # will be absent (removed if it was there).
         after = written.get(key, before if key == eni.ENI_CONF_KEY else None)
         if key == eni.ENI_CONF_KEY:
             eni_conf_diff = list(
@@ -520,10 +522,11 @@ def summarize(resource: RecordedResource) -> str:
         return f"{i.get('cidrBlock')} in {i.get('zoneId')} of {i.get('vpcId')}"
     if t == "alicloud:vpc/snatEntry:SnatEntry":
         return f"SNAT {i.get('sourceVswitchId')} via {i.get('snatIp')} on {i.get('snatTableId')}"
-    if t.endswith(":ConfigMapPatch"):
-        keys = ", ".join(sorted((i.get("data") or {}).keys()))
+    if i.get("kind") == ENI_CONFIG_WRITER_KIND:
+        managed = eni.POLICY_KEYS if i.get("role") == "policy-keys" else (i.get("data") or {}).keys()
+        keys = ", ".join(sorted(managed))
         retained = " (retained on delete)" if resource.options.get("retainOnDelete") else ""
-        return f"patch keys [{keys}]{retained}"
+        return f"write keys [{keys}] of {i.get('namespace')}/{i.get('configMap')} as {i.get('fieldManager')}{retained}"
     if i.get("kind") == "terway-rollout-restart":
         when = "when the managed keys change" if i.get("restartOn") == "change" else "after the policy keys are released (destroy)"
         return f"rolling restart of {i.get('namespace')}/{i.get('daemonSet')} {when}"

@@ -45,6 +45,7 @@ PDB_TYPES: dict[str, tuple[str, Optional[int], Optional[int]]] = {
 # Dynamic resources are typed pulumi-python:dynamic:Resource or, with a type name, pulumi-python:dynamic/<module>:<Name>.
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
 RESTART_KIND = "terway-rollout-restart"
+ENI_CONFIG_WRITER_KIND = "terway-eni-config-writer"
 RESTART_METHOD = "rollout-restart"
 # Objects whose props can carry a shell command or a container command line.
 COMMAND_TYPE_PREFIXES = ("command:",)
@@ -65,7 +66,20 @@ def metadata(resource: PlanResource) -> tuple[Any, Any]:
     return dig(resource.props, "metadata", "namespace"), dig(resource.props, "metadata", "name")
 
 
+def is_eni_config_writer(resource: PlanResource) -> bool:
+    """The project's dynamic writer of eni-config keys (act/eni_config_writer.py)."""
+    props = resource.props
+    return (
+        resource.type.startswith(DYNAMIC_TYPE_PREFIX)
+        and props.get("kind") == ENI_CONFIG_WRITER_KIND
+        and (props.get("namespace"), props.get("configMap")) == (ENI_CONFIG_NAMESPACE, ENI_CONFIG_NAME)
+    )
+
+
 def is_eni_config_patch(resource: PlanResource) -> bool:
+    """Anything that writes keys of kube-system/eni-config: the project's writers or a ConfigMapPatch."""
+    if is_eni_config_writer(resource):
+        return True
     return resource.type == CONFIGMAP_PATCH and metadata(resource) == (ENI_CONFIG_NAMESPACE, ENI_CONFIG_NAME)
 
 
@@ -475,6 +489,11 @@ def effective_mode(resources: Sequence[PlanResource], context: PolicyContext) ->
         return "typha"
     if disable and all(known(v) for v in disable + relay):
         return "direct"
+    # The policy writer leaves an absent disable_network_policy absent in modes typha and direct;
+    # it names its mode.
+    declared = [p.props.get("networkPolicyMode") for p in _eni_config_patches(resources) if is_eni_config_writer(p)]
+    if any(known(m) and m == "direct" for m in declared) and all(known(v) for v in relay):
+        return "direct"
     return context.network_policy_mode
 
 
@@ -545,10 +564,10 @@ RULES: tuple[Rule, ...] = (
          "disable_network_policy \"true\".",
          (), stack_check=check_felix_relay_service),
     Rule("eni-config-managed-keys", MANDATORY,
-         "The eni-config patch carries only eni_conf, felix_relay_service and disable_network_policy.",
+         "The eni-config writers carry only eni_conf, felix_relay_service and disable_network_policy.",
          (), resource_check=check_eni_config_managed_keys),
     Rule("eni-conf-retained", MANDATORY,
-         "The eni-config patch owning eni_conf is retained on delete.",
+         "The eni-config writer owning eni_conf is retained on delete.",
          (), resource_check=check_eni_conf_retained),
     Rule("terway-rolling-restart", MANDATORY,
          "Terway is restarted only by the rolling-restart resource, never by deleting pods.",

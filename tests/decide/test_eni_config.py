@@ -141,14 +141,100 @@ def test_eni_conf_is_not_even_parsed_when_vswitches_are_not_managed():
 @pytest.mark.parametrize(
     "mode, keys",
     [
-        ("typha", {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}),
+        ("typha", {"felix_relay_service": "calico-typha"}),
         ("disabled", {"disable_network_policy": "true"}),
-        ("direct", {"disable_network_policy": "false"}),
+        ("direct", {}),
     ],
 )
-def test_policy_keys_per_mode(mode, keys):
+def test_policy_keys_per_mode_over_a_configmap_without_them(mode, keys):
     assert eni.policy_keys(mode) == keys
+    assert eni.policy_keys(mode, {}) == keys
     assert set(keys) <= set(eni.MANAGED_KEYS)
+
+
+@pytest.mark.parametrize(
+    "mode, live, after",
+    [
+        ("typha", {"disable_network_policy": "false"}, {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}),
+        ("typha", {"disable_network_policy": "true"}, {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}),
+        ("direct", {"disable_network_policy": ""}, {"disable_network_policy": ""}),
+        ("direct", {"felix_relay_service": "calico-typha"}, {}),
+        ("disabled", {"felix_relay_service": "calico-typha", "disable_network_policy": "0"}, {"disable_network_policy": "true"}),
+        ("direct", {"felix_relay_service": "other-typha"}, {"felix_relay_service": "other-typha"}),
+        ("typha", {"felix_relay_service": "other-typha"}, {"felix_relay_service": "calico-typha"}),
+    ],
+)
+def test_policy_keys_after_the_run(mode, live, after):
+    assert eni.policy_keys(mode, live) == after
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="unknown network policy mode 'off'"):
+        eni.policy_keys("off")
+
+
+POLICY_VALUES = st.one_of(st.none(), st.sampled_from(["true", "false", "0", "", "1", " false ", "calico-typha", "other"]), st.text(max_size=8))
+
+
+def _live(relay, disable):
+    return {k: v for k, v in {eni.RELAY_KEY: relay, eni.DISABLE_POLICY_KEY: disable}.items() if v is not None}
+
+
+def _apply(live: dict, write: eni.PolicyKeysWrite) -> dict:
+    """What the API server makes of the write: apply sets its keys; the JSON patch removes our relay."""
+    result = {**live, **write.apply}
+    if write.remove_relay and result.get(eni.RELAY_KEY) == eni.TYPHA_SERVICE_NAME:
+        del result[eni.RELAY_KEY]
+    return result
+
+
+@settings(max_examples=300, deadline=None)
+@given(mode=st.sampled_from(eni.NETWORK_POLICY_MODES), relay=POLICY_VALUES, disable=POLICY_VALUES,
+       held=st.lists(st.sampled_from(eni.POLICY_KEYS), unique=True))
+def test_policy_keys_write_properties(mode, relay, disable, held):
+    live = _live(relay, disable)
+    write = eni.policy_keys_write(mode, live, held)
+    after = _apply(live, write)
+    assert {k: after.get(k) for k in eni.POLICY_KEYS if k in after} == write.after == eni.policy_keys(mode, live)
+    # Policy is on exactly in modes typha and direct, as Terway reads the key.
+    assert eni.policy_enabled(after.get(eni.DISABLE_POLICY_KEY)) is (mode != "disabled")
+    # Felix is pointed at our Typha exactly in mode typha; someone else's relay is never removed.
+    assert (after.get(eni.RELAY_KEY) == eni.TYPHA_SERVICE_NAME) is (mode == "typha")
+    if mode != "typha" and relay not in (None, eni.TYPHA_SERVICE_NAME):
+        assert after[eni.RELAY_KEY] == relay
+    # Absent stays absent unless policy must be turned off.
+    if disable is None and mode != "disabled":
+        assert eni.DISABLE_POLICY_KEY not in after
+    # A value that already turns policy on is not rewritten in typha/direct.
+    if mode != "disabled" and disable is not None and eni.policy_enabled(disable):
+        assert after[eni.DISABLE_POLICY_KEY] == disable
+    # Only the stack's keys are ever written.
+    assert set(write.apply) <= set(eni.POLICY_KEYS)
+
+
+def test_a_held_disable_key_stays_held_after_it_was_written():
+    # Mode disabled wrote "true"; back in typha it writes "false" and keeps holding the key after.
+    first = eni.policy_keys_write("typha", {"disable_network_policy": "true"})
+    assert first.apply == {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}
+    again = eni.policy_keys_write("typha", {"disable_network_policy": "false"}, held=sorted(first.apply))
+    assert again.apply == first.apply
+    # Never held and already on: not taken.
+    assert eni.policy_keys_write("typha", {"disable_network_policy": "false"}).apply == {"felix_relay_service": "calico-typha"}
+
+
+@pytest.mark.parametrize(
+    "prior, held, live, expected",
+    [
+        (None, "true", "true", (True, None)),  # absent before: removed again
+        ("true", "false", "false", (True, "true")),  # policy was off before: off again
+        ("false", "true", "true", (True, "false")),
+        ("true", "true", "true", (False, "true")),  # nothing to restore
+        (None, "true", "false", (False, "false")),  # changed by someone since: theirs, left alone
+        (None, None, "true", (False, "true")),  # the stack never wrote it
+    ],
+)
+def test_restore_disable_policy(prior, held, live, expected):
+    assert eni.restore_disable_policy(prior, held, live) == expected
 
 
 @pytest.mark.parametrize("value, enabled", [(None, True), ("false", True), ("0", True), ("", True), ("true", False), ("1", False), ("yes", False)])

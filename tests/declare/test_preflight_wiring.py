@@ -33,7 +33,10 @@ def test_every_writer_depends_on_the_gate(mode):
     evaluation = declare(config)
     found = writers(evaluation)
     types = {r.type for r in found}
-    assert {"alicloud:vpc/switch:Switch", "alicloud:vpc/snatEntry:SnatEntry", "kubernetes:core/v1:ConfigMapPatch"} <= types
+    assert {
+        "alicloud:vpc/switch:Switch", "alicloud:vpc/snatEntry:SnatEntry",
+        "pulumi-python:dynamic/terway_stack:EniConfWriter", "pulumi-python:dynamic/terway_stack:PolicyKeysWriter",
+    } <= types
     assert ("kubernetes:apps/v1:Deployment" in types) == (mode == "typha")
     reach = depends_on_gate(evaluation)
     assert {r.name: reach[r.name] for r in found} == {r.name: True for r in found}

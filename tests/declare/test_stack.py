@@ -13,7 +13,8 @@ from terway_stack.program import run
 
 SWITCH = "alicloud:vpc/switch:Switch"
 SNAT = "alicloud:vpc/snatEntry:SnatEntry"
-PATCH = "kubernetes:core/v1:ConfigMapPatch"
+ENI_CONF_WRITER = "pulumi-python:dynamic/terway_stack:EniConfWriter"
+POLICY_WRITER = "pulumi-python:dynamic/terway_stack:PolicyKeysWriter"
 
 
 def stack_config(mode: str = "typha", pods: dict | None = None, **extra) -> dict:
@@ -57,7 +58,8 @@ def of_type(evaluation, type_: str):
 
 
 def patches(evaluation) -> dict[str, object]:
-    return {r.name: r for r in of_type(evaluation, PATCH)}
+    """The eni-config writers by name (they replaced the ConfigMapPatch resources)."""
+    return {r.name: r for r in [*of_type(evaluation, ENI_CONF_WRITER), *of_type(evaluation, POLICY_WRITER)]}
 
 
 def test_created_zone_gets_a_vswitch_and_snat_entry_adopted_zone_gets_neither():
@@ -104,50 +106,74 @@ def test_no_snat_configured_means_no_snat_entry_and_user_tags_are_kept():
 def test_without_pod_vswitches_nothing_cloud_side_and_eni_conf_is_not_touched():
     evaluation = declare(stack_config(mode="direct"))
     assert [r for r in evaluation.resources if r.type.startswith("alicloud:")] == []
-    assert set(patches(evaluation)) == {"eni-config-network-policy"}
+    assert set(patches(evaluation)) == {"eni-config-policy-keys"}
     assert evaluation.outputs["podVSwitchIds"] == {}
 
 
+def live_with(**keys) -> dict:
+    """The sample eni-config with its policy keys set as given (None: absent)."""
+    configmap = load_configmap(SAMPLE_ENI_CONFIG)
+    for key, value in keys.items():
+        configmap["data"].pop(key, None)
+        if value is not None:
+            configmap["data"][key] = value
+    return configmap
+
+
 @pytest.mark.parametrize(
-    "mode, data",
+    "mode, live, data",
     [
-        ("typha", {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}),
-        ("disabled", {"disable_network_policy": "true"}),
-        ("direct", {"disable_network_policy": "false"}),
+        ("typha", {"disable_network_policy": "false"}, {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}),
+        # Absent already means policy on: typha and direct leave it absent.
+        ("typha", {"disable_network_policy": None}, {"felix_relay_service": "calico-typha"}),
+        ("direct", {"disable_network_policy": None}, {}),
+        ("direct", {"disable_network_policy": "0"}, {"disable_network_policy": "0"}),
+        # Policy off today: typha/direct turn it on (the preflight asks for a confirmation first).
+        ("typha", {"disable_network_policy": "true"}, {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}),
+        ("disabled", {"disable_network_policy": None}, {"disable_network_policy": "true"}),
+        # Away from typha the runbook's relay goes, whoever set it; another service's relay stays.
+        ("direct", {"felix_relay_service": "calico-typha"}, {"disable_network_policy": "false"}),
+        ("disabled", {"felix_relay_service": "calico-typha"}, {"disable_network_policy": "true"}),
+        ("direct", {"felix_relay_service": "my-typha"}, {"felix_relay_service": "my-typha", "disable_network_policy": "false"}),
     ],
 )
-def test_policy_patch_carries_exactly_the_mode_keys(mode, data):
-    evaluation = declare(stack_config(mode=mode, pods=PODS_WITH_SNAT_TABLE))
-    policy = patches(evaluation)["eni-config-network-policy"]
-    assert policy.inputs == {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": "eni-config",
-            "namespace": "kube-system",
-            "annotations": {
-                "pulumi.com/patchFieldManager": "terway-stack-eni-config-network-policy",
-                "pulumi.com/patchForce": "true",
-            },
-        },
-        "data": data,
-    }
+def test_policy_writer_plans_the_keys_as_they_will_be_after_the_run(mode, live, data):
+    evaluation = declare(stack_config(mode=mode, pods=PODS_WITH_SNAT_TABLE), eni_config=live_with(**live))
+    policy = patches(evaluation)["eni-config-policy-keys"]
+    assert policy.inputs["kind"] == "terway-eni-config-writer" and policy.inputs["role"] == "policy-keys"
+    assert (policy.inputs["namespace"], policy.inputs["configMap"]) == ("kube-system", "eni-config")
+    assert policy.inputs["fieldManager"] == "terway-stack-policy-keys"
+    assert policy.inputs["networkPolicyMode"] == mode
+    assert policy.inputs.get("data", {}) == data
+    seen = live_with(**live)["data"]
+    assert policy.inputs["observed"] == {k: seen[k] for k in ("felix_relay_service", "disable_network_policy") if k in seen}
     assert policy.options["retainOnDelete"] is False
     assert evaluation.outputs["networkPolicyMode"] == mode
 
 
-def test_vswitch_patch_owns_only_eni_conf_is_retained_and_merges_into_the_live_value():
+def test_eni_conf_writer_owns_only_eni_conf_is_retained_and_merges_into_the_live_value():
     evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE))
-    vswitches = patches(evaluation)["eni-config-vswitches"]
+    vswitches = patches(evaluation)["eni-config-eni-conf"]
     assert set(vswitches.inputs["data"]) == {"eni_conf"}
-    assert vswitches.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"] == "terway-stack-eni-config-vswitches"
+    assert vswitches.inputs["fieldManager"] == "terway-stack-eni-conf"
     assert vswitches.options["retainOnDelete"] is True
     live = json.loads(load_configmap(SAMPLE_ENI_CONFIG)["data"]["eni_conf"])
     merged = json.loads(vswitches.inputs["data"]["eni_conf"])
     new_id = evaluation.outputs["podVSwitchIds"]["cn-shanghai-f"]
+    assert vswitches.inputs["wantedVSwitches"] == {"cn-shanghai-f": [new_id], "cn-shanghai-g": ["vsw-adopted1"]}
+    assert vswitches.inputs["observed"] == {"eni_conf": load_configmap(SAMPLE_ENI_CONFIG)["data"]["eni_conf"]}
     assert merged["vswitches"]["cn-shanghai-f"] == [*live["vswitches"]["cn-shanghai-f"], new_id]
     assert merged["vswitches"]["cn-shanghai-g"] == [*live["vswitches"]["cn-shanghai-g"], "vsw-adopted1"]
     assert {k: v for k, v in merged.items() if k != "vswitches"} == {k: v for k, v in live.items() if k != "vswitches"}
+
+
+def test_the_two_writers_use_new_field_managers():
+    """Not the ConfigMapPatch managers of earlier versions: on upgrade the engine deletes those patches
+    after these writers applied, and a key these managers co-own survives that release."""
+    writers = patches(declare(stack_config(pods=PODS_WITH_SNAT_TABLE)))
+    managers = {w.inputs["fieldManager"] for w in writers.values()}
+    assert managers == {"terway-stack-eni-conf", "terway-stack-policy-keys"}
+    assert not managers & {"terway-stack-eni-config-vswitches", "terway-stack-eni-config-network-policy"}
 
 
 def test_restarts_are_rolling_wait_for_the_patches_and_release_runs_before_typha_goes():
@@ -160,9 +186,9 @@ def test_restarts_are_rolling_wait_for_the_patches_and_release_runs_before_typha
     assert change.inputs["daemonSet"] == "terway-eniip" and change.inputs["namespace"] == "kube-system"
     assert change.inputs["timeoutSeconds"] == 1200
     assert change.inputs["trigger"] == evaluation.outputs["eniConfigTrigger"]
-    assert set(change.options["dependsOn"]) >= {"eni-config-network-policy", "eni-config-vswitches"}
+    assert set(change.options["dependsOn"]) >= {"eni-config-policy-keys", "eni-config-eni-conf"}
     assert "calico-typha-deployment" in release.options["dependsOn"]
-    assert set(patches(evaluation)["eni-config-network-policy"].options["dependsOn"]) >= {
+    assert set(patches(evaluation)["eni-config-policy-keys"].options["dependsOn"]) >= {
         "calico-typha-deployment",
         "terway-eniip-restart-on-release",
     }
@@ -235,6 +261,65 @@ def test_preview_checks_new_cidrs_against_the_vpc_and_its_vswitches():
         declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud("10.0.0.0/16", (nodes,)))
     with pytest.raises(pulumi.RunError, match=r"terway:podVSwitches.vpcId: vpc-a1 does not exist in this region"):
         declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud=readable_cloud(""))
+
+
+def test_restart_trigger_comes_from_what_the_writers_wrote_not_from_the_plan():
+    """The provider merges at write time: when someone edited eni_conf after the plan was read, what it
+    wrote differs from the plan, and the restart must follow what was written."""
+    from terway_stack.decide.eni_config import EniConfigChange
+    from terway_stack.plan import mocks
+
+    written = '{"vswitches": {"cn-shanghai-f": ["vsw-console", "vsw-adopted1"]}, "max_pool_size": 25}'
+
+    class WriterWroteSomethingElse(mocks.ClusterAndCloudMocks):
+        def new_resource(self, args):
+            resource_id, state = super().new_resource(args)
+            if args.typ == ENI_CONF_WRITER:
+                state = {**state, "data": {"eni_conf": written}}
+            return resource_id, state
+
+    config = stack_config(mode="typha", pods={"zones": {"cn-shanghai-f": {"vswitchId": "vsw-adopted1"}}})
+    recorder = WriterWroteSomethingElse()
+    pulumi.runtime.set_mocks(recorder, project="terway", stack="trigger", preview=False)
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    outputs = {}
+    pulumi.runtime.test(lambda: pulumi.Output.all(**run(config, environ={})).apply(outputs.update))()
+    [restart] = [r for r in recorder.declared() if r.name == "terway-eniip-restart"]
+    [policy] = [r for r in recorder.declared() if r.type == POLICY_WRITER]
+    expected = EniConfigChange(policy=policy.inputs["data"], eni_conf=written).trigger()
+    assert restart.inputs["trigger"] == outputs["eniConfigTrigger"] == expected
+
+
+def test_every_writer_waits_for_an_extra_gate():
+    """The preflight's checks are wired in through `gates`: nothing writes before they passed."""
+    from terway_stack.declare.cluster import connect
+    from terway_stack.declare.config_source import load_settings
+    from terway_stack.declare.eni_config import EniConfigOwnership, LiveEniConfig
+    from terway_stack.plan import mocks
+
+    config = stack_config(mode="typha", pods={"zones": {"cn-shanghai-f": {"vswitchId": "vsw-adopted1"}}})
+    recorder = mocks.ClusterAndCloudMocks()
+    pulumi.runtime.set_mocks(recorder, project="terway", stack="gate", preview=False,
+                             monitor=mocks.OptionRecordingMonitor(recorder))
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+
+    def program():
+        settings = load_settings(config)
+        cluster = connect(config, {})
+        live = LiveEniConfig(settings, cluster, manages_vswitches=True)
+        preflight = pulumi.CustomResource("test:index:Preflight", "preflight-gate", {})
+        ownership = EniConfigOwnership("eni-config", settings, cluster, live,
+                                       pulumi.Output.from_input({"cn-shanghai-f": "vsw-adopted1"}), gates=[preflight])
+        return ownership.trigger
+
+    pulumi.runtime.test(program)()
+    options = recorder.pending_options
+    writers = [name for (typ, name) in options if typ in (ENI_CONF_WRITER, POLICY_WRITER)]
+    restarts = [name for (typ, name) in options if typ.endswith(":TerwayRollout")]
+    assert sorted(writers) == ["eni-config-eni-conf", "eni-config-policy-keys"] and len(restarts) == 2
+    for (typ, name), opts in options.items():
+        if name in writers or name == "terway-eniip-restart-on-release":
+            assert "preflight-gate" in opts["dependsOn"], name
 
 
 @pytest.mark.parametrize("mode", ["typha", "disabled", "direct"])

@@ -131,11 +131,30 @@ def test_eni_config_from_a_saved_configmap_in_json(tmp_path):
     path.write_text(json.dumps(saved))
     result = plan("--stack", "prod", "--eni-config", str(path), "--format", "json")
     assert result.returncode == 0, result.stderr
-    [patch] = [r for r in by_type(json.loads(result.stdout), "kubernetes:core/v1:ConfigMapPatch") if "eni_conf" in r["inputs"]["data"]]
+    [patch] = by_type(json.loads(result.stdout), "pulumi-python:dynamic/terway_stack:EniConfWriter")
     merged = json.loads(patch["inputs"]["data"]["eni_conf"])
     assert merged["max_pool_size"] == 80 and merged["min_pool_size"] == 20
     assert merged["vswitches"]["cn-shanghai-f"][0] == "vsw-a"
     assert len(merged["vswitches"]["cn-shanghai-f"]) == 2 and "cn-shanghai-g" in merged["vswitches"]
+
+
+def test_eni_config_section_shows_the_policy_keys_as_they_will_really_be(tmp_path):
+    """A runbook cluster (relay set by hand, co-owned by another manager) planned in mode direct: the
+    relay really goes, and an absent disable_network_policy stays absent."""
+    saved = yaml.safe_load((ROOT / "terway_stack/plan/sample_eni_config.yaml").read_text())
+    saved["metadata"]["managedFields"] = [{"manager": "kubectl-edit", "operation": "Update"}]
+    saved["data"]["felix_relay_service"] = "calico-typha"
+    del saved["data"]["disable_network_policy"]
+    path = tmp_path / "eni-config.yaml"
+    path.write_text(yaml.safe_dump(saved))
+    result = plan("--stack", "dev", "--eni-config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert 'felix_relay_service: "calico-typha" -> (absent) (changes)' in result.stdout
+    assert "disable_network_policy: (absent) -> (absent) (unchanged)" in result.stdout
+    document = json.loads(plan("--stack", "dev", "--eni-config", str(path), "--format", "json").stdout)
+    [writer] = by_type(document, "pulumi-python:dynamic/terway_stack:PolicyKeysWriter")
+    assert writer["inputs"]["data"] == {} and writer["inputs"]["networkPolicyMode"] == "direct"
+    assert writer["inputs"]["observed"] == {"felix_relay_service": "calico-typha"}
 
 
 def test_dev_stack_adopts_its_vswitch_and_creates_no_cloud_resource():

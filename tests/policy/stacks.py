@@ -29,7 +29,7 @@ TYPHA_IMAGE = "registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.20.2"
 SWITCH_F = "pod-vsw-cn-shanghai-f"
 SWITCH_G = "pod-vsw-cn-shanghai-g"
 ENI_CONF_PATCH = "eni-config-eni-conf"
-POLICY_PATCH = "eni-config-network-policy"
+POLICY_PATCH = "eni-config-policy-keys"
 RESTART = "terway-restart-terway-eniip"
 
 PROD = PolicyContext(
@@ -99,6 +99,25 @@ def typha_pdb(api: str = "v1", max_unavailable: Any = 1) -> PlanResource:
 
 
 def eni_config_patch(name: str, data: Mapping[str, Any], retain: Optional[bool]) -> PlanResource:
+    """One of the project's eni-config writers (act/eni_config_writer.py), as the engine shows it."""
+    policy = "eni_conf" not in data
+    props = {
+        "kind": "terway-eni-config-writer",
+        "role": "policy-keys" if policy else "eni_conf",
+        "namespace": "kube-system",
+        "configMap": "eni-config",
+        "fieldManager": "terway-stack-policy-keys" if policy else "terway-stack-eni-conf",
+        "data": dict(data),
+    }
+    if policy:
+        props["networkPolicyMode"] = "typha"
+    options = {} if retain is None else {"retainOnDelete": retain}
+    kind = "PolicyKeysWriter" if policy else "EniConfWriter"
+    return PlanResource(f"pulumi-python:dynamic/terway_stack:{kind}", name, props, options=options)
+
+
+def configmap_patch(name: str, data: Mapping[str, Any], retain: Optional[bool]) -> PlanResource:
+    """A pulumi-kubernetes ConfigMapPatch of eni-config (earlier versions wrote it so; the rules still see it)."""
     props = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
