@@ -86,6 +86,16 @@ class PulumiCli:
         self("config", "set", "--path" if "." in key else "--plaintext", key, text)
 
 
+def init_stack(cli: PulumiCli, stack: str, config: dict, kubeconfig: str) -> PulumiCli:
+    """Write Pulumi.<stack>.yaml, create the stack, and give it the cluster's kubeconfig as a secret."""
+    import yaml
+
+    (cli.workdir / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
+    cli("stack", "init", stack)
+    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", kubeconfig)
+    return cli
+
+
 def engine_copy(provider):
     """A dynamic provider as the engine runs it: serialized like pulumi.dynamic.Resource does, loaded like
     the provider process does."""

@@ -11,14 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ADMIN_USER, ZONES, ControlPlane  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from e2e.controlplane import ADMIN_USER, ZONES  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
 
 NODES = 5  # round-robin over the zones: 3 in the first, 2 in the second
 NS = "kube-system"
@@ -28,34 +27,22 @@ ADOPTED = {ZONES[0]: "vsw-e2ecapf"}
 
 
 @pytest.fixture(scope="module")
-def cp():
-    plane = ControlPlane(nodes=NODES, timeout=180).start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
 def pulumi(cp, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    (project / f"Pulumi.{STACK}.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "config": {
-                    "alicloud:region": "cn-shanghai",
-                    "terway:cluster": {"name": "e2e-capacity", "kubernetesVersion": "1.34", "nodeCount": NODES},
-                    "terway:networkPolicy": "direct",
-                    "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
-                    "terway:cloudLookups": False,
-                    "terway:terway": {"restartTimeoutSeconds": 300},
-                }
-            }
-        )
+    init_stack(
+        cli,
+        STACK,
+        {
+            "alicloud:region": "cn-shanghai",
+            "terway:cluster": {"name": "e2e-capacity", "kubernetesVersion": "1.34", "nodeCount": NODES},
+            "terway:networkPolicy": "direct",
+            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
+            "terway:cloudLookups": False,
+            "terway:terway": {"restartTimeoutSeconds": 300},
+        },
+        cp.kubeconfig_inline(),
     )
-    cli("stack", "init", STACK)
-    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", cp.kubeconfig_inline())
     return cli
 
 

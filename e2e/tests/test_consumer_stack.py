@@ -18,14 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ZONES, ControlPlane  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from e2e.controlplane import ZONES  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
 from terway_stack import outputs_contract as contract  # noqa: E402
 
 NODES = 3
@@ -37,15 +36,6 @@ STACK_REFERENCE = f"organization/terway/{STACK}"
 
 
 @pytest.fixture(scope="module")
-def cp():
-    plane = ControlPlane(nodes=NODES, timeout=180).start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pulumi")  # one state directory (file backend) for both projects
 
@@ -54,22 +44,19 @@ def home(tmp_path_factory) -> Path:
 def producer(cp, home, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("producer"))
     cli = PulumiCli(project, home, on_error=pytest.fail)
-    (project / f"Pulumi.{STACK}.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "config": {
-                    "alicloud:region": "cn-shanghai",
-                    "terway:cluster": {"name": "e2e-consumed", "kubernetesVersion": "1.34", "nodeCount": NODES},
-                    "terway:networkPolicy": "typha",
-                    "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
-                    "terway:cloudLookups": False,  # no Alibaba Cloud here
-                    "terway:terway": {"restartTimeoutSeconds": 300},
-                }
-            }
-        )
+    init_stack(
+        cli,
+        STACK,
+        {
+            "alicloud:region": "cn-shanghai",
+            "terway:cluster": {"name": "e2e-consumed", "kubernetesVersion": "1.34", "nodeCount": NODES},
+            "terway:networkPolicy": "typha",
+            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
+            "terway:cloudLookups": False,  # no Alibaba Cloud here
+            "terway:terway": {"restartTimeoutSeconds": 300},
+        },
+        cp.kubeconfig_inline(),
     )
-    cli("stack", "init", STACK)
-    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", cp.kubeconfig_inline())
     cli("up", "--yes", "--skip-preview")
     return cli
 

@@ -34,8 +34,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
-from e2e.controlplane import ADMIN_USER, ControlPlane, field_manager_of  # noqa: E402
-from e2e.pulumi_project import PROJECT_FILES, PROJECT_FOLDERS, PulumiCli, copy_project  # noqa: E402
+from e2e.controlplane import ADMIN_USER, field_manager_of  # noqa: E402
+from e2e.pulumi_project import PROJECT_FILES, PROJECT_FOLDERS, PulumiCli, copy_project, init_stack  # noqa: E402
 from terway_stack.act import eni_config_writer as writer  # noqa: E402
 
 NODES = 4  # Typha replicas: 3
@@ -47,15 +47,6 @@ RELAY, DISABLE = "felix_relay_service", "disable_network_policy"
 # The last version that wrote eni-config with two ConfigMapPatch resources.
 CONFIGMAP_PATCH_VERSION = "9caf04b"
 OLD_MANAGERS = ("terway-stack-eni-config-vswitches", "terway-stack-eni-config-network-policy")
-
-
-@pytest.fixture(scope="module")
-def cp():
-    plane = ControlPlane(nodes=NODES, timeout=180).start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
 
 
 def confirms_policy_enforcement() -> dict:
@@ -79,10 +70,7 @@ def new_stack(cp, tmp_path_factory, name: str, config: dict, project: Path | Non
         "terway:terway": {"restartTimeoutSeconds": 300},
         **no_cloud_lookups(project),
     }
-    (project / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": {**base, **config}}))
-    cli("stack", "init", name)
-    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", cp.kubeconfig_inline())
-    return cli
+    return init_stack(cli, name, {**base, **config}, cp.kubeconfig_inline())
 
 
 def data(cp) -> dict:

@@ -17,15 +17,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ADMIN_USER, ControlPlane  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from e2e.controlplane import ADMIN_USER  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
 
 NODES = 3
 NS, DS = "kube-system", "terway-eniip"
@@ -35,34 +34,22 @@ ADOPTED = {"cn-shanghai-f": "vsw-e2epreflightf"}
 
 
 @pytest.fixture(scope="module")
-def cp():
-    plane = ControlPlane(nodes=NODES, timeout=180).start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
 def pulumi(cp, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    (project / f"Pulumi.{STACK}.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "config": {
-                    "alicloud:region": "cn-shanghai",
-                    "terway:cluster": {"name": "e2e", "kubernetesVersion": "1.34", "nodeCount": NODES},
-                    "terway:networkPolicy": "typha",
-                    "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
-                    "terway:terway": {"restartTimeoutSeconds": 300},
-                    "terway:cloudLookups": False,  # no Alibaba Cloud here
-                }
-            }
-        )
+    init_stack(
+        cli,
+        STACK,
+        {
+            "alicloud:region": "cn-shanghai",
+            "terway:cluster": {"name": "e2e", "kubernetesVersion": "1.34", "nodeCount": NODES},
+            "terway:networkPolicy": "typha",
+            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
+            "terway:terway": {"restartTimeoutSeconds": 300},
+            "terway:cloudLookups": False,  # no Alibaba Cloud here
+        },
+        cp.kubeconfig_inline(),
     )
-    cli("stack", "init", STACK)
-    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", cp.kubeconfig_inline())
     return cli
 
 

@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ADMIN_USER, ControlPlane, is_dry_run  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from e2e.controlplane import ADMIN_USER, is_dry_run  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
 
 NODES = 6
 MAX_UNAVAILABLE = 1  # 10% of 6 nodes, rounded up as the DaemonSet controller does
@@ -43,35 +43,23 @@ STACK = "e2e"
 
 
 @pytest.fixture(scope="module")
-def cp():
-    plane = ControlPlane(nodes=NODES, timeout=180).start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
 def pulumi(cp, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    (project / f"Pulumi.{STACK}.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "config": {
-                    "alicloud:region": "cn-shanghai",
-                    "terway:cluster": {"name": "e2e", "kubernetesVersion": "1.34", "nodeCount": NODES},
-                    "terway:networkPolicy": "typha",
-                    "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in NEW_VSWITCHES.items()}},
-                    "terway:terway": {"restartTimeoutSeconds": 300},
-                    # No Alibaba Cloud here: adopted ids are looked up by id unless this is off.
-                    "terway:cloudLookups": False,
-                }
-            }
-        )
+    init_stack(
+        cli,
+        STACK,
+        {
+            "alicloud:region": "cn-shanghai",
+            "terway:cluster": {"name": "e2e", "kubernetesVersion": "1.34", "nodeCount": NODES},
+            "terway:networkPolicy": "typha",
+            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in NEW_VSWITCHES.items()}},
+            "terway:terway": {"restartTimeoutSeconds": 300},
+            # No Alibaba Cloud here: adopted ids are looked up by id unless this is off.
+            "terway:cloudLookups": False,
+        },
+        cp.kubeconfig_inline(),
     )
-    cli("stack", "init", STACK)
-    cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", cp.kubeconfig_inline())
     return cli
 
 
