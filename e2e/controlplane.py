@@ -406,7 +406,6 @@ class ControlPlane:
             f"--kube-audit-policy={policy}",
             "--kube-authorization=true",
             f"--kubeconfig={self.dir / 'kwokctl-kubeconfig'}",  # never the user's ~/.kube/config
-            "--disable-qps-limits",
             f"--wait={int(self.timeout)}s",
             timeout=self.timeout + 60,
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import uuid
 from pathlib import Path
 
@@ -25,6 +24,7 @@ if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and t
 from pulumi.runtime import rpc  # noqa: E402
 
 from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
+from e2e.rollout_watch import RolloutWatch  # noqa: E402
 from e2e.pulumi_project import engine_copy  # noqa: E402
 from terway_stack.act import node_configs as nc  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
@@ -82,83 +82,6 @@ def summary(events):
     return sorted((e["verb"], e["objectRef"].get("resource"), e["objectRef"].get("name")) for e in events)
 
 
-class Watch:
-    """Follows the DaemonSet status and its pods from a resourceVersion, in threads.
-
-    Watching from the resourceVersion listed before the restart means no event is missed even if
-    a watch connects late. Short server-side watch timeouts let the threads drain every event up
-    to the moment of exit and then end. It records the worst moment of the rollout.
-    """
-
-    def __init__(self, cp, name=DS):
-        from kubernetes import client
-
-        self.cp, self.name = cp, name
-        self.max_status_unavailable = 0
-        self.max_nodes_without_ready_pod = 0
-        self.pods: dict[str, dict] = {}
-        self._stop = threading.Event()
-        apps, core = client.AppsV1Api(cp.api_client()), client.CoreV1Api(cp.api_client())
-        ds_rv = apps.list_namespaced_daemon_set(NS).metadata.resource_version
-        pods = json.loads(core.list_namespaced_pod(NS, label_selector=f"app={name}", _preload_content=False).data)
-        for pod in pods["items"]:
-            self.pods[pod["metadata"]["name"]] = pod
-        self._threads = [
-            threading.Thread(
-                target=self._follow,
-                args=(apps.list_namespaced_daemon_set, ds_rv, self._on_ds),
-                kwargs={"field_selector": f"metadata.name={name}"},
-                daemon=True,
-            ),
-            threading.Thread(
-                target=self._follow,
-                args=(core.list_namespaced_pod, pods["metadata"]["resourceVersion"], self._on_pod),
-                kwargs={"label_selector": f"app={name}"},
-                daemon=True,
-            ),
-        ]
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=15)
-        assert not any(t.is_alive() for t in self._threads), "watch threads did not finish"
-
-    def _follow(self, list_fn, rv, handle, **selector):
-        from kubernetes import watch
-
-        while not self._stop.is_set():
-            for event in watch.Watch().stream(list_fn, NS, resource_version=rv, timeout_seconds=2, **selector):
-                rv = event["raw_object"]["metadata"]["resourceVersion"]
-                handle(event)
-
-    def _on_ds(self, event):
-        status = event["raw_object"].get("status") or {}
-        self.max_status_unavailable = max(self.max_status_unavailable, status.get("numberUnavailable") or 0)
-
-    def _on_pod(self, event):
-        pod = event["raw_object"]
-        if event["type"] == "DELETED":
-            self.pods.pop(pod["metadata"]["name"], None)
-        else:
-            self.pods[pod["metadata"]["name"]] = pod
-        self.max_nodes_without_ready_pod = max(self.max_nodes_without_ready_pod, self._nodes_without_ready_pod())
-
-    def _nodes_without_ready_pod(self) -> int:
-        serving = set()
-        for pod in self.pods.values():
-            meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-            if ready and not meta.get("deletionTimestamp"):
-                serving.add((pod.get("spec") or {}).get("nodeName"))
-        return NODES - len(serving & set(self.cp.node_names))
-
-
 # --------------------------------------------------------------------------- change mode
 
 
@@ -166,7 +89,7 @@ def test_create_rolls_terway_once_within_max_unavailable(cp, kubeconfig, capsys)
     before, ds_before = live(cp)
     since = cp.audit_offset()
     provider = engine_copy(tr.TerwayRolloutProvider())
-    with Watch(cp) as watch:
+    with RolloutWatch(cp, NS, DS) as watch:
         result = provider.create(props(kubeconfig))
     after, ds_after = live(cp)
 
