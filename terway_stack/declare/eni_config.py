@@ -125,15 +125,6 @@ class EniConfigOwnership(pulumi.ComponentResource):
         self.release_restarts = release_restarts
         self.register_outputs({"trigger": self.trigger})
 
-    # Names of earlier versions, for code that still refers to the writers as patches.
-    @property
-    def vswitch_patch(self) -> Optional[EniConfWriter]:
-        return self.eni_conf_writer
-
-    @property
-    def policy_patch(self) -> PolicyKeysWriter:
-        return self.policy_writer
-
     def _eni_conf_writer(self, wanted, depends_on) -> EniConfWriter:
         return EniConfWriter(
             f"{self._name}-eni-conf",
