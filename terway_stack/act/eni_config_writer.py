@@ -46,7 +46,7 @@ import pulumi.dynamic as dyn
 
 from ..decide import eni_config as decide
 from ..decide.problems import InputError
-from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json
+from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
 KIND = "terway-eni-config-writer"
 ROLE_ENI_CONF = "eni_conf"
@@ -554,10 +554,6 @@ class PolicyKeysWriterProvider(dyn.ResourceProvider):
 # --------------------------------------------------------------------------- resources
 
 
-def _secret_kubeconfig(opts: Optional[pulumi.ResourceOptions]) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
-
-
 def _common_props(role: str, kubeconfig: pulumi.Input[str], data: Any, manager: str, namespace: str, name: str) -> dict:
     return {
         "kind": KIND,
@@ -594,7 +590,7 @@ class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
         props["observed"] = pulumi.Output.from_input(observed_eni_conf).apply(
             lambda text: {decide.ENI_CONF_KEY: text} if text is not None else {}
         )
-        super().__init__(EniConfWriterProvider(), name, props, _secret_kubeconfig(opts))
+        super().__init__(EniConfWriterProvider(), name, props, with_secret_kubeconfig(opts))
 
 
 class PolicyKeysWriter(dyn.Resource, module="terway_stack", name="PolicyKeysWriter"):
@@ -621,4 +617,4 @@ class PolicyKeysWriter(dyn.Resource, module="terway_stack", name="PolicyKeysWrit
             raise ValueError(f"mode must be one of {decide.NETWORK_POLICY_MODES}, got {mode!r}")
         props = _common_props(ROLE_POLICY, kubeconfig, planned, POLICY_MANAGER, namespace, config_map)
         props.update(networkPolicyMode=mode, observed=observed, **{k: None for k in POLICY_STATE_KEYS})
-        super().__init__(PolicyKeysWriterProvider(), name, props, _secret_kubeconfig(opts))
+        super().__init__(PolicyKeysWriterProvider(), name, props, with_secret_kubeconfig(opts))

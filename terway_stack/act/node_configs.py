@@ -21,7 +21,7 @@ import pulumi.dynamic as dyn
 
 from ..decide.eni_config import ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, per_node_config_gaps
 from ..decide.problems import InputError
-from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json
+from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
 KIND = "terway-per-node-config-check"
 INPUT_KEYS = ("kind", "wantedVSwitches", "kubeconfig")
@@ -127,5 +127,4 @@ class PerNodeConfigCheck(dyn.Resource, module="terway_stack", name="PerNodeConfi
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         props = {"kind": KIND, "wantedVSwitches": wanted_vswitches, "kubeconfig": pulumi.Output.secret(kubeconfig)}
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
-        super().__init__(PerNodeConfigCheckProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        super().__init__(PerNodeConfigCheckProvider(), name, props, with_secret_kubeconfig(opts))

@@ -24,7 +24,7 @@ import pulumi.dynamic as dyn
 from ..decide import preflight as decide
 from ..decide.eni_config import ENI_CONFIG_NAME
 from .node_configs import read_node_configs
-from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json
+from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
 KIND = "terway-preflight"
 INPUT_KEYS = ("kind", "settings", "kubeconfig")
@@ -133,5 +133,4 @@ class PreflightCheck(dyn.Resource, module="terway_stack", name="PreflightCheck")
             "warnings": None,
             "notes": None,
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
-        super().__init__(PreflightCheckProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        super().__init__(PreflightCheckProvider(), name, props, with_secret_kubeconfig(opts))

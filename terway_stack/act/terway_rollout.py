@@ -470,6 +470,11 @@ class TerwayRolloutProvider(dyn.ResourceProvider):
         }
 
 
+def with_secret_kubeconfig(opts: Optional[pulumi.ResourceOptions]) -> pulumi.ResourceOptions:
+    """`opts` plus: the kubeconfig input stays secret in the resource's outputs, hence in state."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
+
+
 class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
     """Rolling restart of one Terway DaemonSet; see the module docstring for the two modes."""
 
@@ -504,5 +509,4 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
             "kubeconfig": pulumi.Output.secret(kubeconfig),
             **{k: None for k in OUTPUT_KEYS},
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
-        super().__init__(TerwayRolloutProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        super().__init__(TerwayRolloutProvider(), name, props, with_secret_kubeconfig(opts))
