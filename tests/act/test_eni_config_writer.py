@@ -21,22 +21,16 @@ from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import eni_config_writer as w
 
+from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
+
 REPO = Path(__file__).resolve().parents[2]
-SECRET_TOKEN = "tok-" + "s3cr3t" * 6
-BOGUS_KUBECONFIG = f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:1"}}}}]
-users: [{{name: u, user: {{token: {SECRET_TOKEN}}}}}]
-contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
-current-context: x
-"""
 
 
 def policy_props(**over):
     base = {
         "kind": w.KIND, "role": w.ROLE_POLICY, "namespace": "kube-system", "configMap": "eni-config",
         "fieldManager": w.POLICY_MANAGER, "data": {"felix_relay_service": "calico-typha"},
-        "networkPolicyMode": "typha", "observed": {}, "kubeconfig": BOGUS_KUBECONFIG,
+        "networkPolicyMode": "typha", "observed": {}, "kubeconfig": UNREACHABLE_KUBECONFIG,
     }
     return {**base, **over}
 
@@ -45,7 +39,7 @@ def eni_props(**over):
     base = {
         "kind": w.KIND, "role": w.ROLE_ENI_CONF, "namespace": "kube-system", "configMap": "eni-config",
         "fieldManager": w.ENI_CONF_MANAGER, "data": {"eni_conf": '{"vswitches": {}}'},
-        "wantedVSwitches": {"cn-shanghai-f": ["vsw-new"]}, "kubeconfig": BOGUS_KUBECONFIG,
+        "wantedVSwitches": {"cn-shanghai-f": ["vsw-new"]}, "kubeconfig": UNREACHABLE_KUBECONFIG,
     }
     return {**base, **over}
 
@@ -206,9 +200,9 @@ def test_resources_declare_camel_case_props_and_a_secret_kubeconfig():
 
     @pulumi.runtime.test
     def run():
-        policy = w.PolicyKeysWriter("p", kubeconfig=BOGUS_KUBECONFIG, mode="disabled",
+        policy = w.PolicyKeysWriter("p", kubeconfig=UNREACHABLE_KUBECONFIG, mode="disabled",
                                     planned={"disable_network_policy": "true"}, observed={})
-        eni = w.EniConfWriter("e", kubeconfig=BOGUS_KUBECONFIG, wanted_vswitches={"cn-shanghai-f": ["vsw-a"]},
+        eni = w.EniConfWriter("e", kubeconfig=UNREACHABLE_KUBECONFIG, wanted_vswitches={"cn-shanghai-f": ["vsw-a"]},
                               planned_eni_conf="{}")
         return pulumi.Output.all(policy.urn, eni.urn)
 

@@ -21,16 +21,9 @@ from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import terway_rollout as tr
 
+from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
+
 REPO = Path(__file__).resolve().parents[2]
-# A kubeconfig that cannot reach anything: a method that tries to use it fails loudly.
-SECRET_TOKEN = "tok-" + "s3cr3t" * 6
-BOGUS_KUBECONFIG = f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:1"}}}}]
-users: [{{name: u, user: {{token: {SECRET_TOKEN}}}}}]
-contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
-current-context: x
-"""
 
 
 def props(**over):
@@ -42,7 +35,7 @@ def props(**over):
         "trigger": "t1",
         "restartOn": "change",
         "timeoutSeconds": 600.0,  # the engine hands numbers over as floats
-        "kubeconfig": BOGUS_KUBECONFIG,
+        "kubeconfig": UNREACHABLE_KUBECONFIG,
     }
     base.update(over)
     return base
@@ -111,7 +104,7 @@ def declare(**kwargs):
 
 def test_resource_props_are_camel_case_and_kubeconfig_is_secret_and_not_in_provider():
     inputs = declare(
-        kubeconfig=BOGUS_KUBECONFIG, daemon_set="terway-eniip", trigger="abc", restart_on="change", timeout_seconds=600
+        kubeconfig=UNREACHABLE_KUBECONFIG, daemon_set="terway-eniip", trigger="abc", restart_on="change", timeout_seconds=600
     )
     assert {k: inputs[k] for k in ("kind", "restartMethod", "daemonSet", "namespace", "trigger", "restartOn")} == {
         "kind": "terway-rollout-restart",
@@ -122,7 +115,7 @@ def test_resource_props_are_camel_case_and_kubeconfig_is_secret_and_not_in_provi
         "restartOn": "change",
     }
     assert inputs["timeoutSeconds"] == 600
-    assert rpc.is_rpc_secret(inputs["kubeconfig"]) and rpc.unwrap_rpc_secret(inputs["kubeconfig"]) == BOGUS_KUBECONFIG
+    assert rpc.is_rpc_secret(inputs["kubeconfig"]) and rpc.unwrap_rpc_secret(inputs["kubeconfig"]) == UNREACHABLE_KUBECONFIG
     provider_blob = base64.b64decode(rpc.unwrap_rpc_secret(inputs["__provider"]))
     assert SECRET_TOKEN.encode() not in provider_blob and b"kubeconfig" not in provider_blob
 
@@ -183,7 +176,7 @@ def test_update_timeout_only_carries_outputs_without_restarting():
         1,
         3.0,
     )
-    assert result.outs["kubeconfig"] == BOGUS_KUBECONFIG  # kept for a later release-mode delete
+    assert result.outs["kubeconfig"] == UNREACHABLE_KUBECONFIG  # kept for a later release-mode delete
 
 
 def test_update_in_release_mode_records_trigger_only():
@@ -235,7 +228,7 @@ def test_kubeconfig_errors_never_echo_the_kubeconfig(text):
 
 def test_unreachable_cluster_error_does_not_echo_the_kubeconfig():
     with pytest.raises(tr.RolloutError) as err:
-        tr.restart_and_wait(BOGUS_KUBECONFIG, "kube-system", "terway-eniip", "t", 1)
+        tr.restart_and_wait(UNREACHABLE_KUBECONFIG, "kube-system", "terway-eniip", "t", 1)
     assert SECRET_TOKEN not in str(err.value)
 
 
