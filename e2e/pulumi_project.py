@@ -86,6 +86,19 @@ class PulumiCli:
         self("config", "set", "--path" if "." in key else "--plaintext", key, text)
 
 
+def adopted_stack_config(cluster: str, nodes: int, mode: str, adopted: dict[str, str]) -> dict:
+    """An e2e stack's config: pod vSwitches adopted by id, and no Alibaba Cloud look-ups (none is
+    reachable here; the cloud half is covered by mock-runtime tests)."""
+    return {
+        "alicloud:region": "cn-shanghai",
+        "terway:cluster": {"name": cluster, "kubernetesVersion": "1.34", "nodeCount": nodes},
+        "terway:networkPolicy": mode,
+        "terway:podVSwitches": {"zones": {zone: {"vswitchId": vswitch} for zone, vswitch in adopted.items()}},
+        "terway:terway": {"restartTimeoutSeconds": 300},
+        "terway:cloudLookups": False,
+    }
+
+
 def init_stack(cli: PulumiCli, stack: str, config: dict, kubeconfig: str) -> PulumiCli:
     """Write Pulumi.<stack>.yaml, create the stack, and give it the cluster's kubeconfig as a secret."""
     import yaml

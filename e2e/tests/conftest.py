@@ -19,3 +19,9 @@ def cp(request):
     engine binary fails the fixture, naming it)."""
     with control_plane(nodes=getattr(request.module, "NODES", 6), timeout=180) as plane:
         yield plane
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(cp) -> str:
+    """The admin kubeconfig text with certificates embedded, as a provider receives it."""
+    return cp.kubeconfig_inline()

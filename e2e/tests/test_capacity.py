@@ -17,7 +17,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ADMIN_USER, ZONES  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
+from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
 
 NODES = 5  # round-robin over the zones: 3 in the first, 2 in the second
 NS = "kube-system"
@@ -30,19 +30,7 @@ ADOPTED = {ZONES[0]: "vsw-e2ecapf"}
 def pulumi(cp, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(
-        cli,
-        STACK,
-        {
-            "alicloud:region": "cn-shanghai",
-            "terway:cluster": {"name": "e2e-capacity", "kubernetesVersion": "1.34", "nodeCount": NODES},
-            "terway:networkPolicy": "direct",
-            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
-            "terway:cloudLookups": False,
-            "terway:terway": {"restartTimeoutSeconds": 300},
-        },
-        cp.kubeconfig_inline(),
-    )
+    init_stack(cli, STACK, adopted_stack_config("e2e-capacity", NODES, "direct", ADOPTED), cp.kubeconfig_inline())
     return cli
 
 

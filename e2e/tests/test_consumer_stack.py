@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ZONES  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
+from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
 from terway_stack import outputs_contract as contract  # noqa: E402
 
 NODES = 3
@@ -44,19 +44,7 @@ def home(tmp_path_factory) -> Path:
 def producer(cp, home, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("producer"))
     cli = PulumiCli(project, home, on_error=pytest.fail)
-    init_stack(
-        cli,
-        STACK,
-        {
-            "alicloud:region": "cn-shanghai",
-            "terway:cluster": {"name": "e2e-consumed", "kubernetesVersion": "1.34", "nodeCount": NODES},
-            "terway:networkPolicy": "typha",
-            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
-            "terway:cloudLookups": False,  # no Alibaba Cloud here
-            "terway:terway": {"restartTimeoutSeconds": 300},
-        },
-        cp.kubeconfig_inline(),
-    )
+    init_stack(cli, STACK, adopted_stack_config("e2e-consumed", NODES, "typha", ADOPTED), cp.kubeconfig_inline())
     cli("up", "--yes", "--skip-preview")
     return cli
 

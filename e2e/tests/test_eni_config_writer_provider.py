@@ -26,29 +26,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
-from e2e.controlplane import ControlPlane  # noqa: E402
 from e2e.pulumi_project import engine_copy  # noqa: E402
 from terway_stack.act import eni_config_writer as w  # noqa: E402
 
+NODES = 1  # the control plane (conftest) needs no more to write a ConfigMap
 NS, CM = "kube-system", "eni-config"
 OUR_AGENT = w.USER_AGENT.split("/")[0]
 RELAY, DISABLE = "felix_relay_service", "disable_network_policy"
-
-
-@pytest.fixture(scope="module")
-def cp():
-    # No skip: without the engine binaries this fails loudly (ControlPlaneError names the binary).
-    plane = ControlPlane(nodes=1, timeout=180)
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(cp):
-    return cp.kubeconfig_inline()
 
 
 def live(cp) -> dict:

@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ADMIN_USER  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
+from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
 
 NODES = 3
 NS, DS = "kube-system", "terway-eniip"
@@ -37,19 +37,7 @@ ADOPTED = {"cn-shanghai-f": "vsw-e2epreflightf"}
 def pulumi(cp, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(
-        cli,
-        STACK,
-        {
-            "alicloud:region": "cn-shanghai",
-            "terway:cluster": {"name": "e2e", "kubernetesVersion": "1.34", "nodeCount": NODES},
-            "terway:networkPolicy": "typha",
-            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in ADOPTED.items()}},
-            "terway:terway": {"restartTimeoutSeconds": 300},
-            "terway:cloudLookups": False,  # no Alibaba Cloud here
-        },
-        cp.kubeconfig_inline(),
-    )
+    init_stack(cli, STACK, adopted_stack_config("e2e", NODES, "typha", ADOPTED), cp.kubeconfig_inline())
     return cli
 
 

@@ -35,22 +35,6 @@ MAX_UNAVAILABLE = 2  # 10% of 20, rounded up as DaemonSets do
 OUR_AGENT = tr.USER_AGENT.split("/")[0]
 
 
-@pytest.fixture(scope="module")
-def cp():
-    # No skip: without the engine binaries this suite must fail loudly (ControlPlaneError names the binary).
-    plane = ControlPlane(nodes=NODES, timeout=180)
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(cp):
-    return cp.kubeconfig_inline()
-
-
 
 
 def props(kubeconfig, **over):

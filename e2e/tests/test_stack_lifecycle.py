@@ -28,7 +28,7 @@ if str(REPO) not in sys.path:
 
 from e2e.controlplane import ADMIN_USER, is_dry_run  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
+from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
 
 NODES = 6
 MAX_UNAVAILABLE = 1  # 10% of 6 nodes, rounded up as the DaemonSet controller does
@@ -45,20 +45,7 @@ STACK = "e2e"
 def pulumi(cp, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(
-        cli,
-        STACK,
-        {
-            "alicloud:region": "cn-shanghai",
-            "terway:cluster": {"name": "e2e", "kubernetesVersion": "1.34", "nodeCount": NODES},
-            "terway:networkPolicy": "typha",
-            "terway:podVSwitches": {"zones": {z: {"vswitchId": v} for z, v in NEW_VSWITCHES.items()}},
-            "terway:terway": {"restartTimeoutSeconds": 300},
-            # No Alibaba Cloud here: adopted ids are looked up by id unless this is off.
-            "terway:cloudLookups": False,
-        },
-        cp.kubeconfig_inline(),
-    )
+    init_stack(cli, STACK, adopted_stack_config("e2e", NODES, "typha", NEW_VSWITCHES), cp.kubeconfig_inline())
     return cli
 
 
