@@ -275,10 +275,10 @@ class EniConfigSection(Section):
 
 
 @dataclass(frozen=True)
-class WarningsSection(Section):
+class _LinesSection(Section):
+    """A section that is a list of one-line messages."""
+
     items: tuple[str, ...]
-    json_key: ClassVar[str] = "warnings"
-    title: ClassVar[str] = "Warnings"
 
     def json(self) -> list[str]:
         return list(self.items)
@@ -286,26 +286,28 @@ class WarningsSection(Section):
     def text(self) -> str:
         return _list(self.title, self.items)
 
-    def markdown(self) -> str:
-        return md.section(f"{self.title} ({len(self.items)})", md.bullets(md.text(i) for i in self.items) or "None.")
+    def _markdown(self, heading: str) -> str:
+        return md.section(heading, md.bullets(md.text(i) for i in self.items) or "None.")
 
 
 @dataclass(frozen=True)
-class ChecksNotRunSection(Section):
+class WarningsSection(_LinesSection):
+    json_key: ClassVar[str] = "warnings"
+    title: ClassVar[str] = "Warnings"
+
+    def markdown(self) -> str:
+        return self._markdown(f"{self.title} ({len(self.items)})")
+
+
+@dataclass(frozen=True)
+class ChecksNotRunSection(_LinesSection):
     """Preflight checks that need the cluster (decide/preflight.py); the plan ran the others."""
 
-    items: tuple[str, ...]
     json_key: ClassVar[str] = "checksNotRun"
     title: ClassVar[str] = "Live checks not run offline (pulumi preview runs them before any write)"
 
-    def json(self) -> list[str]:
-        return list(self.items)
-
-    def text(self) -> str:
-        return _list(self.title, self.items)
-
     def markdown(self) -> str:
-        return md.section(self.title, md.bullets(md.text(i) for i in self.items) or "None.")
+        return self._markdown(self.title)
 
 
 @dataclass(frozen=True)
