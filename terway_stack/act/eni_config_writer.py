@@ -33,6 +33,7 @@ are made inside each method (with the kube_client of act/terway_rollout.py) and 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sys
@@ -46,6 +47,7 @@ import pulumi.dynamic as dyn
 
 from ..decide import eni_config as decide
 from ..decide.problems import InputError
+from ..decide.restarts import writer_changed
 from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
 KIND = "terway-eni-config-writer"
@@ -66,10 +68,13 @@ USER_AGENT = "terway-stack-eni-config/1"
 # win against that, and the person running `pulumi up` should look.
 MAX_ATTEMPTS = 5
 COMMON_KEYS = ("kind", "role", "namespace", "configMap", "fieldManager", "data", "kubeconfig", "observed")
+# Output of both writers: whether their last write changed a value Terway reads (decide/restarts.py);
+# the Terway restart that follows them restarts on its first run only when one of them did.
+CHANGED_KEY = "effectiveChange"
 ENI_CONF_KEYS = (*COMMON_KEYS, "wantedVSwitches")
 POLICY_INPUT_KEYS = (*COMMON_KEYS, "networkPolicyMode")
 # Outputs only the policy writer has: what it holds and what it will restore.
-POLICY_STATE_KEYS = ("held", "priorRecorded", "priorDisableNetworkPolicy")
+POLICY_STATE_KEYS = ("held", "priorRecorded", "priorDisableNetworkPolicy", "effectiveChange")
 
 
 class EniConfigWriteError(RolloutError):
@@ -234,11 +239,17 @@ def write_eni_conf(
     manager: str = ENI_CONF_MANAGER,
     after_read: Optional[Callable[[dict], None]] = None,
     sleep: Callable[[float], None] = time.sleep,
+    first_read: Optional[list] = None,
 ) -> tuple[str, bool]:
-    """Merge `wanted` into the live eni_conf at write time. Returns (value now live, whether written)."""
+    """Merge `wanted` into the live eni_conf at write time. Returns (value now live, whether written).
+
+    `first_read`, when given, receives the value of the run's first read (before any write of ours).
+    """
 
     def step(client: Any, attempt: Attempt) -> tuple[str, bool]:
         live = live_data(attempt.cm).get(decide.ENI_CONF_KEY)
+        if first_read is not None and not first_read:
+            first_read.append(live)
         try:
             merged = decide.merge_eni_conf(live, wanted)
         except InputError as err:
@@ -263,6 +274,7 @@ class PolicyState:
     held: list[str]
     prior_recorded: bool
     prior_disable: Optional[str]
+    changed: Optional[bool] = None  # whether this run changed what Terway reads from the keys
 
     def outputs(self) -> dict[str, Any]:
         return {
@@ -270,6 +282,7 @@ class PolicyState:
             "held": list(self.held),
             "priorRecorded": self.prior_recorded,
             "priorDisableNetworkPolicy": self.prior_disable,
+            CHANGED_KEY: self.changed,
         }
 
 
@@ -298,11 +311,14 @@ class _PolicyKeysRun:
         self.namespace, self.name, self.mode, self.manager = namespace, name, mode, manager
         self.observed = None if observed is None or is_unknown(observed) else dict(observed)
         self.expected = self.observed
+        self.first_read: Optional[dict[str, str]] = None  # the policy keys before any write of this run
         self.prior_recorded, self.prior = previous.prior_recorded, previous.prior_disable
         self.held = list(previous.held)
 
     def step(self, client: Any, attempt: Attempt) -> PolicyState:
         live = live_data(attempt.cm)
+        if self.first_read is None:
+            self.first_read = _policy_view(live)
         self._refuse_unchecked_changes(live)
         # Keys the earlier ConfigMapPatch version holds are taken over at once (see LEGACY_POLICY_MANAGER).
         legacy = owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)
@@ -353,8 +369,9 @@ def write_policy_keys(
 ) -> PolicyState:
     """Bring the policy keys to what `mode` needs over the live values; see decide.policy_keys_write."""
     run = _PolicyKeysRun(namespace, name, mode, previous, observed, manager)
-    return write_with_retries(kubeconfig, namespace, name, run.step, "the network-policy keys",
-                              after_read=after_read, sleep=sleep)
+    state = write_with_retries(kubeconfig, namespace, name, run.step, "the network-policy keys",
+                               after_read=after_read, sleep=sleep)
+    return dataclasses.replace(state, changed=writer_changed(run.first_read or {}, state.after, decide.POLICY_KEYS))
 
 
 def remove_relay_ops() -> list[dict]:
@@ -479,17 +496,20 @@ class EniConfWriterProvider(dyn.ResourceProvider):
         return None
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        outs = {k: props.get(k) for k in ENI_CONF_KEYS}
+        outs = {k: props.get(k) for k in (*ENI_CONF_KEYS, CHANGED_KEY)}
         outs["data"] = observe_keys(*_target(props), [decide.ENI_CONF_KEY])
         return dyn.ReadResult(id_=id_, outs=outs)
 
     @staticmethod
     def _write(props: Mapping[str, Any]) -> dict[str, Any]:
         wanted = {zone: list(ids) for zone, ids in dict(plain(props["wantedVSwitches"])).items()}
-        value, written = write_eni_conf(*_target(props), wanted, manager=props["fieldManager"])
+        before: list = []
+        value, written = write_eni_conf(*_target(props), wanted, manager=props["fieldManager"], first_read=before)
         report(("wrote" if written else "already up to date:") + f" {decide.ENI_CONF_KEY} with {_describe(wanted)}")
         outs = {k: props.get(k) for k in ENI_CONF_KEYS}
         outs["data"] = {decide.ENI_CONF_KEY: value}
+        key = (decide.ENI_CONF_KEY,)
+        outs[CHANGED_KEY] = writer_changed({decide.ENI_CONF_KEY: before[0] if before else None}, outs["data"], key)
         return outs
 
 
@@ -570,6 +590,7 @@ class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
     """Owns eni_conf of eni-config: the live value with the pod vSwitch ids merged in at write time."""
 
     data: pulumi.Output[dict]
+    effectiveChange: pulumi.Output[Optional[bool]]
 
     def __init__(
         self,
@@ -587,6 +608,7 @@ class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
             ROLE_ENI_CONF, kubeconfig, {decide.ENI_CONF_KEY: planned_eni_conf}, ENI_CONF_MANAGER, namespace, config_map
         )
         props["wantedVSwitches"] = wanted_vswitches
+        props[CHANGED_KEY] = None
         props["observed"] = pulumi.Output.from_input(observed_eni_conf).apply(
             lambda text: {decide.ENI_CONF_KEY: text} if text is not None else {}
         )
@@ -600,6 +622,7 @@ class PolicyKeysWriter(dyn.Resource, module="terway_stack", name="PolicyKeysWrit
     held: pulumi.Output[list]
     priorRecorded: pulumi.Output[bool]
     priorDisableNetworkPolicy: pulumi.Output[Optional[str]]
+    effectiveChange: pulumi.Output[Optional[bool]]
 
     def __init__(
         self,

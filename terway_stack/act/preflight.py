@@ -23,6 +23,7 @@ import pulumi.dynamic as dyn
 
 from ..decide import preflight as decide
 from ..decide.eni_config import ENI_CONFIG_NAME
+from .access_review import denied
 from .node_configs import read_node_configs
 from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
@@ -66,10 +67,12 @@ def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.Li
             name: read_json(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
         }
         count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
+        refused = denied(client, settings.accesses)
     node_configs = read_node_configs(kubeconfig) if decide.needs_node_configs(settings) else None
+    present = configmap is not None
     if configmap is None:
-        configmap = {"data": {}}  # reported by the eni_conf shape check, or as no relay and policy on
-    return decide.LiveFacts(configmap, daemon_sets, count, node_configs)
+        configmap = {"data": {}}  # reported as missing; the other checks read it as empty
+    return decide.LiveFacts(configmap, daemon_sets, count, node_configs, refused, eni_config_present=present)
 
 
 def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckFailure]]:

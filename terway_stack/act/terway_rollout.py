@@ -36,17 +36,29 @@ each method from the kubeconfig text and closed afterwards. The kubeconfig never
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi.dynamic as dyn
 from pulumi.runtime import rpc
+
+from ..decide import restarts as restart_rules
+from ..decide.eni_config import ENI_CONFIG_NAME
+from ..decide.rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE, budget_problem
+from ..decide.rollout_progress import current_revision, node_progress
+from .rollout_wait import (  # noqa: F401 (RolloutStatus and wait_for_rollout are part of this module's API)
+    ApiUnavailable,
+    Deadline,
+    RolloutError,
+    RolloutStatus,
+    utc_now,
+    wait_for_rollout,
+)
 
 KIND = "terway-rollout-restart"
 RESTART_METHOD = "rollout-restart"
@@ -59,12 +71,14 @@ USER_AGENT = "terway-stack-rollout/1"
 MODES = ("change", "release")
 # Inputs whose change means a different object to restart: replace, never update in place.
 REPLACE_KEYS = ("daemonSet", "namespace", "restartOn")
-INPUT_KEYS = ("kind", "restartMethod", "daemonSet", "namespace", "trigger", "restartOn", "timeoutSeconds", "kubeconfig")
-OUTPUT_KEYS = ("restartedAt", "restarts", "observedGeneration")
-
-
-class RolloutError(Exception):
-    """A restart that cannot start or did not finish. Messages never contain the kubeconfig."""
+INPUT_KEYS = (
+    "kind", "restartMethod", "daemonSet", "namespace", "trigger", "restartOn", "timeoutSeconds", "kubeconfig",
+    "writersChanged", "maxUnavailableShare", "confirmMaxUnavailable",
+)
+OUTPUT_KEYS = ("restartedAt", "restarts", "observedGeneration", "notUpdatedNodes")
+# One request never waits longer than this (and never past the rollout's deadline).
+REQUEST_TIMEOUT_SECONDS = 30.0
+TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 
 
 class DaemonSetMissing(RolloutError):
@@ -120,12 +134,13 @@ def kube_client(kubeconfig: str) -> Iterator[Any]:
 def _api_error(err: Exception, what: str) -> RolloutError:
     status = getattr(err, "status", None)
     reason = getattr(err, "reason", None) or type(err).__name__
-    return RolloutError(f"{what}: {status or ''} {reason}".replace("  ", " ").strip())
+    kind = ApiUnavailable if status in TRANSIENT_STATUSES else RolloutError
+    return kind(f"{what}: {status or ''} {reason}".replace("  ", " ").strip())
 
 
 def _unreachable(err: Exception) -> RolloutError:
-    # urllib3 names the server and the failure (e.g. connection refused); never headers or bodies.
-    return RolloutError(f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}")
+    # urllib3 names the server and the failure (e.g. connection refused, read timed out); never headers or bodies.
+    return ApiUnavailable(f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}")
 
 
 def read_json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Optional[dict]:
@@ -144,16 +159,44 @@ def read_json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Optional[d
     return json.loads(response.data)
 
 
-def read_daemon_set(client: Any, namespace: str, name: str) -> dict:
+def read_daemon_set(client: Any, namespace: str, name: str, timeout: float = REQUEST_TIMEOUT_SECONDS) -> dict:
     from kubernetes.client import AppsV1Api
 
-    obj = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
+    obj = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace, _request_timeout=timeout)
     if obj is None:
         raise DaemonSetMissing(namespace, name)
     return obj
 
 
-def patch_restart(client: Any, namespace: str, name: str, body: dict) -> dict:
+def _selector(ds: Mapping[str, Any]) -> str:
+    labels = (((ds.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def look(client: Any, namespace: str, name: str, timeout: float, now: Callable[[], datetime] = utc_now) -> RolloutStatus:
+    """One look at the rollout: the DaemonSet, and its pods node by node when the counts fall short.
+
+    Lists are served from the API server's cache (resourceVersion 0): a poll of a large cluster costs
+    the server little.
+    """
+    from kubernetes.client import AppsV1Api, CoreV1Api
+
+    ds = read_daemon_set(client, namespace, name, timeout)
+    status = RolloutStatus.of(ds)
+    if status.counts_complete() or not status.observed():
+        return status
+    cached = {"resource_version": "0", "_request_timeout": timeout}
+    selector = _selector(ds)
+    core, apps = CoreV1Api(client), AppsV1Api(client)
+    pods = read_json(core.list_namespaced_pod, namespace, label_selector=selector, **cached) or {}
+    nodes = read_json(core.list_node, **cached) or {}
+    revisions = read_json(apps.list_namespaced_controller_revision, namespace, label_selector=selector, **cached) or {}
+    revision = current_revision(ds, revisions.get("items") or [])
+    progress = node_progress(ds, pods.get("items") or [], nodes.get("items") or [], revision, now())
+    return RolloutStatus.of(ds, progress)
+
+
+def patch_restart(client: Any, namespace: str, name: str, body: dict, timeout: float = REQUEST_TIMEOUT_SECONDS) -> dict:
     """One strategic-merge patch of the pod template annotations, as kubectl rollout restart sends."""
     from kubernetes.client import AppsV1Api
     from kubernetes.client.exceptions import ApiException
@@ -167,6 +210,7 @@ def patch_restart(client: Any, namespace: str, name: str, body: dict) -> dict:
             field_manager=FIELD_MANAGER,
             _content_type="application/strategic-merge-patch+json",
             _preload_content=False,
+            _request_timeout=timeout,
         )
     except ApiException as err:
         if err.status == 404:
@@ -203,114 +247,6 @@ def update_strategy(ds: Mapping[str, Any]) -> str:
     return ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") or "RollingUpdate"
 
 
-def scaled(value: Any, total: int, round_up: bool) -> int:
-    """An IntOrString (3 or "10%") resolved against total, as Kubernetes does for DaemonSets."""
-    if value is None:
-        return 1 if total else 0
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.endswith("%"):
-        exact = total * int(text[:-1]) / 100
-        return math.ceil(exact) if round_up else math.floor(exact)
-    return int(text)
-
-
-@dataclass(frozen=True)
-class RolloutStatus:
-    generation: int
-    observed_generation: int
-    desired: int
-    updated: int
-    available: int
-    unavailable: int
-    ready: int
-    max_unavailable: Any
-
-    @classmethod
-    def of(cls, ds: Mapping[str, Any]) -> "RolloutStatus":
-        status = ds.get("status") or {}
-        rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-        return cls(
-            generation=int((ds.get("metadata") or {}).get("generation") or 0),
-            observed_generation=int(status.get("observedGeneration") or 0),
-            desired=int(status.get("desiredNumberScheduled") or 0),
-            updated=int(status.get("updatedNumberScheduled") or 0),
-            available=int(status.get("numberAvailable") or 0),
-            unavailable=int(status.get("numberUnavailable") or 0),
-            ready=int(status.get("numberReady") or 0),
-            max_unavailable=rolling.get("maxUnavailable", 1),
-        )
-
-    def complete(self) -> bool:
-        """kubectl rollout status for DaemonSets, plus no pod left unavailable."""
-        return (
-            self.generation <= self.observed_generation
-            and self.updated == self.desired
-            and self.available == self.desired
-            and self.unavailable == 0
-        )
-
-    def allowed_unavailable(self) -> int:
-        """maxUnavailable in pods; DaemonSets round a percentage up (at least 1 unless surging)."""
-        return scaled(self.max_unavailable, self.desired, round_up=True)
-
-    def describe(self) -> str:
-        # Before the controller observes the new template its counts describe the old one.
-        stale = "new template not yet observed; " if self.observed_generation < self.generation else ""
-        return stale + (
-            f"{self.updated}/{self.desired} updated, {self.available}/{self.desired} available, "
-            f"{self.unavailable} unavailable, {self.ready} ready "
-            f"(generation {self.generation}, observed {self.observed_generation}, "
-            f"maxUnavailable {self.max_unavailable} = {self.allowed_unavailable()})"
-        )
-
-
-def timeout_message(namespace: str, name: str, status: RolloutStatus, timeout_seconds: int) -> str:
-    return (
-        f"DaemonSet {namespace}/{name} did not finish its rolling restart within {timeout_seconds}s: "
-        f"{status.describe()}. The restart itself was applied; run `pulumi up` again to keep waiting "
-        f"(it will not restart again), and check pods with "
-        f"`kubectl -n {namespace} rollout status daemonset/{name}`."
-    )
-
-
-def backoff(initial: float = 0.5, factor: float = 1.6, cap: float = 5.0) -> Iterator[float]:
-    delay = initial
-    while True:
-        yield delay
-        delay = min(cap, delay * factor)
-
-
-def wait_for_rollout(
-    read: Callable[[], Mapping[str, Any]],
-    *,
-    namespace: str,
-    name: str,
-    timeout_seconds: float,
-    report: Callable[[str], None],
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RolloutStatus:
-    """Poll the DaemonSet with backoff until the rollout completes; RolloutError with status on timeout."""
-    start = clock()
-    deadline = start + timeout_seconds
-    last_line = None
-    delays = backoff()
-    while True:
-        status = RolloutStatus.of(read())
-        line = status.describe()
-        if line != last_line:  # one line per visible change, not per poll
-            report(f"{line} after {clock() - start:.0f}s")
-            last_line = line
-        if status.complete():
-            return status
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise RolloutError(timeout_message(namespace, name, status, int(timeout_seconds)))
-        sleep(min(next(delays), remaining))
-
-
 def reporter(namespace: str, name: str) -> Callable[[str], None]:
     def report(line: str) -> None:
         print(f"terway-rollout {namespace}/{name}: {line}", file=sys.stderr, flush=True)
@@ -322,7 +258,22 @@ def reporter(namespace: str, name: str) -> Callable[[str], None]:
 class RestartOutcome:
     restarted: bool
     restarted_at: Optional[str]
-    observed_generation: int
+    observed_generation: Optional[int]
+    not_updated_nodes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many Terway pods a restart may take down at once (decide/rollout_budget.py)."""
+
+    share_percent: int = DEFAULT_MAX_UNAVAILABLE_SHARE
+    confirmed: bool = False
+
+    @classmethod
+    def of(cls, props: Mapping[str, Any]) -> "Budget":
+        share = props.get("maxUnavailableShare")
+        return cls(int(share) if share is not None else DEFAULT_MAX_UNAVAILABLE_SHARE,
+                   bool(props.get("confirmMaxUnavailable")))
 
 
 def restart_and_wait(
@@ -331,33 +282,57 @@ def restart_and_wait(
     name: str,
     trigger_mark: str,
     timeout_seconds: float,
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    now: Callable[[], datetime] = utc_now,
+    *,
+    wanted: bool = True,
+    reason: str = "",
+    budget: Budget = Budget(),
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RestartOutcome:
-    """Patch restartedAt unless the live template already carries this trigger, then wait."""
+    """Restart unless the live template already carries this trigger, then wait; all by one deadline.
+
+    `wanted` False: no restart is due (`reason` says why); only a restart already applied for this
+    trigger (by a run that was interrupted) is waited for.
+    """
     report = reporter(namespace, name)
+    deadline = Deadline.after(timeout_seconds, clock)
+    timeout = lambda: deadline.request_timeout(REQUEST_TIMEOUT_SECONDS)  # noqa: E731
     with kube_client(kubeconfig) as client:
-        ds = read_daemon_set(client, namespace, name)
+        ds = read_daemon_set(client, namespace, name, timeout())
+        applied = template_annotations(ds).get(TRIGGER_ANNOTATION) == trigger_mark
+        if not wanted and not applied:
+            report(f"no restart: {reason}")
+            return RestartOutcome(False, template_annotations(ds).get(RESTARTED_AT), RolloutStatus.of(ds).observed_generation)
         if update_strategy(ds) != "RollingUpdate":
             raise RolloutError(
                 f"DaemonSet {namespace}/{name} uses updateStrategy {update_strategy(ds)}: a rolling "
                 f"restart would not replace its pods; switch it to RollingUpdate"
             )
-        restarted = template_annotations(ds).get(TRIGGER_ANNOTATION) != trigger_mark
-        if restarted:
-            ds = patch_restart(client, namespace, name, restart_patch(now(), trigger_mark))
-            report(f"rolling restart requested ({RESTARTED_AT}={template_annotations(ds).get(RESTARTED_AT)})")
+        if not applied:
+            status = RolloutStatus.of(ds)
+            refused = budget_problem(status.max_unavailable, status.desired, budget.share_percent, budget.confirmed)
+            if refused:
+                raise RolloutError(f"DaemonSet {namespace}/{name}: {refused}. Nothing was restarted")
+            ds = patch_restart(client, namespace, name, restart_patch(now(), trigger_mark), timeout())
+            report(f"rolling restart requested ({RESTARTED_AT}={template_annotations(ds).get(RESTARTED_AT)})"
+                   + (f": {reason}" if reason else ""))
         else:
             report("restart for this trigger already applied; waiting for the rollout only")
         status = wait_for_rollout(
-            lambda: read_daemon_set(client, namespace, name),
+            lambda request_timeout: look(client, namespace, name, request_timeout, now),
             namespace=namespace,
             name=name,
             timeout_seconds=timeout_seconds,
             report=report,
+            clock=clock,
+            sleep=sleep,
+            deadline=deadline,
+            request_timeout=REQUEST_TIMEOUT_SECONDS,
         )
-        report("rollout complete")
-        live = read_daemon_set(client, namespace, name)
-    return RestartOutcome(restarted, template_annotations(live).get(RESTARTED_AT), status.observed_generation)
+        report(status.outcome())
+    return RestartOutcome(not applied, template_annotations(ds).get(RESTARTED_AT), status.observed_generation,
+                          status.not_updated_nodes())
 
 
 def observe(kubeconfig: str, namespace: str, name: str) -> tuple[Optional[str], Optional[int]]:
@@ -365,10 +340,21 @@ def observe(kubeconfig: str, namespace: str, name: str) -> tuple[Optional[str], 
     from kubernetes.client import AppsV1Api
 
     with kube_client(kubeconfig) as client:
-        ds = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
+        ds = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace,
+                       _request_timeout=REQUEST_TIMEOUT_SECONDS)
     if ds is None:
         return None, None
     return template_annotations(ds).get(RESTARTED_AT), RolloutStatus.of(ds).observed_generation
+
+
+def read_eni_config_data(kubeconfig: str, namespace: str) -> Optional[dict]:
+    """The live eni-config data (None when the ConfigMap is gone), for the release decision."""
+    from kubernetes.client import CoreV1Api
+
+    with kube_client(kubeconfig) as client:
+        cm = read_json(CoreV1Api(client).read_namespaced_config_map, ENI_CONFIG_NAME, namespace,
+                       _request_timeout=REQUEST_TIMEOUT_SECONDS)
+    return None if cm is None else dict(cm.get("data") or {})
 
 
 # --------------------------------------------------------------------------- the dynamic provider
@@ -421,53 +407,74 @@ class TerwayRolloutProvider(dyn.ResourceProvider):
         outs = inputs_of(props)
         ns, name = props["namespace"], props["daemonSet"]
         if props["restartOn"] == "change":
-            outs.update(self._restart(props, restarts=0))
+            decision = restart_rules.restart_on_change(None, props["trigger"], _writers_changed(props))
+            outs.update(self._restart(props, restarts=0, decision=decision))
         else:  # release: only prove the DaemonSet is there, so destroy will not be the first to find out
             restarted_at, generation = observe(plain(props["kubeconfig"]), ns, name)
             if generation is None:
                 raise DaemonSetMissing(ns, name)
-            outs.update(restartedAt=restarted_at, observedGeneration=generation, restarts=0)
+            outs.update(restartedAt=restarted_at, observedGeneration=generation, restarts=0, notUpdatedNodes=[])
         return dyn.CreateResult(id_=f"{ns}/{name}:{props['restartOn']}", outs=outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         outs = inputs_of(news)
         carried = {k: olds.get(k) for k in OUTPUT_KEYS}
         carried["restarts"] = int(carried.get("restarts") or 0)
-        if news["restartOn"] == "change" and news["trigger"] != olds.get("trigger"):
-            outs.update(self._restart(news, restarts=carried["restarts"]))
-        else:  # timeout, kubeconfig or a release-mode trigger changed: record only
+        decision = restart_rules.restart_on_change(olds.get("trigger"), news["trigger"], _writers_changed(news))
+        if news["restartOn"] == "change" and decision.restart:
+            outs.update(self._restart(news, restarts=carried["restarts"], decision=decision))
+        else:  # timeout, kubeconfig, budget or a release-mode baseline changed: record only
             outs.update(carried)
         return dyn.UpdateResult(outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if props.get("restartOn") != "release":
             return
+        report = reporter(props["namespace"], props["daemonSet"])
+        live = read_eni_config_data(plain(props["kubeconfig"]), props["namespace"])
+        decision = restart_rules.restart_on_release(props.get("trigger"), live)
+        if not decision.restart:
+            report(f"no restart on delete: {decision.reason}")
+            return
+        mark = RELEASE_PREFIX + restart_rules.policy_baseline(live or {})
         try:
-            self._restart(props, restarts=int(props.get("restarts") or 0))
+            self._restart(props, restarts=int(props.get("restarts") or 0), decision=decision, mark=mark)
         except DaemonSetMissing as err:
             # Nothing left to restart, so nothing keeps reading the released keys.
-            reporter(props["namespace"], props["daemonSet"])(f"skipped on delete: {err}")
+            report(f"skipped on delete: {err}")
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        outs = {**inputs_of(props), "restarts": int(props.get("restarts") or 0)}
+        outs = {**inputs_of(props), "restarts": int(props.get("restarts") or 0),
+                "notUpdatedNodes": list(props.get("notUpdatedNodes") or [])}
         restarted_at, generation = observe(plain(props["kubeconfig"]), props["namespace"], props["daemonSet"])
         outs.update(restartedAt=restarted_at, observedGeneration=generation)
         return dyn.ReadResult(id_=id_, outs=outs)
 
     @staticmethod
-    def _restart(props: Mapping[str, Any], restarts: int) -> dict[str, Any]:
+    def _restart(props: Mapping[str, Any], restarts: int, decision: restart_rules.RestartDecision,
+                 mark: Optional[str] = None) -> dict[str, Any]:
         outcome = restart_and_wait(
             plain(props["kubeconfig"]),
             props["namespace"],
             props["daemonSet"],
-            trigger_mark(props),
+            mark or trigger_mark(props),
             float(props["timeoutSeconds"]),
+            wanted=decision.restart,
+            reason=decision.reason,
+            budget=Budget.of(props),
         )
         return {
             "restartedAt": outcome.restarted_at,
             "observedGeneration": outcome.observed_generation,
             "restarts": restarts + (1 if outcome.restarted else 0),
+            "notUpdatedNodes": list(outcome.not_updated_nodes),
         }
+
+
+def _writers_changed(props: Mapping[str, Any]) -> Sequence[Optional[bool]]:
+    """Whether each eni-config writer changed a value Terway reads; None for a writer that does not say."""
+    changed = plain(props.get("writersChanged"))
+    return [c if isinstance(c, bool) else None for c in changed] if isinstance(changed, (list, tuple)) else []
 
 
 def with_secret_kubeconfig(opts: Optional[pulumi.ResourceOptions]) -> pulumi.ResourceOptions:
@@ -481,6 +488,7 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
     restartedAt: pulumi.Output[Optional[str]]
     restarts: pulumi.Output[int]
     observedGeneration: pulumi.Output[Optional[int]]
+    notUpdatedNodes: pulumi.Output[Optional[list]]
 
     def __init__(
         self,
@@ -492,6 +500,9 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
         restart_on: str,
         timeout_seconds: int,
         namespace: str = "kube-system",
+        writers_changed: pulumi.Input[Sequence[Optional[bool]]] = (),
+        max_unavailable_share: int = DEFAULT_MAX_UNAVAILABLE_SHARE,
+        confirm_max_unavailable: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         if restart_on not in MODES:
@@ -507,6 +518,9 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
             "restartOn": restart_on,
             "timeoutSeconds": timeout_seconds,
             "kubeconfig": pulumi.Output.secret(kubeconfig),
+            "writersChanged": writers_changed,
+            "maxUnavailableShare": max_unavailable_share,
+            "confirmMaxUnavailable": confirm_max_unavailable,
             **{k: None for k in OUTPUT_KEYS},
         }
         super().__init__(TerwayRolloutProvider(), name, props, with_secret_kubeconfig(opts))

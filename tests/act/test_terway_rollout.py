@@ -303,7 +303,7 @@ def test_wait_times_out_with_the_daemonset_status_in_the_message():
     stuck = ds(generation=3, observed=3, updated=12, available=18, unavailable=2, ready=18)
     with pytest.raises(tr.RolloutError) as err:
         tr.wait_for_rollout(
-            lambda: stuck, namespace="kube-system", name="terway-eniip", timeout_seconds=30,
+            lambda _timeout: tr.RolloutStatus.of(stuck), namespace="kube-system", name="terway-eniip", timeout_seconds=30,
             report=lines.append, clock=clock, sleep=clock.sleep,
         )
     message = str(err.value)
@@ -319,7 +319,7 @@ def test_wait_reports_each_change_and_returns_when_complete():
     clock, lines = FakeClock(), []
     states = iter([ds(generation=3, observed=2), ds(generation=3, observed=3, updated=10), ds(generation=3, observed=3)])
     status = tr.wait_for_rollout(
-        lambda: next(states), namespace="kube-system", name="terway-eniip", timeout_seconds=600,
+        lambda _timeout: tr.RolloutStatus.of(next(states)), namespace="kube-system", name="terway-eniip", timeout_seconds=600,
         report=lines.append, clock=clock, sleep=clock.sleep,
     )
     assert status.complete() and status.observed_generation == 3

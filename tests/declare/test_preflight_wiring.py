@@ -49,7 +49,9 @@ def test_the_gate_gets_the_settings_the_checks_need():
     )
     [gate] = [r for r in declare(config).resources if r.name == GATE]
     assert gate.inputs["kind"] == "terway-preflight"
-    assert gate.inputs["settings"] == {
+    settings = dict(gate.inputs["settings"])
+    accesses = settings.pop("accesses")
+    assert settings == {
         "mode": "typha",
         "daemonSets": ["terway-eniip"],
         "typhaVersion": "v3.24.5",
@@ -59,8 +61,27 @@ def test_the_gate_gets_the_settings_the_checks_need():
         "replaceExistingRelay": True,
         "confirmNetworkPolicyEnforcement": True,
         "namespace": "kube-system",
+        "maxUnavailableShare": 25,
+        "confirmMaxUnavailable": False,
     }
     assert "4dabf18193072939515e22adb298388d" in gate.inputs["kubeconfig"]  # a secret
+    # Every write of the run is reviewed before the first one: Typha's four objects, eni-config, the restart.
+    writes = {(a["verb"], a["resource"], a.get("name")) for a in accesses if a["verb"] not in ("get", "list")}
+    assert writes == {
+        ("create", "customresourcedefinitions", None), ("patch", "customresourcedefinitions", "bgppeers.crd.projectcalico.org"),
+        ("create", "services", None), ("patch", "services", "calico-typha"),
+        ("create", "deployments", None), ("patch", "deployments", "calico-typha"),
+        ("create", "poddisruptionbudgets", None), ("patch", "poddisruptionbudgets", "calico-typha"),
+        ("patch", "configmaps", "eni-config"),
+        ("patch", "daemonsets", "terway-eniip"),
+    }
+
+
+@pytest.mark.parametrize("mode", ["direct", "disabled"])
+def test_without_typha_no_typha_write_is_reviewed(mode):
+    [gate] = [r for r in declare(stack_config(**{"terway:networkPolicy": mode})).resources if r.name == GATE]
+    resources = {a["resource"] for a in gate.inputs["settings"]["accesses"] if a["verb"] == "patch"}
+    assert resources == {"configmaps", "daemonsets"}
 
 
 def test_a_typha_image_override_sets_the_version_the_felix_check_compares():
