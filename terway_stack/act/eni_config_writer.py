@@ -83,7 +83,11 @@ class EniConfigWriteError(RolloutError):
 
 class ConfigMapMissing(EniConfigWriteError):
     def __init__(self, namespace: str, name: str):
-        super().__init__(f"ConfigMap {namespace}/{name} not found: this cluster has no Terway eni-config")
+        super().__init__(
+            f"ConfigMap {namespace}/{name} not found: this cluster has no Terway eni-config; nothing was written "
+            "to it and Terway was not restarted. A Typha written by this run runs unused (Felix is not pointed at "
+            "it); restore eni-config and run `pulumi up` again"
+        )
 
 
 class Conflict(Exception):
