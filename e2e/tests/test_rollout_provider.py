@@ -26,7 +26,7 @@ from pulumi.runtime import rpc  # noqa: E402
 from e2e.ack_seed import terway_daemonset_manifest  # noqa: E402
 from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
-from e2e.pulumi_project import engine_copy  # noqa: E402
+from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import node_configs as nc  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 
