@@ -85,6 +85,9 @@ class PulumiCli:
         text = value if isinstance(value, str) else json.dumps(value)
         self("config", "set", "--path" if "." in key else "--plaintext", key, text)
 
+    def remove_config(self, key: str) -> None:
+        self("config", "rm", *(["--path"] if "." in key else []), key)
+
 
 def adopted_stack_config(cluster: str, nodes: int, mode: str, adopted: dict[str, str]) -> dict:
     """An e2e stack's config: pod vSwitches adopted by id, and no Alibaba Cloud look-ups (none is
