@@ -32,7 +32,7 @@ if str(REPO) not in sys.path:
 
 from e2e.admission_hook import NAME, EniConfigWriteHook  # noqa: E402
 from e2e.controlplane import ADMIN_USER  # noqa: E402
-from e2e.pulumi_project import engine_copy  # noqa: E402
+from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.decide.permissions import run_accesses  # noqa: E402
