@@ -76,8 +76,9 @@ INPUT_KEYS = (
     "writersChanged", "maxUnavailableShare", "confirmMaxUnavailable",
 )
 OUTPUT_KEYS = ("restartedAt", "restarts", "observedGeneration", "notUpdatedNodes")
-# One request never waits longer than this (and never past the rollout's deadline).
+# One request never waits longer than this (and never past the rollout's deadline); connecting, 10 s.
 REQUEST_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 
 
@@ -125,10 +126,31 @@ def kube_client(kubeconfig: str) -> Iterator[Any]:
     except Exception as err:  # ConfigException and friends; type name only, values stay out
         raise RolloutError(f"kubeconfig was rejected by the Kubernetes client ({type(err).__name__})") from None
     client.user_agent = USER_AGENT
+    with_default_timeouts(client)
     try:
         yield client
     finally:
         client.close()
+
+
+def with_default_timeouts(client: Any) -> Any:
+    """Every request of this client gets a connect and a read timeout, unless it sets its own.
+
+    The generated API methods hand urllib3 `timeout=None` (no timeout at all: a frozen API server
+    would hold the call for ever) unless a call gives `_request_timeout`; this fills it in. urllib3's
+    own retries are off: they would repeat a timed-out read 3 more times, each with the full timeout,
+    past any deadline. Callers retry where it is safe (the rollout's wait, until its deadline).
+    """
+    rest = client.rest_client
+    rest.pool_manager.connection_pool_kw["retries"] = False  # the pools are made on first use, from these
+    send = rest.request
+
+    def request(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+        timeout = _request_timeout or (CONNECT_TIMEOUT_SECONDS, REQUEST_TIMEOUT_SECONDS)
+        return send(*args, _request_timeout=timeout, **kwargs)
+
+    rest.request = request
+    return client
 
 
 def _api_error(err: Exception, what: str) -> RolloutError:

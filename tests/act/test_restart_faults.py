@@ -202,3 +202,24 @@ def test_the_preflight_stops_when_eni_config_is_gone_and_when_the_budget_takes_e
     with StubApiServer({**objects, CM_PATH: {"data": {}}}) as api:
         _, failures = preflight.run_checks({**preflight_props(confirm_max_unavailable=True), "kubeconfig": api.kubeconfig()})
     assert failures == []
+
+
+def test_every_request_of_a_client_has_a_timeout_even_without_its_own():
+    """The preflight's and the writers' reads give no `_request_timeout`: the client's default holds them."""
+    from terway_stack.act import eni_config_writer
+
+    outcome: dict = {}
+
+    def run(kubeconfig):
+        try:
+            eni_config_writer.observe_keys(kubeconfig, "kube-system", "eni-config", ["eni_conf"])
+        except RolloutError as err:
+            outcome["error"] = str(err)
+
+    with StubApiServer(frozen=True) as api:
+        worker = threading.Thread(target=run, args=(api.kubeconfig(),), daemon=True)
+        worker.start()
+        worker.join(120)  # hang guard; the read timeout is 30 s
+        hung = worker.is_alive()
+    assert not hung, "a read without its own timeout hung on a frozen API server"
+    assert "cannot reach the Kubernetes API server" in outcome["error"]
