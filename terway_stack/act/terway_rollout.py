@@ -46,6 +46,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 import pulumi
 import pulumi.dynamic as dyn
 from pulumi.runtime import rpc
+from urllib3.exceptions import TimeoutError as UrllibTimeout
+from urllib3.util.retry import Retry
 
 from ..decide import restarts as restart_rules
 from ..decide.eni_config import ENI_CONFIG_NAME
@@ -133,16 +135,26 @@ def kube_client(kubeconfig: str) -> Iterator[Any]:
         client.close()
 
 
+class RetryNoTimeouts(Retry):
+    """urllib3's Retry, except that a connect or read timeout is raised at once, never repeated."""
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        if isinstance(kwargs.get("error"), UrllibTimeout):
+            raise kwargs["error"]
+        return super().increment(*args, **kwargs)
+
+
 def with_default_timeouts(client: Any) -> Any:
     """Every request of this client gets a connect and a read timeout, unless it sets its own.
 
     The generated API methods hand urllib3 `timeout=None` (no timeout at all: a frozen API server
-    would hold the call for ever) unless a call gives `_request_timeout`; this fills it in. urllib3's
-    own retries are off: they would repeat a timed-out read 3 more times, each with the full timeout,
-    past any deadline. Callers retry where it is safe (the rollout's wait, until its deadline).
+    would hold the call for ever) unless a call gives `_request_timeout`; this fills it in. urllib3
+    would also repeat a timed-out request 3 more times, each with the full timeout, past any deadline:
+    a timeout is never retried here (callers retry where it is safe: the rollout's wait, until its
+    deadline), a dropped keep-alive connection still is.
     """
     rest = client.rest_client
-    rest.pool_manager.connection_pool_kw["retries"] = False  # the pools are made on first use, from these
+    rest.pool_manager.connection_pool_kw["retries"] = RetryNoTimeouts(2)  # pools are made on first use, from these
     send = rest.request
 
     def request(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
