@@ -115,6 +115,7 @@ def run_accesses(typha_manifests: Iterable[Mapping[str, Any]], daemon_sets: Sequ
 
 def denial_problem(access: Access, reason: str = "") -> Problem:
     """One line: which request this identity may not make, and why the run needs it."""
+    reason = "".join(c if c.isprintable() else " " for c in reason or "")[:200].strip()
     because = f" (the API server says: {reason})" if reason else ""
     return Problem(
         KUBECONFIG_KEY,
