@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
+from .decide.facts import NETWORK_POLICY_MODES
+
 
 def _is_int(value: Any) -> bool:
     # Pulumi carries every number as a double: a Python consumer reads 6 as 6.0.
@@ -121,7 +123,7 @@ class Output:
 
 CONTRACT: tuple[Output, ...] = (
     Output("clusterName", STRING, "`terway:cluster.name`", "`prod-shanghai`"),
-    Output("networkPolicyMode", one_of("typha", "disabled", "direct"), "`terway:networkPolicy`", "`typha`"),
+    Output("networkPolicyMode", one_of(*NETWORK_POLICY_MODES), "`terway:networkPolicy`", "`typha`"),
     Output("typhaServiceName", OPTIONAL_STRING, "the Service Felix relays through", "`calico-typha` (null unless mode `typha`)"),
     Output("typhaReplicas", INTEGER, "Typha Deployment replicas", "`6` (0 unless mode `typha`)"),
     Output("podVSwitchIds", ZONE_TO_STRING, "created and adopted pod vSwitches", '`{"cn-shanghai-f": "vsw-...", ...}`'),

@@ -28,10 +28,11 @@ if str(REPO) not in sys.path:
 from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
 from e2e.pulumi_project import engine_copy  # noqa: E402
 from terway_stack.act import eni_config_writer as w  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
 
 NODES = 1  # the control plane (conftest) needs no more to write a ConfigMap
 NS, CM = "kube-system", "eni-config"
-OUR_AGENT = w.USER_AGENT.split("/")[0]
+OUR_AGENT = facts.ENI_CONFIG_WRITER_USER_AGENT.split("/")[0]
 RELAY, DISABLE = "felix_relay_service", "disable_network_policy"
 
 
@@ -207,7 +208,7 @@ def policy_provider_lifecycle(cp, kubeconfig, mode: str) -> tuple[dict, dict]:
     provider = engine_copy(w.PolicyKeysWriterProvider())
     data = live(cp)
     props = {
-        "kind": w.KIND, "role": w.ROLE_POLICY, "namespace": NS, "configMap": CM, "fieldManager": w.POLICY_MANAGER,
+        "kind": facts.ENI_CONFIG_WRITER_KIND, "role": facts.POLICY_KEYS_ROLE, "namespace": NS, "configMap": CM, "fieldManager": w.POLICY_MANAGER,
         "kubeconfig": kubeconfig, "networkPolicyMode": mode,
         "observed": {k: data[k] for k in (RELAY, DISABLE) if k in data},
     }

@@ -28,19 +28,20 @@ from e2e.rollout_watch import RolloutWatch  # noqa: E402
 from e2e.pulumi_project import engine_copy  # noqa: E402
 from terway_stack.act import node_configs as nc  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
 
 NODES = 20
 NS, DS = "kube-system", "terway-eniip"
 MAX_UNAVAILABLE = 2  # 10% of 20, rounded up as DaemonSets do
-OUR_AGENT = tr.USER_AGENT.split("/")[0]
+OUR_AGENT = facts.ROLLOUT_USER_AGENT.split("/")[0]
 
 
 
 
 def props(kubeconfig, **over):
     base = {
-        "kind": tr.KIND,
-        "restartMethod": tr.RESTART_METHOD,
+        "kind": facts.ROLLOUT_KIND,
+        "restartMethod": facts.ROLLOUT_METHOD,
         "daemonSet": DS,
         "namespace": NS,
         "trigger": f"trigger-{uuid.uuid4().hex[:8]}",
@@ -230,7 +231,7 @@ def per_node_config(cp):
 
 def check(kubeconfig, wanted):
     provider = engine_copy(nc.PerNodeConfigCheckProvider())
-    return provider.check({}, {"kind": nc.KIND, "wantedVSwitches": wanted, "kubeconfig": kubeconfig}).failures
+    return provider.check({}, {"kind": facts.NODE_CONFIG_CHECK_KIND, "wantedVSwitches": wanted, "kubeconfig": kubeconfig}).failures
 
 
 def test_per_node_config_missing_the_new_vswitch_fails_check(cp, kubeconfig, per_node_config):

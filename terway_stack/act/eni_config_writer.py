@@ -45,22 +45,27 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from ..decide import eni_config as decide
+from ..decide.facts import (
+    DISABLE_POLICY_KEY,
+    ENI_CONF_KEY,
+    ENI_CONF_MANAGER,
+    ENI_CONF_ROLE,
+    ENI_CONFIG_NAME,
+    ENI_CONFIG_NAMESPACE,
+    ENI_CONFIG_WRITER_KIND,
+    ENI_CONFIG_WRITER_USER_AGENT,
+    LEGACY_POLICY_MANAGER,
+    NETWORK_POLICY_MODES,
+    POLICY_KEYS,
+    POLICY_KEYS_ROLE,
+    POLICY_MANAGER,
+    RELAY_KEY,
+    TYPHA_SERVICE_NAME,
+)
+from ..decide.live_objects import data_key_owners
 from ..decide.problems import InputError
 from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
-KIND = "terway-eni-config-writer"
-ROLE_ENI_CONF = "eni_conf"
-ROLE_POLICY = "policy-keys"
-# Fixed, and different from the ConfigMapPatch managers of earlier versions
-# (terway-stack-eni-config-vswitches / -network-policy): on upgrade the engine deletes those patches
-# after these writers have applied, and a key co-owned by these managers survives that release.
-ENI_CONF_MANAGER = "terway-stack-eni-conf"
-POLICY_MANAGER = "terway-stack-policy-keys"
-# The earlier version's policy patch: a key it holds is taken over (held) by the writer at once, or
-# that patch's release on upgrade would remove a key only it owned.
-LEGACY_POLICY_MANAGER = "terway-stack-eni-config-network-policy"
-# Sent on every request, so the audit log tells these requests from the Kubernetes provider's.
-USER_AGENT = "terway-stack-eni-config/1"
 # Each conflict means another writer changed eni-config within the few milliseconds between our
 # read and our write. Five in a row means something rewrites it continuously; more retries would not
 # win against that, and the person running `pulumi up` should look.
@@ -96,7 +101,7 @@ def report(line: str) -> None:
 @contextmanager
 def client_for(kubeconfig: str) -> Iterator[Any]:
     with kube_client(kubeconfig) as client:
-        client.user_agent = USER_AGENT
+        client.user_agent = ENI_CONFIG_WRITER_USER_AGENT
         yield client
 
 
@@ -160,12 +165,9 @@ def data_path(key: str) -> str:
 
 def owned_keys(cm: Mapping[str, Any], manager: str) -> set[str]:
     """data keys the manager owns by server-side apply (metadata.managedFields)."""
-    keys: set[str] = set()
-    for entry in (cm.get("metadata") or {}).get("managedFields") or []:
-        if entry.get("manager") == manager and entry.get("operation") == "Apply":
-            fields = ((entry.get("fieldsV1") or {}).get("f:data") or {})
-            keys.update(k[2:] for k in fields if k.startswith("f:"))
-    return keys
+    return {
+        key for owner, operation, keys in data_key_owners(cm) if owner == manager and operation == "Apply" for key in keys
+    }
 
 
 def live_data(cm: Mapping[str, Any]) -> dict[str, str]:
@@ -238,18 +240,18 @@ def write_eni_conf(
     """Merge `wanted` into the live eni_conf at write time. Returns (value now live, whether written)."""
 
     def step(client: Any, attempt: Attempt) -> tuple[str, bool]:
-        live = live_data(attempt.cm).get(decide.ENI_CONF_KEY)
+        live = live_data(attempt.cm).get(ENI_CONF_KEY)
         try:
             merged = decide.merge_eni_conf(live, wanted)
         except InputError as err:
             raise EniConfigWriteError(f"{err}; nothing was written") from None
-        if merged == live and decide.ENI_CONF_KEY in owned_keys(attempt.cm, manager):
+        if merged == live and ENI_CONF_KEY in owned_keys(attempt.cm, manager):
             return live, False
-        written = apply_keys(client, attempt.cm, {decide.ENI_CONF_KEY: merged}, manager)
+        written = apply_keys(client, attempt.cm, {ENI_CONF_KEY: merged}, manager)
         attempt.wrote = True
-        return live_data(written)[decide.ENI_CONF_KEY], True
+        return live_data(written)[ENI_CONF_KEY], True
 
-    return write_with_retries(kubeconfig, namespace, name, step, decide.ENI_CONF_KEY, after_read=after_read, sleep=sleep)
+    return write_with_retries(kubeconfig, namespace, name, step, ENI_CONF_KEY, after_read=after_read, sleep=sleep)
 
 
 # --------------------------------------------------------------------------- policy keys
@@ -275,14 +277,14 @@ class PolicyState:
 
 def _policy_view(data: Mapping[str, Any]) -> dict[str, str]:
     """The policy keys that are present (an absent key is left out, as in the engine's maps)."""
-    return {key: data[key] for key in decide.POLICY_KEYS if data.get(key) is not None}
+    return {key: data[key] for key in POLICY_KEYS if data.get(key) is not None}
 
 
 def changed_since_read(live: Mapping[str, Any], observed: Optional[Mapping[str, Any]]) -> list[str]:
     """Policy keys whose live value differs from the one the run planned (and was checked) against."""
     if observed is None or is_unknown(observed):
         return []
-    return [key for key in decide.POLICY_KEYS if live.get(key) != observed.get(key)]
+    return [key for key in POLICY_KEYS if live.get(key) != observed.get(key)]
 
 
 class _PolicyKeysRun:
@@ -305,11 +307,11 @@ class _PolicyKeysRun:
         live = live_data(attempt.cm)
         self._refuse_unchecked_changes(live)
         # Keys the earlier ConfigMapPatch version holds are taken over at once (see LEGACY_POLICY_MANAGER).
-        legacy = owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(decide.POLICY_KEYS)
+        legacy = owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(POLICY_KEYS)
         held = sorted(set(self.held) | legacy)
         plan = decide.policy_keys_write(self.mode, live, held)
-        if decide.DISABLE_POLICY_KEY in plan.apply and not self.prior_recorded:
-            self.prior_recorded, self.prior = True, live.get(decide.DISABLE_POLICY_KEY)
+        if DISABLE_POLICY_KEY in plan.apply and not self.prior_recorded:
+            self.prior_recorded, self.prior = True, live.get(DISABLE_POLICY_KEY)
         cm = attempt.cm
         stale = any(live.get(k) != v for k, v in plan.apply.items())
         unowned = set(plan.apply) - owned_keys(cm, self.manager)
@@ -318,7 +320,7 @@ class _PolicyKeysRun:
             self._wrote(attempt, cm)
             self.held = sorted(plan.apply)
         # The apply released our share of the relay; a co-owner (kubectl edit) still keeps it there.
-        if plan.remove_relay and live_data(cm).get(decide.RELAY_KEY) == decide.TYPHA_SERVICE_NAME:
+        if plan.remove_relay and live_data(cm).get(RELAY_KEY) == TYPHA_SERVICE_NAME:
             cm = json_patch(client, cm, remove_relay_ops(), self.manager)
             self._wrote(attempt, cm)
         return PolicyState(_policy_view(live_data(cm)), sorted(plan.apply), self.prior_recorded, self.prior)
@@ -358,25 +360,25 @@ def write_policy_keys(
 
 
 def remove_relay_ops() -> list[dict]:
-    path = data_path(decide.RELAY_KEY)
-    return [{"op": "test", "path": path, "value": decide.TYPHA_SERVICE_NAME}, {"op": "remove", "path": path}]
+    path = data_path(RELAY_KEY)
+    return [{"op": "test", "path": path, "value": TYPHA_SERVICE_NAME}, {"op": "remove", "path": path}]
 
 
 def release_ops(mode: str, previous: PolicyState, live: Mapping[str, Any]) -> list[dict]:
     """JSON patch ops for delete: the relay goes (mode typha); disable_network_policy is restored."""
     ops: list[dict] = []
-    if mode == "typha" and live.get(decide.RELAY_KEY) == decide.TYPHA_SERVICE_NAME:
+    if mode == "typha" and live.get(RELAY_KEY) == TYPHA_SERVICE_NAME:
         ops += remove_relay_ops()
-    held = previous.after.get(decide.DISABLE_POLICY_KEY) if decide.DISABLE_POLICY_KEY in previous.held else None
+    held = previous.after.get(DISABLE_POLICY_KEY) if DISABLE_POLICY_KEY in previous.held else None
     if previous.prior_recorded:
-        current = live.get(decide.DISABLE_POLICY_KEY)
+        current = live.get(DISABLE_POLICY_KEY)
         restore, value = decide.restore_disable_policy(previous.prior_disable, held, current)
         if restore:
-            path = data_path(decide.DISABLE_POLICY_KEY)
+            path = data_path(DISABLE_POLICY_KEY)
             ops.append({"op": "test", "path": path, "value": current})
             ops.append({"op": "remove", "path": path} if value is None else {"op": "replace", "path": path, "value": value})
         elif held is not None and current != held:
-            report(f"{decide.DISABLE_POLICY_KEY} is {json.dumps(current)}, not the {json.dumps(held)} the stack wrote: left as it is")
+            report(f"{DISABLE_POLICY_KEY} is {json.dumps(current)}, not the {json.dumps(held)} the stack wrote: left as it is")
     return ops
 
 
@@ -465,11 +467,11 @@ class EniConfWriterProvider(dyn.ResourceProvider):
         return dyn.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        return _diff(olds, news, ENI_CONF_KEYS, [decide.ENI_CONF_KEY])
+        return _diff(olds, news, ENI_CONF_KEYS, [ENI_CONF_KEY])
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         namespace, name = props["namespace"], props["configMap"]
-        return dyn.CreateResult(id_=f"{namespace}/{name}:{ROLE_ENI_CONF}", outs=self._write(props))
+        return dyn.CreateResult(id_=f"{namespace}/{name}:{ENI_CONF_ROLE}", outs=self._write(props))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         return dyn.UpdateResult(outs=self._write(news))
@@ -480,16 +482,16 @@ class EniConfWriterProvider(dyn.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         outs = {k: props.get(k) for k in ENI_CONF_KEYS}
-        outs["data"] = observe_keys(*_target(props), [decide.ENI_CONF_KEY])
+        outs["data"] = observe_keys(*_target(props), [ENI_CONF_KEY])
         return dyn.ReadResult(id_=id_, outs=outs)
 
     @staticmethod
     def _write(props: Mapping[str, Any]) -> dict[str, Any]:
         wanted = {zone: list(ids) for zone, ids in dict(plain(props["wantedVSwitches"])).items()}
         value, written = write_eni_conf(*_target(props), wanted, manager=props["fieldManager"])
-        report(("wrote" if written else "already up to date:") + f" {decide.ENI_CONF_KEY} with {_describe(wanted)}")
+        report(("wrote" if written else "already up to date:") + f" {ENI_CONF_KEY} with {_describe(wanted)}")
         outs = {k: props.get(k) for k in ENI_CONF_KEYS}
-        outs["data"] = {decide.ENI_CONF_KEY: value}
+        outs["data"] = {ENI_CONF_KEY: value}
         return outs
 
 
@@ -513,16 +515,16 @@ class PolicyKeysWriterProvider(dyn.ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         failures = _common_failures(news)
         mode = news.get("networkPolicyMode")
-        if not is_unknown(mode) and mode not in decide.NETWORK_POLICY_MODES:
-            failures.append(dyn.CheckFailure("networkPolicyMode", f"must be one of {', '.join(decide.NETWORK_POLICY_MODES)}"))
+        if not is_unknown(mode) and mode not in NETWORK_POLICY_MODES:
+            failures.append(dyn.CheckFailure("networkPolicyMode", f"must be one of {', '.join(NETWORK_POLICY_MODES)}"))
         return dyn.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        return _diff(olds, news, POLICY_INPUT_KEYS, decide.POLICY_KEYS)
+        return _diff(olds, news, POLICY_INPUT_KEYS, POLICY_KEYS)
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         namespace, name = props["namespace"], props["configMap"]
-        return dyn.CreateResult(id_=f"{namespace}/{name}:{ROLE_POLICY}", outs=self._write(props, PolicyState({}, [], False, None)))
+        return dyn.CreateResult(id_=f"{namespace}/{name}:{POLICY_KEYS_ROLE}", outs=self._write(props, PolicyState({}, [], False, None)))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         return dyn.UpdateResult(outs=self._write(news, policy_state(olds)))
@@ -539,7 +541,7 @@ class PolicyKeysWriterProvider(dyn.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         outs = {k: props.get(k) for k in (*POLICY_INPUT_KEYS, *POLICY_STATE_KEYS)}
-        outs["data"] = observe_keys(*_target(props), decide.POLICY_KEYS)
+        outs["data"] = observe_keys(*_target(props), POLICY_KEYS)
         return dyn.ReadResult(id_=id_, outs=outs)
 
     @staticmethod
@@ -556,7 +558,7 @@ class PolicyKeysWriterProvider(dyn.ResourceProvider):
 
 def _common_props(role: str, kubeconfig: pulumi.Input[str], data: Any, manager: str, namespace: str, name: str) -> dict:
     return {
-        "kind": KIND,
+        "kind": ENI_CONFIG_WRITER_KIND,
         "role": role,
         "namespace": namespace,
         "configMap": name,
@@ -579,16 +581,16 @@ class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
         wanted_vswitches: pulumi.Input[Mapping[str, Sequence[str]]],
         planned_eni_conf: pulumi.Input[str],
         observed_eni_conf: pulumi.Input[Optional[str]] = None,
-        namespace: str = decide.ENI_CONFIG_NAMESPACE,
-        config_map: str = decide.ENI_CONFIG_NAME,
+        namespace: str = ENI_CONFIG_NAMESPACE,
+        config_map: str = ENI_CONFIG_NAME,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         props = _common_props(
-            ROLE_ENI_CONF, kubeconfig, {decide.ENI_CONF_KEY: planned_eni_conf}, ENI_CONF_MANAGER, namespace, config_map
+            ENI_CONF_ROLE, kubeconfig, {ENI_CONF_KEY: planned_eni_conf}, ENI_CONF_MANAGER, namespace, config_map
         )
         props["wantedVSwitches"] = wanted_vswitches
         props["observed"] = pulumi.Output.from_input(observed_eni_conf).apply(
-            lambda text: {decide.ENI_CONF_KEY: text} if text is not None else {}
+            lambda text: {ENI_CONF_KEY: text} if text is not None else {}
         )
         super().__init__(EniConfWriterProvider(), name, props, with_secret_kubeconfig(opts))
 
@@ -609,12 +611,12 @@ class PolicyKeysWriter(dyn.Resource, module="terway_stack", name="PolicyKeysWrit
         mode: str,
         planned: pulumi.Input[Mapping[str, str]],
         observed: pulumi.Input[Mapping[str, Optional[str]]],
-        namespace: str = decide.ENI_CONFIG_NAMESPACE,
-        config_map: str = decide.ENI_CONFIG_NAME,
+        namespace: str = ENI_CONFIG_NAMESPACE,
+        config_map: str = ENI_CONFIG_NAME,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if mode not in decide.NETWORK_POLICY_MODES:
-            raise ValueError(f"mode must be one of {decide.NETWORK_POLICY_MODES}, got {mode!r}")
-        props = _common_props(ROLE_POLICY, kubeconfig, planned, POLICY_MANAGER, namespace, config_map)
+        if mode not in NETWORK_POLICY_MODES:
+            raise ValueError(f"mode must be one of {NETWORK_POLICY_MODES}, got {mode!r}")
+        props = _common_props(POLICY_KEYS_ROLE, kubeconfig, planned, POLICY_MANAGER, namespace, config_map)
         props.update(networkPolicyMode=mode, observed=observed, **{k: None for k in POLICY_STATE_KEYS})
         super().__init__(PolicyKeysWriterProvider(), name, props, with_secret_kubeconfig(opts))

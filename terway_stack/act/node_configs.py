@@ -19,14 +19,12 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi.dynamic as dyn
 
-from ..decide.eni_config import ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, per_node_config_gaps
+from ..decide.eni_config import per_node_config_gaps
+from ..decide.facts import ENI_CONFIG_NAMESPACE, NODE_CONFIG_CHECK_KIND, NODE_CONFIG_LABEL, PENDING_ID
 from ..decide.problems import InputError
 from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
-KIND = "terway-per-node-config-check"
 INPUT_KEYS = ("kind", "wantedVSwitches", "kubeconfig")
-# Stands in for a vSwitch id known only after apply: never equal to a real id, readable in messages.
-PENDING_ID = "<new vSwitch, id known after apply>"
 
 
 def known_wanted(wanted: Any) -> Optional[dict[str, list[str]]]:
@@ -126,5 +124,5 @@ class PerNodeConfigCheck(dyn.Resource, module="terway_stack", name="PerNodeConfi
         wanted_vswitches: pulumi.Input[dict],
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        props = {"kind": KIND, "wantedVSwitches": wanted_vswitches, "kubeconfig": pulumi.Output.secret(kubeconfig)}
+        props = {"kind": NODE_CONFIG_CHECK_KIND, "wantedVSwitches": wanted_vswitches, "kubeconfig": pulumi.Output.secret(kubeconfig)}
         super().__init__(PerNodeConfigCheckProvider(), name, props, with_secret_kubeconfig(opts))

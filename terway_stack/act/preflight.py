@@ -22,11 +22,10 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from ..decide import preflight as decide
-from ..decide.eni_config import ENI_CONFIG_NAME
+from ..decide.facts import ENI_CONFIG_NAME, PREFLIGHT_KIND
 from .node_configs import read_node_configs
 from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
-KIND = "terway-preflight"
 INPUT_KEYS = ("kind", "settings", "kubeconfig")
 RESULT_KEYS = ("warnings", "notes")
 PAGE = 500
@@ -127,7 +126,7 @@ class PreflightCheck(dyn.Resource, module="terway_stack", name="PreflightCheck")
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         props = {
-            "kind": KIND,
+            "kind": PREFLIGHT_KIND,
             "settings": settings.as_props(),
             "kubeconfig": pulumi.Output.secret(kubeconfig),
             "warnings": None,

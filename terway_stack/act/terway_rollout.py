@@ -48,14 +48,18 @@ import pulumi
 import pulumi.dynamic as dyn
 from pulumi.runtime import rpc
 
-KIND = "terway-rollout-restart"
-RESTART_METHOD = "rollout-restart"
+from ..decide.facts import (
+    ROLLOUT_FIELD_MANAGER,
+    ROLLOUT_KIND,
+    ROLLOUT_METHOD,
+    ROLLOUT_USER_AGENT,
+    TERWAY_NAMESPACE,
+)
+from ..decide.live_objects import max_unavailable, template_annotations, update_strategy
+
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 TRIGGER_ANNOTATION = "terway-stack.io/restart-trigger"
 RELEASE_PREFIX = "release:"
-FIELD_MANAGER = "terway-stack-rollout"
-# Sent on every request so the audit log can tell our calls from the controllers'.
-USER_AGENT = "terway-stack-rollout/1"
 MODES = ("change", "release")
 # Inputs whose change means a different object to restart: replace, never update in place.
 REPLACE_KEYS = ("daemonSet", "namespace", "restartOn")
@@ -110,7 +114,7 @@ def kube_client(kubeconfig: str) -> Iterator[Any]:
         client = kconfig.new_client_from_config_dict(document)
     except Exception as err:  # ConfigException and friends; type name only, values stay out
         raise RolloutError(f"kubeconfig was rejected by the Kubernetes client ({type(err).__name__})") from None
-    client.user_agent = USER_AGENT
+    client.user_agent = ROLLOUT_USER_AGENT
     try:
         yield client
     finally:
@@ -164,7 +168,7 @@ def patch_restart(client: Any, namespace: str, name: str, body: dict) -> dict:
             name,
             namespace,
             body,
-            field_manager=FIELD_MANAGER,
+            field_manager=ROLLOUT_FIELD_MANAGER,
             _content_type="application/strategic-merge-patch+json",
             _preload_content=False,
         )
@@ -195,14 +199,6 @@ def restart_patch(now: datetime, trigger_mark: str) -> dict:
     }
 
 
-def template_annotations(ds: Mapping[str, Any]) -> dict:
-    return dict((((ds.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {})
-
-
-def update_strategy(ds: Mapping[str, Any]) -> str:
-    return ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") or "RollingUpdate"
-
-
 def scaled(value: Any, total: int, round_up: bool) -> int:
     """An IntOrString (3 or "10%") resolved against total, as Kubernetes does for DaemonSets."""
     if value is None:
@@ -230,7 +226,6 @@ class RolloutStatus:
     @classmethod
     def of(cls, ds: Mapping[str, Any]) -> "RolloutStatus":
         status = ds.get("status") or {}
-        rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
         return cls(
             generation=int((ds.get("metadata") or {}).get("generation") or 0),
             observed_generation=int(status.get("observedGeneration") or 0),
@@ -239,7 +234,7 @@ class RolloutStatus:
             available=int(status.get("numberAvailable") or 0),
             unavailable=int(status.get("numberUnavailable") or 0),
             ready=int(status.get("numberReady") or 0),
-            max_unavailable=rolling.get("maxUnavailable", 1),
+            max_unavailable=max_unavailable(ds),
         )
 
     def complete(self) -> bool:
@@ -491,7 +486,7 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
         trigger: pulumi.Input[str],
         restart_on: str,
         timeout_seconds: int,
-        namespace: str = "kube-system",
+        namespace: str = TERWAY_NAMESPACE,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         if restart_on not in MODES:
@@ -499,8 +494,8 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
         if not isinstance(timeout_seconds, int) or timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be a positive integer, got {timeout_seconds!r}")
         props = {
-            "kind": KIND,
-            "restartMethod": RESTART_METHOD,
+            "kind": ROLLOUT_KIND,
+            "restartMethod": ROLLOUT_METHOD,
             "daemonSet": daemon_set,
             "namespace": namespace,
             "trigger": trigger,

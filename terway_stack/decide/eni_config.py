@@ -12,25 +12,23 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from . import strict_json
+from .facts import (
+    CNI_CONFIG_KEYS,
+    DISABLE_POLICY_KEY,
+    ENI_CONF_KEY,
+    ENI_CONFIG,
+    ENI_CONFIG_NAMESPACE,
+    EXCLUSIVE_ENI_DAEMON_SET,
+    NETWORK_POLICY_MODES,
+    NODE_CONFIG_LABEL,
+    RELAY_KEY,
+    TYPHA_SERVICE_NAME,
+    VSWITCHES_KEY,
+)
 from .problems import InputError, Problem, key_path
 
-ENI_CONFIG_NAMESPACE = "kube-system"
-ENI_CONFIG_NAME = "eni-config"
-ENI_CONF_KEY = "eni_conf"
-VSWITCHES_KEY = "vswitches"
-RELAY_KEY = "felix_relay_service"
-DISABLE_POLICY_KEY = "disable_network_policy"
-TYPHA_SERVICE_NAME = "calico-typha"
-# Node label naming a per-node ConfigMap whose eni_conf is merge-patched over the base.
-NODE_CONFIG_LABEL = "terway-config"
 
-POLICY_KEYS = (RELAY_KEY, DISABLE_POLICY_KEY)
-NETWORK_POLICY_MODES = ("typha", "disabled", "direct")
-MANAGED_KEYS = (ENI_CONF_KEY, *POLICY_KEYS)
-_CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
-
-
-def _problem(*loc: str, message: str, configmap: str = _CONFIGMAP) -> InputError:
+def _problem(*loc: str, message: str, configmap: str = ENI_CONFIG) -> InputError:
     return InputError([Problem(key_path(loc, namespace=configmap), message)])
 
 
@@ -128,12 +126,12 @@ def policy_enabled(value: Optional[str]) -> bool:
     return value is None or value.strip() in ("false", "0", "")
 
 
-def parse_eni_conf(data: Mapping[str, Any], configmap: str = _CONFIGMAP) -> dict[str, Any]:
+def parse_eni_conf(data: Mapping[str, Any], configmap: str = ENI_CONFIG) -> dict[str, Any]:
     """Parse and shape-check `eni_conf` of a ConfigMap's data; raise InputError naming the key."""
     return _eni_conf_document(data, configmap).value
 
 
-def _eni_conf_document(data: Mapping[str, Any], configmap: str = _CONFIGMAP) -> strict_json.Node:
+def _eni_conf_document(data: Mapping[str, Any], configmap: str = ENI_CONFIG) -> strict_json.Node:
     text = (data or {}).get(ENI_CONF_KEY)
     if text is None:
         raise _problem(ENI_CONF_KEY, message="missing: this is not a Terway eni-config", configmap=configmap)
@@ -357,12 +355,12 @@ def per_node_config_gaps(
         if ENI_CONF_KEY not in data:
             continue
         conf = parse_eni_conf(data, configmap=configmap)
-        overrides = conf.get("vswitches") or {}
+        overrides = conf.get(VSWITCHES_KEY) or {}
         relevant = {zone: ids for zone, ids in wanted.items() if zone in overrides}
         for zone, absent in missing_vswitches(conf, relevant).items():
             problems.append(
                 Problem(
-                    key_path([ENI_CONF_KEY, "vswitches", zone], namespace=configmap),
+                    key_path([ENI_CONF_KEY, VSWITCHES_KEY, zone], namespace=configmap),
                     f"per-node config overrides zone {zone} without {', '.join(absent)}; add "
                     f"{'it' if len(absent) == 1 else 'them'} there too, or nodes labelled "
                     f"{NODE_CONFIG_LABEL}={name} will never use the new vSwitch",
@@ -374,9 +372,9 @@ def per_node_config_gaps(
 def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str, Any]) -> list[str]:
     """Why felix_relay_service would change nothing on this cluster (Felix is not its policy engine)."""
     reasons = []
-    if "terway-eni" in daemon_sets:
-        reasons.append("DaemonSet terway-eni is exclusive-ENI mode, which has no NetworkPolicy (no Felix)")
-    for key in ("10-terway.conf", "10-terway.conflist"):
+    if EXCLUSIVE_ENI_DAEMON_SET in daemon_sets:
+        reasons.append(f"DaemonSet {EXCLUSIVE_ENI_DAEMON_SET} is exclusive-ENI mode, which has no NetworkPolicy (no Felix)")
+    for key in CNI_CONFIG_KEYS:
         virtual_type = _cni_virtual_type((live_data or {}).get(key))
         if virtual_type in ("ipvlan", "datapathv2"):
             reasons.append(f"{key} sets eniip_virtual_type {virtual_type}: policy is enforced by Cilium, not Felix")

@@ -13,15 +13,24 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
-from ..decide import eni_config as eni
+from ..decide.facts import (
+    DYNAMIC_PROVIDER_KEY,
+    ENI_CONF_KEY,
+    ENI_CONFIG,
+    ENI_CONFIG_WRITER_KIND,
+    MANAGED_KEYS,
+    NODE_CONFIG_CHECK_KIND,
+    POLICY_KEYS,
+    POLICY_KEYS_ROLE,
+    PREFLIGHT_KIND,
+    ROLLOUT_KIND,
+)
 from ..decide.settings import StackSettings
 from ..decide.sizing import typha_replicas
 from . import capacity_report
 from . import markdown as md
 from .mocks import Evaluation, RecordedResource
 
-DYNAMIC_PROVIDER_KEY = "__provider"
-ENI_CONFIG_WRITER_KIND = "terway-eni-config-writer"  # act/eni_config_writer.py KIND
 REDACTED = "[secret]"
 _SECRET_KEYS = {"kubeconfig"}
 
@@ -231,7 +240,7 @@ class EniConfigSection(Section):
     restart_daemon_sets: tuple[str, ...]
     restart_timeout_seconds: int
     json_key: ClassVar[str] = "eniConfig"
-    title: ClassVar[str] = "kube-system/eni-config (keys this stack manages; all other keys are left to their owners)"
+    title: ClassVar[str] = f"{ENI_CONFIG} (keys this stack manages; all other keys are left to their owners)"
 
     def json(self) -> dict[str, Any]:
         return {
@@ -271,7 +280,7 @@ class EniConfigSection(Section):
         note = self._eni_conf_note()
         parts.append(md.text(note) if note else md.fenced("\n".join(self.eni_conf_diff), "diff"))
         parts.append(md.text(self._restart_line()))
-        return md.section("kube-system/eni-config", md.text("Keys this stack manages; all other keys are left to their owners."), *parts)
+        return md.section(ENI_CONFIG, md.text("Keys this stack manages; all other keys are left to their owners."), *parts)
 
 
 @dataclass(frozen=True)
@@ -406,12 +415,12 @@ def eni_config_changes(resources: Sequence[RecordedResource], live_data: Mapping
             written.update(resource.inputs.get("data") or {})
     keys: list[KeyChange] = []
     eni_conf_diff: list[str] = []
-    for key in eni.MANAGED_KEYS:
+    for key in MANAGED_KEYS:
         before = live_data.get(key)
         # The policy writer's data is the keys as they will be after the run: a key it leaves out
         # will be absent (removed if it was there).
-        after = written.get(key, before if key == eni.ENI_CONF_KEY else None)
-        if key == eni.ENI_CONF_KEY:
+        after = written.get(key, before if key == ENI_CONF_KEY else None)
+        if key == ENI_CONF_KEY:
             eni_conf_diff = list(
                 difflib.unified_diff(
                     (before or "").splitlines(), (after or "").splitlines(), "eni_conf (live)", "eni_conf (planned)", lineterm=""
@@ -525,16 +534,16 @@ def summarize(resource: RecordedResource) -> str:
     if t == "alicloud:vpc/snatEntry:SnatEntry":
         return f"SNAT {i.get('sourceVswitchId')} via {i.get('snatIp')} on {i.get('snatTableId')}"
     if i.get("kind") == ENI_CONFIG_WRITER_KIND:
-        managed = eni.POLICY_KEYS if i.get("role") == "policy-keys" else (i.get("data") or {}).keys()
+        managed = POLICY_KEYS if i.get("role") == POLICY_KEYS_ROLE else (i.get("data") or {}).keys()
         keys = ", ".join(sorted(managed))
         retained = " (retained on delete)" if resource.options.get("retainOnDelete") else ""
         return f"write keys [{keys}] of {i.get('namespace')}/{i.get('configMap')} as {i.get('fieldManager')}{retained}"
-    if i.get("kind") == "terway-rollout-restart":
+    if i.get("kind") == ROLLOUT_KIND:
         when = "when the managed keys change" if i.get("restartOn") == "change" else "after the policy keys are released (destroy)"
         return f"rolling restart of {i.get('namespace')}/{i.get('daemonSet')} {when}"
-    if i.get("kind") == "terway-preflight":
+    if i.get("kind") == PREFLIGHT_KIND:
         return "read-only checks of the cluster; every write waits for them"
-    if i.get("kind") == "terway-per-node-config-check":
+    if i.get("kind") == NODE_CONFIG_CHECK_KIND:
         zones = ", ".join(sorted(i.get("wantedVSwitches") or {}))
         return f"fail before writing if a per-node eni-config overrides {zones} without the new vSwitch"
     if t == "kubernetes:apps/v1:Deployment":

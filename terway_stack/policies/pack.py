@@ -32,7 +32,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, _is_unknown
 
-from ..decide.eni_config import ENI_CONF_KEY
+from ..decide.facts import ENI_CONF_KEY
 from .context import PolicyContext, config_schema_properties, context_from_stack_config, with_policy_config
 from .model import ADVISORY, UNKNOWN, PlanResource
 from .rules import RULES, Rule, is_eni_config_patch

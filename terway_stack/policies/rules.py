@@ -16,17 +16,27 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from ..decide.eni_config import (
+from ..decide.eni_config import policy_enabled
+from ..decide.facts import (
     DISABLE_POLICY_KEY,
+    DYNAMIC_TYPE_PREFIX,
     ENI_CONF_KEY,
     ENI_CONFIG_NAME,
     ENI_CONFIG_NAMESPACE,
+    ENI_CONFIG_WRITER_KIND,
     MANAGED_KEYS,
+    PDB_V1_FIRST_MINOR,
+    PDB_V1BETA1_GONE_MINOR,
     RELAY_KEY,
+    ROLLOUT_KIND,
+    ROLLOUT_METHOD,
+    TYPHA_APP_LABEL,
+    TYPHA_NAMESPACE,
     TYPHA_SERVICE_NAME,
-    policy_enabled,
+    TYPHA_SHUTDOWN_ENV,
 )
-from ..decide.settings import POD_VSWITCH_MAX_PREFIX, POD_VSWITCH_MIN_PREFIX
+from ..decide.live_objects import image_tag
+from ..decide.settings import POD_VSWITCH_MAX_PREFIX, POD_VSWITCH_MIN_PREFIX, kubernetes_minor
 from ..decide.sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 from .context import PolicyContext
 from .model import ADVISORY, MANDATORY, UNKNOWN, Finding, PlanResource, as_number, dig, known, show
@@ -39,19 +49,13 @@ CONFIGMAP_PATCH = "kubernetes:core/v1:ConfigMapPatch"
 DAEMON_SET_TYPES = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:DaemonSetPatch")
 # PDB type -> (apiVersion, first minor that serves it, first minor that no longer does)
 PDB_TYPES: dict[str, tuple[str, Optional[int], Optional[int]]] = {
-    "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", 21, None),
-    "kubernetes:policy/v1beta1:PodDisruptionBudget": ("policy/v1beta1", None, 25),
+    "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", PDB_V1_FIRST_MINOR, None),
+    "kubernetes:policy/v1beta1:PodDisruptionBudget": ("policy/v1beta1", None, PDB_V1BETA1_GONE_MINOR),
 }
-# Dynamic resources are typed pulumi-python:dynamic:Resource or, with a type name, pulumi-python:dynamic/<module>:<Name>.
-DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
-RESTART_KIND = "terway-rollout-restart"
-ENI_CONFIG_WRITER_KIND = "terway-eni-config-writer"
-RESTART_METHOD = "rollout-restart"
 # Objects whose props can carry a shell command or a container command line.
 COMMAND_TYPE_PREFIXES = ("command:",)
 WORKLOAD_TYPES = ("kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod")
-TYPHA_LABEL = ("k8s-app", TYPHA_SERVICE_NAME)
-TYPHA_SHUTDOWN_ENV = "TYPHA_SHUTDOWNTIMEOUTSECS"
+TYPHA_LABEL = (TYPHA_APP_LABEL, TYPHA_SERVICE_NAME)
 TYPHA_DEFAULT_SHUTDOWN_SECONDS = 300  # Typha's own default when the env var is absent
 KUBERNETES_DEFAULT_GRACE_SECONDS = 30
 
@@ -114,18 +118,6 @@ def env_value(container: Mapping[str, Any], name: str) -> Any:
         if item.get("name") == name:
             return item["value"] if "value" in item else UNKNOWN
     return None
-
-
-def kubernetes_minor(version: Optional[str]) -> Optional[int]:
-    match = re.fullmatch(r"v?1\.(\d+)(?:\.\d+)?(?:-[0-9A-Za-z.\-]+)?", (version or "").strip())
-    return int(match[1]) if match else None
-
-
-def image_tag(image: str) -> Optional[str]:
-    """registry/ns/typha:v3.20.2@sha256:... -> v3.20.2."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else None
 
 
 _ACR_HOST = re.compile(r"(?:^|[.-])registry(?:-vpc)?(?:-intl)?\.(?P<region>[a-z]{2}(?:-[a-z0-9]+)+)\.(?:cr\.)?aliyuncs\.com$")
@@ -355,7 +347,7 @@ def check_typha_felix_version(resource: PlanResource, context: PolicyContext) ->
 def check_felix_relay_service(resources: Sequence[PlanResource], context: PolicyContext) -> Iterator[Finding]:
     patches = _eni_config_patches(resources)
     services = {
-        metadata(r)[1] for r in resources if r.type == SERVICE and metadata(r)[0] == ENI_CONFIG_NAMESPACE
+        metadata(r)[1] for r in resources if r.type == SERVICE and metadata(r)[0] == TYPHA_NAMESPACE
     }
     disabling = [
         value for value in (_patch_data(p).get(DISABLE_POLICY_KEY) for p in patches)
@@ -367,7 +359,7 @@ def check_felix_relay_service(resources: Sequence[PlanResource], context: Policy
             continue
         if relay not in services:
             yield Finding(
-                f"{RELAY_KEY} is {relay!r} but the stack declares no Service {relay!r} in {ENI_CONFIG_NAMESPACE}; "
+                f"{RELAY_KEY} is {relay!r} but the stack declares no Service {relay!r} in {TYPHA_NAMESPACE}; "
                 "Felix would wait for a Typha that does not exist",
                 patch,
             )
@@ -420,7 +412,7 @@ def _deletes_pods(text: str) -> bool:
 
 
 def _is_restart_resource(resource: PlanResource) -> bool:
-    return resource.type.startswith(DYNAMIC_TYPE_PREFIX) and resource.props.get("kind") == RESTART_KIND
+    return resource.type.startswith(DYNAMIC_TYPE_PREFIX) and resource.props.get("kind") == ROLLOUT_KIND
 
 
 def _pod_deleters(resources: Sequence[PlanResource]) -> Iterator[Finding]:
@@ -429,7 +421,7 @@ def _pod_deleters(resources: Sequence[PlanResource]) -> Iterator[Finding]:
             continue
         if any(_deletes_pods(text) for text in _strings(resource.props)):
             yield Finding(
-                f"{resource.name} deletes pods; restart Terway with the {RESTART_KIND} resource, which rolls "
+                f"{resource.name} deletes pods; restart Terway with the {ROLLOUT_KIND} resource, which rolls "
                 "within maxUnavailable instead of cutting every node's pod network at once",
                 resource,
             )
@@ -454,12 +446,12 @@ def _restart_problems(resources: Sequence[PlanResource], context: PolicyContext)
     restarts = [r for r in resources if _is_restart_resource(r)]
     for restart in restarts:
         method = restart.props.get("restartMethod")
-        if known(method) and method != RESTART_METHOD:
-            yield Finding(f"{restart.name} restarts with {method!r}; only {RESTART_METHOD!r} is safe", restart)
+        if known(method) and method != ROLLOUT_METHOD:
+            yield Finding(f"{restart.name} restarts with {method!r}; only {ROLLOUT_METHOD!r} is safe", restart)
     patches = _eni_config_patches(resources)
     if patches and not restarts:
         yield Finding(
-            f"eni-config is patched but no {RESTART_KIND} resource restarts Terway; Terway reads it only at start",
+            f"eni-config is patched but no {ROLLOUT_KIND} resource restarts Terway; Terway reads it only at start",
             patches[0],
         )
         return

@@ -20,6 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import eni_config_writer as w
+from terway_stack.decide import facts
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
 
@@ -28,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def policy_props(**over):
     base = {
-        "kind": w.KIND, "role": w.ROLE_POLICY, "namespace": "kube-system", "configMap": "eni-config",
+        "kind": facts.ENI_CONFIG_WRITER_KIND, "role": facts.POLICY_KEYS_ROLE, "namespace": "kube-system", "configMap": "eni-config",
         "fieldManager": w.POLICY_MANAGER, "data": {"felix_relay_service": "calico-typha"},
         "networkPolicyMode": "typha", "observed": {}, "kubeconfig": UNREACHABLE_KUBECONFIG,
     }
@@ -37,7 +38,7 @@ def policy_props(**over):
 
 def eni_props(**over):
     base = {
-        "kind": w.KIND, "role": w.ROLE_ENI_CONF, "namespace": "kube-system", "configMap": "eni-config",
+        "kind": facts.ENI_CONFIG_WRITER_KIND, "role": facts.ENI_CONF_ROLE, "namespace": "kube-system", "configMap": "eni-config",
         "fieldManager": w.ENI_CONF_MANAGER, "data": {"eni_conf": '{"vswitches": {}}'},
         "wantedVSwitches": {"cn-shanghai-f": ["vsw-new"]}, "kubeconfig": UNREACHABLE_KUBECONFIG,
     }

@@ -15,6 +15,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import node_configs as nc
+from terway_stack.decide import facts
 
 ZONE_F, ZONE_G = "cn-shanghai-f", "cn-shanghai-g"
 
@@ -72,14 +73,14 @@ def test_node_config_names_are_the_distinct_label_values():
 
 def test_check_skips_the_cluster_when_kubeconfig_or_wanted_is_unknown():
     provider = nc.PerNodeConfigCheckProvider()
-    news = {"kind": nc.KIND, "wantedVSwitches": {ZONE_F: ["vsw-1"]}, "kubeconfig": rpc.UNKNOWN}
+    news = {"kind": facts.NODE_CONFIG_CHECK_KIND, "wantedVSwitches": {ZONE_F: ["vsw-1"]}, "kubeconfig": rpc.UNKNOWN}
     assert provider.check({}, news).failures == []
-    news = {"kind": nc.KIND, "wantedVSwitches": rpc.UNKNOWN, "kubeconfig": "not used"}
+    news = {"kind": facts.NODE_CONFIG_CHECK_KIND, "wantedVSwitches": rpc.UNKNOWN, "kubeconfig": "not used"}
     assert provider.check({}, news).failures == []
 
 
 def test_check_rejects_a_malformed_wanted_map_before_any_cluster_call():
-    news = {"kind": nc.KIND, "wantedVSwitches": {ZONE_F: "vsw-1"}, "kubeconfig": "not used"}
+    news = {"kind": facts.NODE_CONFIG_CHECK_KIND, "wantedVSwitches": {ZONE_F: "vsw-1"}, "kubeconfig": "not used"}
     failures = nc.PerNodeConfigCheckProvider().check({}, news).failures
     assert [f.property for f in failures] == ["wantedVSwitches"]
 
@@ -91,14 +92,14 @@ def test_check_reports_an_unreadable_cluster_as_a_failure_without_the_kubeconfig
         f"users: [{{name: u, user: {{token: {secret}}}}}]\n"
         "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"
     )
-    news = {"kind": nc.KIND, "wantedVSwitches": {ZONE_F: ["vsw-1"]}, "kubeconfig": kubeconfig}
+    news = {"kind": facts.NODE_CONFIG_CHECK_KIND, "wantedVSwitches": {ZONE_F: ["vsw-1"]}, "kubeconfig": kubeconfig}
     failures = nc.PerNodeConfigCheckProvider().check({}, news).failures
     assert [f.property for f in failures] == ["kubeconfig"] and secret not in failures[0].reason
 
 
 def test_diff_create_update_read_are_complete_and_offline():
     provider = nc.PerNodeConfigCheckProvider()
-    props = {"kind": nc.KIND, "wantedVSwitches": {ZONE_F: ["vsw-1"]}, "kubeconfig": "k"}
+    props = {"kind": facts.NODE_CONFIG_CHECK_KIND, "wantedVSwitches": {ZONE_F: ["vsw-1"]}, "kubeconfig": "k"}
     created = provider.create(props)
     assert created.outs == props
     assert provider.diff(created.id, created.outs, dict(props)).changes is False
@@ -114,7 +115,7 @@ def test_provider_survives_pulumi_serializer():
     raw = base64.b64decode(text)
     provider = _deserialize(lambda: dill.loads(raw))
     assert b"terway_stack.act.node_configs" in raw and provider.__dict__ == {}
-    assert provider.diff("i", {"kind": nc.KIND}, {"kind": nc.KIND}).changes is False
+    assert provider.diff("i", {"kind": facts.NODE_CONFIG_CHECK_KIND}, {"kind": facts.NODE_CONFIG_CHECK_KIND}).changes is False
 
 
 def test_resource_props_and_secret_kubeconfig():

@@ -20,6 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import terway_rollout as tr
+from terway_stack.decide import facts
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
 
@@ -28,8 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def props(**over):
     base = {
-        "kind": tr.KIND,
-        "restartMethod": tr.RESTART_METHOD,
+        "kind": facts.ROLLOUT_KIND,
+        "restartMethod": facts.ROLLOUT_METHOD,
         "daemonSet": "terway-eniip",
         "namespace": "kube-system",
         "trigger": "t1",

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from terway_stack.decide import eni_config as eni
+from terway_stack.decide import facts
 from terway_stack.decide.problems import InputError
 
 ZONES = ["cn-shanghai-f", "cn-shanghai-g", "cn-hangzhou-k"]
@@ -149,7 +150,7 @@ def test_eni_conf_is_not_even_parsed_when_vswitches_are_not_managed():
 def test_policy_keys_per_mode_over_a_configmap_without_them(mode, keys):
     assert eni.policy_keys(mode) == keys
     assert eni.policy_keys(mode, {}) == keys
-    assert set(keys) <= set(eni.MANAGED_KEYS)
+    assert set(keys) <= set(facts.MANAGED_KEYS)
 
 
 @pytest.mark.parametrize(
@@ -190,12 +191,12 @@ def _apply(live: dict, write: eni.PolicyKeysWrite) -> dict:
 
 @settings(max_examples=300, deadline=None)
 @given(mode=st.sampled_from(eni.NETWORK_POLICY_MODES), relay=POLICY_VALUES, disable=POLICY_VALUES,
-       held=st.lists(st.sampled_from(eni.POLICY_KEYS), unique=True))
+       held=st.lists(st.sampled_from(facts.POLICY_KEYS), unique=True))
 def test_policy_keys_write_properties(mode, relay, disable, held):
     live = _live(relay, disable)
     write = eni.policy_keys_write(mode, live, held)
     after = _apply(live, write)
-    assert {k: after.get(k) for k in eni.POLICY_KEYS if k in after} == write.after == eni.policy_keys(mode, live)
+    assert {k: after.get(k) for k in facts.POLICY_KEYS if k in after} == write.after == eni.policy_keys(mode, live)
     # Policy is on exactly in modes typha and direct, as Terway reads the key.
     assert eni.policy_enabled(after.get(eni.DISABLE_POLICY_KEY)) is (mode != "disabled")
     # Felix is pointed at our Typha exactly in mode typha; someone else's relay is never removed.
@@ -209,7 +210,7 @@ def test_policy_keys_write_properties(mode, relay, disable, held):
     if mode != "disabled" and disable is not None and eni.policy_enabled(disable):
         assert after[eni.DISABLE_POLICY_KEY] == disable
     # Only the stack's keys are ever written.
-    assert set(write.apply) <= set(eni.POLICY_KEYS)
+    assert set(write.apply) <= set(facts.POLICY_KEYS)
 
 
 def test_a_held_disable_key_stays_held_after_it_was_written():
