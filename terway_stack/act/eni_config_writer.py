@@ -29,7 +29,7 @@ and a drift shows as a diff; outputs carry what is really in the ConfigMap after
 what the Terway restart trigger is computed from.
 
 Providers hold no state and are pickled by reference to this module path: keep it stable. Clients
-are made inside each method (with the kube_client of act/terway_rollout.py) and closed after.
+are made inside each method (act/kube.py) and closed after.
 """
 from __future__ import annotations
 
@@ -37,9 +37,8 @@ import json
 import random
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi.dynamic as dyn
@@ -64,7 +63,8 @@ from ..decide.facts import (
 )
 from ..decide.live_objects import data_key_owners
 from ..decide.problems import InputError
-from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain
+from .kube import KubeStatusError, kube_client, read, send
 
 # Each conflict means another writer changed eni-config within the few milliseconds between our
 # read and our write. Five in a row means something rewrites it continuously; more retries would not
@@ -77,7 +77,7 @@ POLICY_INPUT_KEYS = (*COMMON_KEYS, "networkPolicyMode")
 POLICY_STATE_KEYS = ("held", "priorRecorded", "priorDisableNetworkPolicy")
 
 
-class EniConfigWriteError(RolloutError):
+class EniConfigWriteError(Exception):
     """A write to eni-config that could not be made. Messages never contain the kubeconfig."""
 
 
@@ -98,17 +98,15 @@ def report(line: str) -> None:
 # --------------------------------------------------------------------------- Kubernetes access
 
 
-@contextmanager
-def client_for(kubeconfig: str) -> Iterator[Any]:
-    with kube_client(kubeconfig) as client:
-        client.user_agent = ENI_CONFIG_WRITER_USER_AGENT
-        yield client
+def client_for(kubeconfig: str):
+    """A client whose requests the audit log shows as the eni-config writer's."""
+    return kube_client(kubeconfig, ENI_CONFIG_WRITER_USER_AGENT)
 
 
 def read_configmap(client: Any, namespace: str, name: str) -> dict:
     from kubernetes.client import CoreV1Api
 
-    obj = read_json(CoreV1Api(client).read_namespaced_config_map, name, namespace)
+    obj = read(CoreV1Api(client).read_namespaced_config_map, name, namespace)
     if obj is None:
         raise ConfigMapMissing(namespace, name)
     return obj
@@ -116,27 +114,18 @@ def read_configmap(client: Any, namespace: str, name: str) -> dict:
 
 def _patch(client: Any, namespace: str, name: str, body: Any, content_type: str, manager: str, force: bool) -> dict:
     from kubernetes.client import CoreV1Api
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
 
     try:
-        response = CoreV1Api(client).patch_namespaced_config_map(
-            name, namespace, body, field_manager=manager, force=force or None,
-            _content_type=content_type, _preload_content=False,
+        return send(
+            CoreV1Api(client).patch_namespaced_config_map, name, namespace, body,
+            what=f"writing {namespace}/{name}", field_manager=manager, force=force or None, _content_type=content_type,
         )
-    except ApiException as err:
+    except KubeStatusError as err:
         # 409: the resourceVersion precondition failed. 422 from a JSON patch: a `test` op failed,
         # i.e. the value changed since the read. Both mean: read again.
         if err.status in (409, 422):
             raise Conflict() from None
-        raise EniConfigWriteError(
-            f"writing {namespace}/{name} failed: {err.status} {err.reason or type(err).__name__}"
-        ) from None
-    except (HTTPError, OSError) as err:
-        raise EniConfigWriteError(
-            f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}"
-        ) from None
-    return json.loads(response.data)
+        raise
 
 
 def apply_keys(client: Any, cm: Mapping[str, Any], data: Mapping[str, str], manager: str) -> dict:
@@ -413,10 +402,6 @@ def observe_keys(kubeconfig: str, namespace: str, name: str, keys: Sequence[str]
 # --------------------------------------------------------------------------- providers
 
 
-def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
-    return [k for k in keys if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
-
-
 def differs_from_live(news: Mapping[str, Any], keys: Sequence[str]) -> bool:
     """The plan (`data`) differs from the values this run read (`observed`): there is something to write."""
     observed, planned = news.get("observed"), news.get("data")
@@ -432,7 +417,7 @@ def _diff(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str],
     """A change when the plan differs from what was live after the last write (`data` of olds) or from
     what this run read (a drift either way), or an input changed; a converged stack shows none.
     `observed` alone is never a change: it is the read, checked at write time."""
-    changed = _changed(olds, news, [k for k in keys if k != "observed"])
+    changed = changed_inputs(olds, news, [k for k in keys if k != "observed"])
     if "data" not in changed and differs_from_live(news, managed):
         changed.append("data")
     replaces = [k for k in ("namespace", "configMap") if k in changed]
@@ -556,7 +541,7 @@ class PolicyKeysWriterProvider(dyn.ResourceProvider):
 # --------------------------------------------------------------------------- resources
 
 
-def _common_props(role: str, kubeconfig: pulumi.Input[str], data: Any, manager: str, namespace: str, name: str) -> dict:
+def _common_props(role: str, data: Any, manager: str, namespace: str, name: str) -> dict:
     return {
         "kind": ENI_CONFIG_WRITER_KIND,
         "role": role,
@@ -564,11 +549,10 @@ def _common_props(role: str, kubeconfig: pulumi.Input[str], data: Any, manager: 
         "configMap": name,
         "fieldManager": manager,
         "data": data,
-        "kubeconfig": pulumi.Output.secret(kubeconfig),
     }
 
 
-class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
+class EniConfWriter(KubeconfigResource, module="terway_stack", name="EniConfWriter"):
     """Owns eni_conf of eni-config: the live value with the pod vSwitch ids merged in at write time."""
 
     data: pulumi.Output[dict]
@@ -586,16 +570,16 @@ class EniConfWriter(dyn.Resource, module="terway_stack", name="EniConfWriter"):
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         props = _common_props(
-            ENI_CONF_ROLE, kubeconfig, {ENI_CONF_KEY: planned_eni_conf}, ENI_CONF_MANAGER, namespace, config_map
+            ENI_CONF_ROLE, {ENI_CONF_KEY: planned_eni_conf}, ENI_CONF_MANAGER, namespace, config_map
         )
         props["wantedVSwitches"] = wanted_vswitches
         props["observed"] = pulumi.Output.from_input(observed_eni_conf).apply(
             lambda text: {ENI_CONF_KEY: text} if text is not None else {}
         )
-        super().__init__(EniConfWriterProvider(), name, props, with_secret_kubeconfig(opts))
+        super().__init__(EniConfWriterProvider(), name, props, kubeconfig, opts)
 
 
-class PolicyKeysWriter(dyn.Resource, module="terway_stack", name="PolicyKeysWriter"):
+class PolicyKeysWriter(KubeconfigResource, module="terway_stack", name="PolicyKeysWriter"):
     """Owns felix_relay_service / disable_network_policy of eni-config for a network-policy mode."""
 
     data: pulumi.Output[dict]
@@ -617,6 +601,6 @@ class PolicyKeysWriter(dyn.Resource, module="terway_stack", name="PolicyKeysWrit
     ) -> None:
         if mode not in NETWORK_POLICY_MODES:
             raise ValueError(f"mode must be one of {NETWORK_POLICY_MODES}, got {mode!r}")
-        props = _common_props(POLICY_KEYS_ROLE, kubeconfig, planned, POLICY_MANAGER, namespace, config_map)
+        props = _common_props(POLICY_KEYS_ROLE, planned, POLICY_MANAGER, namespace, config_map)
         props.update(networkPolicyMode=mode, observed=observed, **{k: None for k in POLICY_STATE_KEYS})
-        super().__init__(PolicyKeysWriterProvider(), name, props, with_secret_kubeconfig(opts))
+        super().__init__(PolicyKeysWriterProvider(), name, props, kubeconfig, opts)

@@ -20,9 +20,10 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from ..decide.eni_config import per_node_config_gaps
-from ..decide.facts import ENI_CONFIG_NAMESPACE, NODE_CONFIG_CHECK_KIND, NODE_CONFIG_LABEL, PENDING_ID
+from ..decide.facts import ENI_CONFIG_NAMESPACE, NODE_CONFIG_CHECK_KIND, NODE_CONFIG_LABEL, PENDING_ID, PREFLIGHT_USER_AGENT
 from ..decide.problems import InputError
-from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain
+from .kube import KubeError, kube_client, read
 
 INPUT_KEYS = ("kind", "wantedVSwitches", "kubeconfig")
 
@@ -72,12 +73,12 @@ def read_node_configs(kubeconfig: str) -> dict[str, dict[str, Any]]:
     """name -> data of every per-node ConfigMap that some node selects (missing ones are skipped)."""
     from kubernetes.client import CoreV1Api
 
-    with kube_client(kubeconfig) as client:
+    with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
         core = CoreV1Api(client)
-        nodes = read_json(core.list_node, label_selector=NODE_CONFIG_LABEL) or {}
+        nodes = read(core.list_node, label_selector=NODE_CONFIG_LABEL) or {}
         configs = {}
         for name in node_config_names(nodes):
-            cm = read_json(core.read_namespaced_config_map, name, ENI_CONFIG_NAMESPACE)
+            cm = read(core.read_namespaced_config_map, name, ENI_CONFIG_NAMESPACE)
             if cm is not None:
                 configs[name] = cm.get("data") or {}
     return configs
@@ -92,12 +93,12 @@ class PerNodeConfigCheckProvider(dyn.ResourceProvider):
             return dyn.CheckResult(news, failures)
         try:
             configs = read_node_configs(kubeconfig)
-        except RolloutError as err:
+        except KubeError as err:
             return dyn.CheckResult(news, [dyn.CheckFailure("kubeconfig", f"cannot read per-node configs: {err}")])
         return dyn.CheckResult(news, gap_failures(configs, wanted))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        changed = [k for k in INPUT_KEYS if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
+        changed = changed_inputs(olds, news, INPUT_KEYS)
         return dyn.DiffResult(changes=bool(changed), replaces=[], stables=[k for k in INPUT_KEYS if k not in changed])
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
@@ -113,7 +114,7 @@ class PerNodeConfigCheckProvider(dyn.ResourceProvider):
         return None
 
 
-class PerNodeConfigCheck(dyn.Resource, module="terway_stack", name="PerNodeConfigCheck"):
+class PerNodeConfigCheck(KubeconfigResource, module="terway_stack", name="PerNodeConfigCheck"):
     """Fails check() when a per-node Terway ConfigMap overrides a zone without its new vSwitch."""
 
     def __init__(
@@ -124,5 +125,5 @@ class PerNodeConfigCheck(dyn.Resource, module="terway_stack", name="PerNodeConfi
         wanted_vswitches: pulumi.Input[dict],
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        props = {"kind": NODE_CONFIG_CHECK_KIND, "wantedVSwitches": wanted_vswitches, "kubeconfig": pulumi.Output.secret(kubeconfig)}
-        super().__init__(PerNodeConfigCheckProvider(), name, props, with_secret_kubeconfig(opts))
+        props = {"kind": NODE_CONFIG_CHECK_KIND, "wantedVSwitches": wanted_vswitches}
+        super().__init__(PerNodeConfigCheckProvider(), name, props, kubeconfig, opts)

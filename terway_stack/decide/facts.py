@@ -100,6 +100,7 @@ LEGACY_POLICY_MANAGER = "terway-stack-eni-config-network-policy"
 # Kubernetes provider's.
 ROLLOUT_USER_AGENT = "terway-stack-rollout/1"
 ENI_CONFIG_WRITER_USER_AGENT = "terway-stack-eni-config/1"
+PREFLIGHT_USER_AGENT = "terway-stack-preflight/1"  # read-only: the preflight gate and the node reader
 
 # --------------------------------------------------------------------------- exit codes
 

@@ -19,6 +19,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _deserialize, _serialize
 
+from terway_stack.act import kube
 from terway_stack.act import eni_config_writer as w
 from terway_stack.decide import facts
 
@@ -180,7 +181,7 @@ def test_json_pointer_escapes_key_names():
 
 
 def test_unreachable_cluster_error_names_no_secret():
-    with pytest.raises(w.RolloutError) as caught:
+    with pytest.raises(kube.KubeError) as caught:
         w.PolicyKeysWriterProvider().create(policy_props())
     assert "cannot reach the Kubernetes API server" in str(caught.value)
     assert SECRET_TOKEN not in str(caught.value)
