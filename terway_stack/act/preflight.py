@@ -22,10 +22,9 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from ..decide import preflight as decide
-from ..decide.facts import ENI_CONFIG_NAME, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
+from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
 from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
 from .kube import KubeError, kube_client, read
-from .node_configs import read_node_configs
 
 INPUT_KEYS = ("kind", "settings", "kubeconfig")
 RESULT_KEYS = ("warnings", "notes")
@@ -43,6 +42,31 @@ def count_network_policies(client: Any) -> int:
         token = (page.get("metadata") or {}).get("continue")
         if not token:
             return count
+
+
+def node_config_names(nodes: Mapping[str, Any]) -> list[str]:
+    """Distinct ConfigMap names that nodes point at with the terway-config label."""
+    names = set()
+    for node in nodes.get("items") or []:
+        value = ((node.get("metadata") or {}).get("labels") or {}).get(NODE_CONFIG_LABEL)
+        if value:
+            names.add(value)
+    return sorted(names)
+
+
+def read_node_configs(kubeconfig: str) -> dict[str, dict[str, Any]]:
+    """name -> data of every per-node ConfigMap that some node selects (missing ones are skipped)."""
+    from kubernetes.client import CoreV1Api
+
+    with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
+        core = CoreV1Api(client)
+        nodes = read(core.list_node, label_selector=NODE_CONFIG_LABEL) or {}
+        configs = {}
+        for name in node_config_names(nodes):
+            cm = read(core.read_namespaced_config_map, name, ENI_CONFIG_NAMESPACE)
+            if cm is not None:
+                configs[name] = cm.get("data") or {}
+    return configs
 
 
 def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.LiveFacts:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from .facts import MIN_POOL_SIZE_KEY, SELECTION_POLICY_KEY, VIRTUAL_KUBELET_LABEL
+from ..outputs_contract import ZoneCapacityOutput
 from .sizing import usable_addresses
 
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
@@ -125,21 +126,21 @@ class ZoneCapacity:
         return growth_nodes(self.nodes or 0) * self.min_pool_size
 
     def as_output(self) -> dict[str, Any]:
-        """The stack output's per-zone object (camelCase, like every output)."""
-        return {
-            "nodes": self.nodes,
-            "nodesByInstanceType": dict(sorted(self.nodes_by_type.items())),
-            "maxPodsPerNode": dict(sorted(self.max_pods_by_type.items())),
-            "minPoolSize": self.min_pool_size,
-            "warmIps": self.warm_ips,
-            "vswitches": list(self.listed_vswitches),
-            "newVSwitchCidrs": list(self.new_cidrs),
-            "availableIps": self.available_ips,
-            "addedIps": self.added_ips,
-            "headroom": self.headroom,
-            "worstCaseIps": self.worst_case_ips,
-            "unknown": list(self.unknown),
-        }
+        """The stack output's per-zone object, through the outputs contract's model (its field names and types)."""
+        return ZoneCapacityOutput.of(
+            nodes=self.nodes,
+            nodes_by_instance_type=dict(sorted(self.nodes_by_type.items())),
+            max_pods_per_node=dict(sorted(self.max_pods_by_type.items())),
+            min_pool_size=self.min_pool_size,
+            warm_ips=self.warm_ips,
+            vswitches=list(self.listed_vswitches),
+            new_vswitch_cidrs=list(self.new_cidrs),
+            available_ips=self.available_ips,
+            added_ips=self.added_ips,
+            headroom=self.headroom,
+            worst_case_ips=self.worst_case_ips,
+            unknown=list(self.unknown),
+        ).as_output()
 
 
 UNLABELLED = "(unlabelled)"

@@ -83,7 +83,6 @@ ENI_CONFIG_WRITER_KIND = "terway-eni-config-writer"  # act/eni_config_writer.py,
 ENI_CONF_ROLE = "eni_conf"  # the writer's `role` input
 POLICY_KEYS_ROLE = "policy-keys"
 PREFLIGHT_KIND = "terway-preflight"  # act/preflight.py
-NODE_CONFIG_CHECK_KIND = "terway-per-node-config-check"  # act/node_configs.py (kept only for old stacks)
 
 # --------------------------------------------------------------------------- field managers and user agents
 

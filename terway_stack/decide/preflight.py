@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from .eni_config import parse_eni_conf, per_node_config_gaps, policy_enabled
+from .eni_conf_codec import parse_eni_conf, per_node_config_gaps
 from .facts import (
     DEFAULT_TYPHA_VERSION,
     DISABLE_POLICY_KEY,
@@ -35,6 +35,7 @@ from .facts import (
     VSWITCHES_KEY,
 )
 from .live_objects import container, data_key_owners, image_tag, max_unavailable, parse_version, update_strategy
+from .policy_keys import policy_enabled
 from .problems import InputError, Problem, key_path  # noqa: F401 (Problem is part of the API)
 
 REPLACE_RELAY_KEY = "terway:typha.replaceExistingRelay"

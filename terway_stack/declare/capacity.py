@@ -14,7 +14,7 @@ import pulumi_alicloud as alicloud
 
 from ..act.cluster_nodes import NodesUnreadable, read_nodes
 from ..decide import capacity as decide
-from ..decide.eni_config import parse_eni_conf
+from ..decide.eni_conf_codec import parse_eni_conf
 from ..decide.facts import EXCLUSIVE_ENI_DAEMON_SET, SHARED_ENI_DAEMON_SET, VSWITCHES_KEY
 from ..decide.problems import InputError
 from ..decide.settings import StackSettings

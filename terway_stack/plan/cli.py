@@ -224,7 +224,7 @@ def plan(args: argparse.Namespace, out=None) -> int:
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))
-    return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
+    return EXIT_VIOLATION if report.model.mandatory_violations else EXIT_OK
 
 
 @contextmanager

@@ -39,7 +39,7 @@ class PolicyContext:
     felix_version: Optional[str] = None  # Calico Felix in the cluster's Terway policy container
     vpc_cidr: Optional[str] = None
     snat_configured: Optional[bool] = None  # None: infer from whether the stack declares SNAT entries
-    network_policy_mode: Optional[str] = None  # None: infer from the eni-config patch
+    network_policy_mode: Optional[str] = None  # None: infer from the eni-config writers
     terway_daemon_sets: tuple[str, ...] = DEFAULT_DAEMON_SETS
     direct_mode_node_limit: int = DIRECT_MODE_NODE_LIMIT
 

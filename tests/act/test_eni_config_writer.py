@@ -19,8 +19,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _deserialize, _serialize
 
-from terway_stack.act import kube
+from terway_stack.act import configmap_writes as cw
 from terway_stack.act import eni_config_writer as w
+from terway_stack.act import kube
+from terway_stack.act import policy_keys_writes as pw
 from terway_stack.decide import facts
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
@@ -118,13 +120,13 @@ def state(after, held=(), recorded=False, prior=None):
 
 
 def test_delete_from_typha_removes_our_relay_only_while_it_is_ours():
-    ops = w.release_ops("typha", state({"felix_relay_service": "calico-typha"}), {"felix_relay_service": "calico-typha"})
+    ops = pw.release_ops("typha", state({"felix_relay_service": "calico-typha"}), {"felix_relay_service": "calico-typha"})
     assert ops == [
         {"op": "test", "path": "/data/felix_relay_service", "value": "calico-typha"},
         {"op": "remove", "path": "/data/felix_relay_service"},
     ]
-    assert w.release_ops("typha", state({}), {"felix_relay_service": "someone-elses-typha"}) == []
-    assert w.release_ops("direct", state({}), {"felix_relay_service": "calico-typha"}) == []
+    assert pw.release_ops("typha", state({}), {"felix_relay_service": "someone-elses-typha"}) == []
+    assert pw.release_ops("direct", state({}), {"felix_relay_service": "calico-typha"}) == []
 
 
 @pytest.mark.parametrize(
@@ -140,12 +142,12 @@ def test_delete_from_typha_removes_our_relay_only_while_it_is_ours():
 )
 def test_delete_restores_disable_network_policy_from_before_the_stack(prior, held_value, live, ops):
     previous = state({"disable_network_policy": held_value}, held=["disable_network_policy"], recorded=True, prior=prior)
-    assert w.release_ops("disabled", previous, {"disable_network_policy": live}) == ops
+    assert pw.release_ops("disabled", previous, {"disable_network_policy": live}) == ops
 
 
 def test_nothing_recorded_means_nothing_restored():
     previous = state({"disable_network_policy": "false"}, held=[], recorded=False)
-    assert w.release_ops("direct", previous, {"disable_network_policy": "false"}) == []
+    assert pw.release_ops("direct", previous, {"disable_network_policy": "false"}) == []
 
 
 def test_policy_state_round_trips_through_outputs():
@@ -155,11 +157,11 @@ def test_policy_state_round_trips_through_outputs():
 
 def test_changed_since_read_names_each_moved_key():
     observed = {"felix_relay_service": "calico-typha"}
-    assert w.changed_since_read({"felix_relay_service": "calico-typha"}, observed) == []
-    assert w.changed_since_read({"felix_relay_service": "x", "disable_network_policy": "true"}, observed) == [
+    assert pw.changed_since_read({"felix_relay_service": "calico-typha"}, observed) == []
+    assert pw.changed_since_read({"felix_relay_service": "x", "disable_network_policy": "true"}, observed) == [
         "felix_relay_service", "disable_network_policy"
     ]
-    assert w.changed_since_read({"felix_relay_service": "x"}, rpc.UNKNOWN) == []
+    assert pw.changed_since_read({"felix_relay_service": "x"}, rpc.UNKNOWN) == []
 
 
 def test_owned_keys_reads_apply_entries_of_one_manager():
@@ -173,8 +175,8 @@ def test_owned_keys_reads_apply_entries_of_one_manager():
 
 
 def test_json_pointer_escapes_key_names():
-    assert w.data_path("10-terway.conf") == "/data/10-terway.conf"
-    assert w.data_path("a/b~c") == "/data/a~1b~0c"
+    assert cw.data_path("10-terway.conf") == "/data/10-terway.conf"
+    assert cw.data_path("a/b~c") == "/data/a~1b~0c"
 
 
 # --------------------------------------------------------------------------- secrets
