@@ -35,19 +35,21 @@ from e2e.controlplane import ADMIN_USER  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
+from terway_stack.act.kube import KubeError  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
 from terway_stack.decide.permissions import run_accesses  # noqa: E402
 from terway_stack.decide.preflight import PreflightSettings  # noqa: E402
 
 NODES = 10
 NS, DS = "kube-system", "terway-eniip"
-OUR_AGENT = tr.USER_AGENT.split("/")[0]
+OUR_AGENT = facts.ROLLOUT_USER_AGENT.split("/")[0]
 LAST_NODE = f"kwok-node-{NODES - 1}"
 FINALIZER = "e2e.terway-stack.io/dead-kubelet"
 
 
 def props(kubeconfig, **over):
     return {
-        "kind": tr.KIND, "restartMethod": tr.RESTART_METHOD, "daemonSet": DS, "namespace": NS,
+        "kind": facts.ROLLOUT_KIND, "restartMethod": facts.ROLLOUT_METHOD, "daemonSet": DS, "namespace": NS,
         "trigger": f"trigger-{uuid.uuid4().hex[:8]}", "restartOn": "change", "timeoutSeconds": 240.0,
         "kubeconfig": kubeconfig, "writersChanged": [True], **over,
     }
@@ -99,7 +101,7 @@ def test_a_budget_of_every_pod_is_refused_before_anything_is_written(cp, kubecon
         assert "all 10 Terway pods" in str(err.value) and "terway:terway.confirmMaxUnavailable" in str(err.value)
         assert our_patches(cp, since) == []
         # The preflight says the same at preview.
-        _, failures = preflight.run_checks({"kind": preflight.KIND, "kubeconfig": kubeconfig,
+        _, failures = preflight.run_checks({"kind": facts.PREFLIGHT_KIND, "kubeconfig": kubeconfig,
                                             "settings": PreflightSettings(mode="direct", daemon_sets=(DS,)).as_props()})
         assert any("maxUnavailable 100%" in f.reason for f in failures)
     finally:
@@ -136,7 +138,7 @@ def test_an_identity_that_may_not_write_is_stopped_by_the_preflight_naming_each_
         "name": "e2e", "kubernetesVersion": "1.34", "nodeCount": NODES}})
     typha = render_typha(settings)
     accesses = run_accesses([typha.crd, typha.service, typha.deployment, typha.pdb], [DS], NS)
-    request = {"kind": preflight.KIND, "settings": PreflightSettings(mode="typha", daemon_sets=(DS,), accesses=tuple(accesses),
+    request = {"kind": facts.PREFLIGHT_KIND, "settings": PreflightSettings(mode="typha", daemon_sets=(DS,), accesses=tuple(accesses),
                                                                      replace_existing_relay=True).as_props()}
     since = cp.audit_offset()
     _, failures = preflight.run_checks({**request, "kubeconfig": text})
@@ -206,7 +208,7 @@ def test_a_frozen_api_server_ends_the_restart_at_its_deadline_and_a_rerun_does_n
     def run():
         try:
             outcome["result"] = engine_copy(tr.TerwayRolloutProvider()).create(request)
-        except tr.RolloutError as err:
+        except (tr.RolloutError, KubeError) as err:
             outcome["error"] = str(err)
 
     since = cp.audit_offset()

@@ -7,11 +7,10 @@ decide/permissions.py; the caller turns each denial into one problem line.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 from ..decide.permissions import Access
-from .terway_rollout import REQUEST_TIMEOUT_SECONDS, _api_error, _unreachable
+from .kube import send
 
 REVIEW = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview"}
 
@@ -25,19 +24,11 @@ def _printable(text: str, most: int = 200) -> str:
 def review(client: Any, access: Access) -> tuple[bool, str]:
     """(allowed, the server's reason) for one access."""
     from kubernetes.client import AuthorizationV1Api
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
 
     body = {**REVIEW, "spec": {"resourceAttributes": access.attributes()}}
-    try:
-        response = AuthorizationV1Api(client).create_self_subject_access_review(
-            body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_SECONDS
-        )
-    except ApiException as err:
-        raise _api_error(err, "reviewing the run's permissions failed") from None
-    except (HTTPError, OSError) as err:
-        raise _unreachable(err) from None
-    status = (json.loads(response.data) or {}).get("status") or {}
+    answer = send(AuthorizationV1Api(client).create_self_subject_access_review, body,
+                  what="reviewing the run's permissions (SelfSubjectAccessReview)")
+    status = answer.get("status") or {}
     reason = status.get("reason") or status.get("evaluationError") or ""
     return bool(status.get("allowed")) and not status.get("denied"), _printable(reason)
 

@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Optional
 
+from ..decide.live_objects import max_unavailable
 from ..decide.rollout_budget import unavailable_pods
 from ..decide.rollout_progress import NodeProgress
+from .kube import KubeError, is_transient
 
 
 class RolloutError(Exception):
     """A restart that cannot start or did not finish. Messages never contain the kubeconfig."""
-
-
-class ApiUnavailable(RolloutError):
-    """The API server did not answer in time, could not be reached, or answered 429/5xx: try again."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,6 @@ class RolloutStatus:
     @classmethod
     def of(cls, ds: Mapping[str, Any], nodes: Optional[NodeProgress] = None) -> "RolloutStatus":
         status = ds.get("status") or {}
-        rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
         return cls(
             generation=int((ds.get("metadata") or {}).get("generation") or 0),
             observed_generation=int(status.get("observedGeneration") or 0),
@@ -50,7 +47,7 @@ class RolloutStatus:
             available=int(status.get("numberAvailable") or 0),
             unavailable=int(status.get("numberUnavailable") or 0),
             ready=int(status.get("numberReady") or 0),
-            max_unavailable=rolling.get("maxUnavailable", 1),
+            max_unavailable=max_unavailable(ds),
             nodes=nodes,
         )
 
@@ -164,8 +161,9 @@ def wait_for_rollout(
 ) -> RolloutStatus:
     """Poll until the rollout completes; RolloutError with the last status at the deadline.
 
-    `read(timeout)` makes one look with that request timeout. ApiUnavailable from it is retried
-    until the deadline; any other RolloutError (the DaemonSet is gone, a 403) ends the wait at once.
+    `read(timeout)` makes one look with that request timeout. A transient KubeError from it (no
+    answer in time, unreachable, 429/5xx) is retried until the deadline; any other error (the
+    DaemonSet is gone, a 403) ends the wait at once.
     """
     start = clock()
     deadline = deadline or Deadline(start + timeout_seconds, clock)
@@ -174,7 +172,9 @@ def wait_for_rollout(
     while True:
         try:
             status, error = read(deadline.request_timeout(request_timeout)), None
-        except ApiUnavailable as err:
+        except KubeError as err:
+            if not is_transient(err):
+                raise
             error = str(err)
             report(f"{error}; trying again until the deadline")
         if status is not None and error is None:

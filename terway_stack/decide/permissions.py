@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
+from .facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
 from .problems import Problem
 
 KUBECONFIG_KEY = "kubernetes:kubeconfig"

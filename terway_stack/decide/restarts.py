@@ -25,7 +25,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
-from .eni_config import DISABLE_POLICY_KEY, ENI_CONF_KEY, POLICY_KEYS, RELAY_KEY, parse_eni_conf, policy_enabled
+from .eni_conf_codec import parse_eni_conf
+from .facts import DISABLE_POLICY_KEY, ENI_CONF_KEY, POLICY_KEYS, RELAY_KEY
+from .policy_keys import policy_enabled
 from .problems import InputError
 
 

@@ -11,9 +11,10 @@ from typing import Optional
 import pulumi
 
 from ..act.preflight import PreflightCheck
-from ..decide.eni_config import ENI_CONFIG_NAMESPACE
+from ..decide.facts import PENDING_ID, TERWAY_NAMESPACE
+from ..decide.live_objects import image_tag, parse_version
 from ..decide.permissions import run_accesses
-from ..decide.preflight import PENDING_ID, PreflightSettings, image_tag, parse_version
+from ..decide.preflight import PreflightSettings
 from ..decide.settings import StackSettings
 from ..decide.typha_manifests import render_typha
 from .cluster import ClusterConnection
@@ -36,7 +37,7 @@ def preflight_settings(settings: StackSettings) -> PreflightSettings:
         confirm_network_policy_enforcement=settings.confirm_network_policy_enforcement,
         max_unavailable_share=settings.terway.max_unavailable_share,
         confirm_max_unavailable=settings.terway.confirm_max_unavailable,
-        accesses=tuple(run_accesses(_typha_objects(settings), settings.terway.daemon_sets, ENI_CONFIG_NAMESPACE)),
+        accesses=tuple(run_accesses(_typha_objects(settings), settings.terway.daemon_sets, TERWAY_NAMESPACE)),
     )
 
 

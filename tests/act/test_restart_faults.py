@@ -11,8 +11,9 @@ import threading
 import pytest
 
 from terway_stack.act import terway_rollout as tr
-from terway_stack.act.rollout_wait import ApiUnavailable, RolloutError, RolloutStatus, wait_for_rollout
-from terway_stack.decide import restarts
+from terway_stack.act.kube import KubeError, KubeStatusError
+from terway_stack.act.rollout_wait import RolloutError, RolloutStatus, wait_for_rollout
+from terway_stack.decide import facts, restarts
 
 from .stub_apiserver import StubApiServer
 from .test_terway_rollout import FakeClock, ds, outputs, props
@@ -111,7 +112,7 @@ def test_a_frozen_api_server_ends_the_restart_by_its_deadline():
     def run(kubeconfig):
         try:
             tr.restart_and_wait(kubeconfig, "kube-system", "terway-eniip", "t1", 2)
-        except RolloutError as err:
+        except (RolloutError, KubeError) as err:
             outcome["error"] = str(err)
 
     with StubApiServer(frozen=True) as api:
@@ -135,7 +136,7 @@ def test_a_wait_whose_reads_never_answer_ends_at_the_deadline_with_the_last_stat
         clock.now += timeout  # the request waits for its whole timeout
         answer = next(answers, None)
         if answer is None:
-            raise ApiUnavailable("cannot reach the Kubernetes API server: Read timed out")
+            raise KubeError("cannot reach the Kubernetes API server: Read timed out")
         return answer
 
     with pytest.raises(RolloutError) as err:
@@ -151,9 +152,9 @@ def test_a_permission_error_while_waiting_ends_the_wait_at_once():
     clock = FakeClock()
 
     def read(_timeout):
-        raise RolloutError("reading failed: 403 Forbidden")
+        raise KubeStatusError("reading failed: 403 Forbidden", 403)
 
-    with pytest.raises(RolloutError, match="403"):
+    with pytest.raises(KubeStatusError, match="403"):
         wait_for_rollout(read, namespace="kube-system", name="terway-eniip", timeout_seconds=100,
                          report=lambda _: None, clock=clock, sleep=clock.sleep)
     assert clock.now == 0
@@ -173,7 +174,7 @@ def preflight_props(**over):
 
     settings = PreflightSettings(mode="direct", daemon_sets=("terway-eniip",),
                                  accesses=tuple(run_accesses([], ["terway-eniip"], "kube-system")), **over)
-    return {"kind": preflight.KIND, "settings": settings.as_props()}
+    return {"kind": facts.PREFLIGHT_KIND, "settings": settings.as_props()}
 
 
 def test_the_preflight_stops_at_a_write_the_identity_may_not_make():
@@ -213,7 +214,7 @@ def test_every_request_of_a_client_has_a_timeout_even_without_its_own():
     def run(kubeconfig):
         try:
             eni_config_writer.observe_keys(kubeconfig, "kube-system", "eni-config", ["eni_conf"])
-        except RolloutError as err:
+        except KubeError as err:
             outcome["error"] = str(err)
 
     with StubApiServer(frozen=True) as api:

@@ -8,7 +8,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terway_stack.decide import eni_config as ec
+from terway_stack.decide import eni_conf_codec as codec
+from terway_stack.decide import facts
+from terway_stack.decide import policy_keys as pk
+from terway_stack.decide.eni_config import EniConfigChange
 from terway_stack.decide import restarts as r
 
 RUNS = 400  # generated cases per property (reported in the branch's report)
@@ -26,14 +29,14 @@ def live_eni_configs(draw):
     data = {}
     relay, disable = draw(relays), draw(disables)
     if relay is not None:
-        data[ec.RELAY_KEY] = relay
+        data[facts.RELAY_KEY] = relay
     if disable is not None:
-        data[ec.DISABLE_POLICY_KEY] = disable
+        data[facts.DISABLE_POLICY_KEY] = disable
     conf = {"version": "1", "max_pool_size": draw(st.integers(0, 20))}
     if draw(st.booleans()):
         conf["vswitches"] = draw(vswitch_maps)
     indent = draw(st.sampled_from([None, 2]))
-    data[ec.ENI_CONF_KEY] = json.dumps(conf, indent=indent)
+    data[facts.ENI_CONF_KEY] = json.dumps(conf, indent=indent)
     data["10-terway.conf"] = "{}"
     return data
 
@@ -41,38 +44,38 @@ def live_eni_configs(draw):
 def terway_reads(data, keys):
     """Oracle: what Terway's containers take from these keys at start, from DOMAIN.md's facts."""
     out = {}
-    if ec.RELAY_KEY in keys:
-        out["relay"] = data.get(ec.RELAY_KEY) or None  # an empty env is no relay
-    if ec.DISABLE_POLICY_KEY in keys:
-        value = data.get(ec.DISABLE_POLICY_KEY)
+    if facts.RELAY_KEY in keys:
+        out["relay"] = data.get(facts.RELAY_KEY) or None  # an empty env is no relay
+    if facts.DISABLE_POLICY_KEY in keys:
+        value = data.get(facts.DISABLE_POLICY_KEY)
         out["policy on"] = value is None or value.strip() in ("false", "0", "")
-    if ec.ENI_CONF_KEY in keys:
-        out["eni_conf"] = json.loads(data[ec.ENI_CONF_KEY])
+    if facts.ENI_CONF_KEY in keys:
+        out["eni_conf"] = json.loads(data[facts.ENI_CONF_KEY])
     return out
 
 
 def run_writers(live, mode, wanted):
     """What the two writers leave: decide's plan over the live data."""
     after = dict(live)
-    for key in ec.POLICY_KEYS:
+    for key in facts.POLICY_KEYS:
         after.pop(key, None)
-    after.update(ec.policy_keys(mode, live))
+    after.update(pk.policy_keys(mode, live))
     if wanted is not None:
-        after[ec.ENI_CONF_KEY] = ec.merge_eni_conf(live[ec.ENI_CONF_KEY], wanted)
+        after[facts.ENI_CONF_KEY] = codec.merge_eni_conf(live[facts.ENI_CONF_KEY], wanted)
     return after
 
 
 @settings(max_examples=RUNS, deadline=None)
-@given(live_eni_configs(), st.sampled_from(ec.NETWORK_POLICY_MODES), st.one_of(st.none(), wanted_maps))
+@given(live_eni_configs(), st.sampled_from(facts.NETWORK_POLICY_MODES), st.one_of(st.none(), wanted_maps))
 def test_first_run_restarts_iff_the_writers_changed_what_terway_reads(live, mode, wanted):
     after = run_writers(live, mode, wanted)
     changed = [
-        r.writer_changed(live, after, ec.POLICY_KEYS),
-        r.writer_changed(live, after, (ec.ENI_CONF_KEY,)) if wanted is not None else None,
+        r.writer_changed(live, after, facts.POLICY_KEYS),
+        r.writer_changed(live, after, (facts.ENI_CONF_KEY,)) if wanted is not None else None,
     ]
-    trigger = ec.EniConfigChange(ec.policy_keys(mode, live), after[ec.ENI_CONF_KEY] if wanted is not None else None).trigger()
+    trigger = EniConfigChange(pk.policy_keys(mode, live), after[facts.ENI_CONF_KEY] if wanted is not None else None).trigger()
     decision = r.restart_on_change(None, trigger, changed)
-    keys = (*ec.POLICY_KEYS, *((ec.ENI_CONF_KEY,) if wanted is not None else ()))
+    keys = (*facts.POLICY_KEYS, *((facts.ENI_CONF_KEY,) if wanted is not None else ()))
     assert decision.restart == (terway_reads(live, keys) != terway_reads(after, keys)), (live, mode, wanted, decision)
     # And a second run over what the first one left changes nothing and restarts nothing.
     again = run_writers(after, mode, wanted)
@@ -83,35 +86,35 @@ def test_first_run_restarts_iff_the_writers_changed_what_terway_reads(live, mode
 @settings(max_examples=RUNS, deadline=None)
 @given(live_eni_configs(), live_eni_configs())
 def test_later_runs_restart_iff_the_effective_values_moved_since_the_last_restart(before, now):
-    keys = (*ec.POLICY_KEYS, ec.ENI_CONF_KEY)
+    keys = (*facts.POLICY_KEYS, facts.ENI_CONF_KEY)
 
     def trigger(data):
-        return ec.EniConfigChange({k: data[k] for k in ec.POLICY_KEYS if k in data}, data[ec.ENI_CONF_KEY]).trigger()
+        return EniConfigChange({k: data[k] for k in facts.POLICY_KEYS if k in data}, data[facts.ENI_CONF_KEY]).trigger()
 
     decision = r.restart_on_change(trigger(before), trigger(now), [False, False])
     assert decision.restart == (terway_reads(before, keys) != terway_reads(now, keys))
 
 
 @settings(max_examples=RUNS, deadline=None)
-@given(live_eni_configs(), st.sampled_from(ec.NETWORK_POLICY_MODES), st.one_of(st.none(), live_eni_configs()))
+@given(live_eni_configs(), st.sampled_from(facts.NETWORK_POLICY_MODES), st.one_of(st.none(), live_eni_configs()))
 def test_destroy_restarts_iff_the_release_changed_what_terway_reads(live, mode, released):
     left = run_writers(live, mode, None)  # what the stack's last up left
     baseline = r.policy_baseline(left)
     # `released`: what eni-config holds after the destroy's release (None: the same as left).
     now = left if released is None else released
     decision = r.restart_on_release(baseline, now)
-    assert decision.restart == (terway_reads(left, ec.POLICY_KEYS) != terway_reads(now, ec.POLICY_KEYS))
+    assert decision.restart == (terway_reads(left, facts.POLICY_KEYS) != terway_reads(now, facts.POLICY_KEYS))
 
 
 def test_mode_direct_destroy_after_a_converged_up_restarts_nothing():
-    live = {ec.DISABLE_POLICY_KEY: "false", ec.ENI_CONF_KEY: "{}"}
+    live = {facts.DISABLE_POLICY_KEY: "false", facts.ENI_CONF_KEY: "{}"}
     left = run_writers(live, "direct", None)
     assert left == live
     assert not r.restart_on_release(r.policy_baseline(left), left).restart
 
 
 def test_a_released_relay_restarts_and_a_vanished_eni_config_counts_as_released():
-    left = {ec.RELAY_KEY: "calico-typha"}
+    left = {facts.RELAY_KEY: "calico-typha"}
     assert r.restart_on_release(r.policy_baseline(left), {}).restart
     assert r.restart_on_release(r.policy_baseline(left), None).restart
     assert not r.restart_on_release(r.policy_baseline({}), None).restart
@@ -122,11 +125,11 @@ def test_a_state_from_before_baselines_restarts_on_release_as_before():
 
 
 def test_reformatting_eni_conf_is_no_change():
-    before = {ec.ENI_CONF_KEY: '{"vswitches": {"z": ["a"]}, "max_pool_size": 5}'}
-    after = {ec.ENI_CONF_KEY: '{\n  "max_pool_size": 5,\n  "vswitches": {"z": ["a"]}\n}'}
-    assert not r.writer_changed(before, after, (ec.ENI_CONF_KEY,))
-    assert r.writer_changed(before, {ec.ENI_CONF_KEY: '{"vswitches": {"z": ["a", "b"]}, "max_pool_size": 5}'},
-                            (ec.ENI_CONF_KEY,))
+    before = {facts.ENI_CONF_KEY: '{"vswitches": {"z": ["a"]}, "max_pool_size": 5}'}
+    after = {facts.ENI_CONF_KEY: '{\n  "max_pool_size": 5,\n  "vswitches": {"z": ["a"]}\n}'}
+    assert not r.writer_changed(before, after, (facts.ENI_CONF_KEY,))
+    assert r.writer_changed(before, {facts.ENI_CONF_KEY: '{"vswitches": {"z": ["a", "b"]}, "max_pool_size": 5}'},
+                            (facts.ENI_CONF_KEY,))
 
 
 def test_a_writer_that_does_not_say_never_causes_a_first_restart():
