@@ -5,14 +5,10 @@ per-node tests, tests/decide/test_eni_config.py per_node_config_gaps, e2e/tests/
 """
 from __future__ import annotations
 
-import base64
-
-import dill
-from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import node_configs as nc
 from terway_stack.act import preflight
+from tests.engine_pickling import engine_pickle, engine_unpickle
 
 STATE = {"kind": "terway-per-node-config-check", "wantedVSwitches": {"cn-shanghai-f": ["vsw-1"]}, "kubeconfig": "k"}
 
@@ -35,8 +31,7 @@ def test_delete_and_read_of_a_check_left_in_state_touch_no_cluster():
 
 
 def test_provider_survives_pulumi_serializer():
-    text, _ = _serialize(True, serialize_provider, nc.PerNodeConfigCheckProvider())
-    raw = base64.b64decode(text)
-    provider = _deserialize(lambda: dill.loads(raw))
+    _, raw = engine_pickle(nc.PerNodeConfigCheckProvider())
+    provider = engine_unpickle(raw)
     assert b"terway_stack.act.node_configs" in raw and provider.__dict__ == {}
     assert provider.delete("per-node-config-check", dict(STATE)) is None
