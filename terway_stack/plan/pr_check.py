@@ -2,9 +2,9 @@
 
 `python -m terway_stack.plan.pr_check plan-all [--project-dir DIR] [--policy-config PATH]`
     Offline plan of every `Pulumi.<env>.yaml` in DIR, each in its own process (one per core at a time),
-    as Markdown appended to `$GITHUB_STEP_SUMMARY` (stdout without it). Exit 0 when every plan exits 0; otherwise 3 if any plan
-    ended with an unexpected code (a crash), else 2 if any config is invalid, else 1 (a mandatory
-    violation). One line per stack goes to stderr for the job log.
+    as Markdown appended to `$GITHUB_STEP_SUMMARY` (stdout without it). Exit 0 when every plan exits 0;
+    otherwise 3 if any plan ended with an unexpected code (a crash), else 2 if any config is invalid,
+    else 1 (a mandatory violation). One line per stack goes to stderr for the job log.
 
 `python -m terway_stack.plan.pr_check changed-stacks CHANGED_FILES [--project-dir DIR]`
     Reads `git diff --name-only` output and prints `stacks=<JSON list>` for `$GITHUB_OUTPUT`: the stacks
