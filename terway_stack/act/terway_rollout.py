@@ -48,7 +48,7 @@ import pulumi.dynamic as dyn
 from ..decide import restarts as restart_rules
 from ..decide.facts import ROLLOUT_KIND, ROLLOUT_METHOD, TERWAY_NAMESPACE
 from ..decide.rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE
-from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
 from .rollout_restart import (  # noqa: F401 (the restart's names are part of this module's API)
     RESTARTED_AT,
     TRIGGER_ANNOTATION,
@@ -217,8 +217,7 @@ class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollo
         confirm_max_unavailable: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if restart_on not in MODES:
-            raise ValueError(f"restart_on must be one of {MODES}, got {restart_on!r}")
+        require_choice(restart_on, MODES, "restart_on")
         if not isinstance(timeout_seconds, int) or timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be a positive integer, got {timeout_seconds!r}")
         props = {
@@ -232,6 +231,5 @@ class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollo
             "writersChanged": writers_changed,
             "maxUnavailableShare": max_unavailable_share,
             "confirmMaxUnavailable": confirm_max_unavailable,
-            **{k: None for k in OUTPUT_KEYS},
         }
-        super().__init__(TerwayRolloutProvider(), name, props, kubeconfig, opts)
+        super().__init__(TerwayRolloutProvider(), name, props, kubeconfig, opts, output_keys=OUTPUT_KEYS)
