@@ -341,3 +341,26 @@ def test_a_notready_node_is_named_and_does_not_hold_the_rollout_open(cp, kubecon
     assert again.outs["restarts"] == 0 and again.outs["notUpdatedNodes"] == [LAST_NODE]
     assert our_patches(cp, since) == [("patch", "daemonsets")]
 
+
+
+# --------------------------------------------------------------------------- eni-config deleted mid-write
+
+
+def test_an_eni_config_deleted_between_read_and_write_is_not_recreated_with_only_our_keys(cp, kubeconfig):
+    """A server-side apply creates a missing object; the writer must not leave a ConfigMap holding only
+    eni_conf where Terway's eni-config was (it removes what it created, by uid, and says so)."""
+    from e2e.ack_seed import eni_config_manifest
+    from terway_stack.act import eni_config_writer as writer
+    from terway_stack.act.configmap_writes import ConfigMapMissing
+
+    def delete_it(_cm):
+        cp.core().delete_namespaced_config_map("eni-config", NS)
+
+    try:
+        with pytest.raises(ConfigMapMissing) as err:
+            writer.write_eni_conf(kubeconfig, NS, "eni-config", {"cn-shanghai-f": ["vsw-e2emidwrite"]}, after_read=delete_it)
+        assert "nothing was written" in str(err.value) and "run `pulumi up` again" in str(err.value)
+        assert "eni-config" not in {c.metadata.name for c in cp.core().list_namespaced_config_map(NS).items}
+    finally:
+        if "eni-config" not in {c.metadata.name for c in cp.core().list_namespaced_config_map(NS).items}:
+            cp.core().create_namespaced_config_map(NS, eni_config_manifest())
