@@ -1,7 +1,8 @@
 """A stand-in for kube-apiserver on 127.0.0.1, for unit tests of the act layer that need HTTP.
 
 It imitates only what the tests ask of it: GET of the objects given to it (by URL path), 404 for
-anything else, PATCH recorded and answered with the object, and, when `frozen`, a server that
+anything else, PATCH and DELETE recorded and answered with the object (or, for a PATCH, with the one
+given in `patched`: e.g. an object the apply created anew), and, when `frozen`, a server that
 accepts connections and never answers (a frozen API server). The real API server is used in e2e/.
 """
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any, Optional
 
 
 class StubApiServer:
-    def __init__(self, objects: Optional[dict[str, Any]] = None, frozen: bool = False):
+    def __init__(self, objects: Optional[dict[str, Any]] = None, frozen: bool = False,
+                 patched: Optional[dict[str, Any]] = None):
         self.objects = dict(objects or {})
+        self.patched = dict(patched or {})  # what a PATCH of a path answers, when not the stored object
         self.frozen = frozen
         self.requests: list[tuple[str, str]] = []
         self._release = threading.Event()
@@ -43,7 +46,8 @@ class StubApiServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                obj = stub.objects.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                obj = stub.patched.get(path) if self.command == "PATCH" and path in stub.patched else stub.objects.get(path)
                 body = json.dumps(obj if obj is not None else {"kind": "Status", "code": 404}).encode()
                 self.send_response(200 if obj is not None else 404)
                 self.send_header("Content-Type", "application/json")
@@ -51,7 +55,7 @@ class StubApiServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_PATCH = do_POST = _answer
+            do_GET = do_PATCH = do_POST = do_DELETE = _answer
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

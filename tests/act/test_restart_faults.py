@@ -224,3 +224,20 @@ def test_every_request_of_a_client_has_a_timeout_even_without_its_own():
         hung = worker.is_alive()
     assert not hung, "a read without its own timeout hung on a frozen API server"
     assert "cannot reach the Kubernetes API server" in outcome["error"]
+
+
+# --------------------------------------------------------------------------- eni-config gone mid-write
+
+
+def test_an_apply_that_recreated_a_deleted_eni_config_removes_it_and_says_nothing_was_written():
+    from terway_stack.act import eni_config_writer as writer
+    from terway_stack.act.configmap_writes import ConfigMapMissing
+
+    read = {"metadata": {"name": "eni-config", "namespace": "kube-system", "uid": "uid-ack", "resourceVersion": "7"},
+            "data": {"eni_conf": "{}"}}
+    recreated = {"metadata": {"name": "eni-config", "namespace": "kube-system", "uid": "uid-new", "resourceVersion": "9"},
+                 "data": {"eni_conf": '{"vswitches": {"z": ["vsw-1"]}}'}}
+    with StubApiServer({CM_PATH: read}, patched={CM_PATH: recreated}) as api:
+        with pytest.raises(ConfigMapMissing, match="nothing was written"):
+            writer.write_eni_conf(api.kubeconfig(), "kube-system", "eni-config", {"z": ["vsw-1"]})
+    assert [m for m, _ in api.requests] == ["GET", "PATCH", "DELETE"]
