@@ -16,7 +16,7 @@ from terway_stack.act.rollout_wait import RolloutError, RolloutStatus, wait_for_
 from terway_stack.decide import facts, restarts
 
 from .stub_apiserver import StubApiServer
-from .test_terway_rollout import FakeClock, ds, outputs, props
+from .rollout_values import FakeClock, ds, outputs, props
 
 DS_PATH = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip"
 
