@@ -88,3 +88,22 @@ def test_a_typha_image_override_sets_the_version_the_felix_check_compares():
     config = stack_config(**{"terway:typha": {"image": "registry.example.com/calico/typha:v3.26.4"}})
     [gate] = [r for r in declare(config).resources if r.name == GATE]
     assert gate.inputs["settings"]["typhaVersion"] == "v3.26.4"
+
+
+def reaches(evaluation, name: str, target: str) -> bool:
+    deps = {r.name: set(r.options.get("dependsOn") or ()) for r in evaluation.resources}
+
+    def walk(current, seen=()):
+        return target in deps.get(current, ()) or any(walk(d, (*seen, current)) for d in deps.get(current, ()) if d not in seen)
+
+    return walk(name)
+
+
+def test_typha_is_written_only_after_the_eni_conf_write():
+    """A run that cannot write eni-config (gone, not writable, a vSwitch that failed) writes no Typha."""
+    evaluation = declare(stack_config(mode="typha", pods=PODS_WITH_SNAT_TABLE))
+    typha = [r.name for r in evaluation.resources if r.type.startswith("kubernetes:") and ("typha" in r.name or "calico" in r.name)]
+    assert sorted(typha) == ["calico-bgppeers-crd", "calico-typha-deployment", "calico-typha-pdb", "calico-typha-service"]
+    assert all(reaches(evaluation, name, "eni-config-eni-conf") for name in typha)
+    # and the relay is written only after Typha (Felix never points at a Typha that is not there)
+    assert reaches(evaluation, "eni-config-policy-keys", "calico-typha-deployment")
