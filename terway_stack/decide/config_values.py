@@ -12,9 +12,7 @@ import math
 import re
 from typing import Any, Collection, Iterable, Mapping
 
-from .problems import NAMESPACE, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
-
-REGION_KEY = "alicloud:region"
+from .problems import NAMESPACE, REGION_KEY, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
 # Deeper than any real configuration (ours is 5 levels), shallow enough for every recursive step after.
 MAX_DEPTH = 32
 

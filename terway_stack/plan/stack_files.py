@@ -211,7 +211,8 @@ def load_stack_config(stack_file: Path, project_dir: Path) -> dict[str, Any]:
             continue
         full_key = key if ":" in key else f"{name}:{key}"
         value = _as_engine_gives_it(_unsecure(value), nodes.get(key))
-        problems.extend(data_problems(value, [full_key]))
+        namespace, name = full_key.split(":", 1)
+        problems.extend(data_problems(value, [name], namespace=namespace))
         config[full_key] = value
     if problems:
         raise InputError(problems)
