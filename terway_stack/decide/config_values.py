@@ -160,3 +160,26 @@ def secret_roots(config_secret_keys: Collection[str]) -> set[str]:
     """Engine secret keys (`terway:podVSwitches`) as raw-settings names (`podVSwitches`)."""
     prefix = f"{NAMESPACE}:"
     return {k[len(prefix):] if k.startswith(prefix) else k for k in config_secret_keys}
+
+
+def secret_texts(settings: Any) -> tuple[set[str], set[int]]:
+    """(texts, integers) of every value under the settings' secret top-level keys, as the program uses
+    them (cleaned and canonical). Mapping keys are names, not values, and are not included."""
+    dumped = settings.model_dump(by_alias=True)
+    texts: set[str] = set()
+    numbers: set[int] = set()
+    pending = [dumped[root] for root in settings.secret_roots if root in dumped]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            pending.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            pending.extend(node)
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int):
+            numbers.add(node)
+            texts.add(str(node))
+        else:
+            texts.add(str(node))
+    return texts, numbers

@@ -23,6 +23,7 @@ from ..decide import eni_config as decide
 from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
+from .secrets import kept_component_outputs
 
 LIVE_ID = f"{decide.ENI_CONFIG_NAMESPACE}/{decide.ENI_CONFIG_NAME}"
 
@@ -123,7 +124,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
         self.trigger = _written_trigger(self.policy_writer, self.eni_conf_writer)
         self.restarts = [self._restart(ds, "change", self.trigger, writers) for ds in settings.terway.daemon_sets]
         self.release_restarts = release_restarts
-        self.register_outputs({"trigger": self.trigger})
+        self.register_outputs(kept_component_outputs(settings, {"trigger": self.trigger}, "podVSwitches", "networkPolicy"))
 
     def _eni_conf_writer(self, wanted, depends_on) -> EniConfWriter:
         return EniConfWriter(

@@ -239,6 +239,9 @@ def evaluate(
     logger.propagate = False
     collector = WarningCollector()
     logger.handlers = [collector]
+    # A fresh root stack per run: transformations registered by one run (declare/secrets.py) must not
+    # apply to the next one evaluated in the same process.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=OptionRecordingMonitor(mocks)
     )
