@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any, Collection, Iterable, Mapping
 
+from .text import EDGE_BLANKS
 from .problems import NAMESPACE, REGION_KEY, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
 # Deeper than any real configuration (ours is 5 levels), shallow enough for every recursive step after.
 MAX_DEPTH = 32
@@ -123,7 +124,8 @@ def raw_settings(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
-    """Text of every scalar inside the raw values whose top-level key is secret (`cluster`, `alicloud:region`)."""
+    """Text of every scalar inside the raw values whose top-level key is secret (`cluster`, `alicloud:region`),
+    as given and as the rules clean it (blanks around it removed), so that a message quoting either is caught."""
     leaves: list[str] = []
     pending = [raw[key] for key in secret_keys if key in raw]
     while pending:
@@ -133,27 +135,27 @@ def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[
         elif isinstance(node, (list, tuple)):
             pending.extend(node)
         elif node is not None and not isinstance(node, bool):
-            leaves.append(str(node))
+            text = str(node)
+            leaves.extend({text, text.strip(EDGE_BLANKS), text.strip()})
     return leaves
 
 
 def redact(problems: Iterable[Problem], leaves: Collection[str]) -> list[Problem]:
-    """Problems whose messages no longer contain any of `leaves` (each shown as [secret] instead)."""
-    patterns = [_leaf_pattern(leaf) for leaf in sorted(set(leaves), key=len, reverse=True) if leaf]
-    cleaned = []
-    for problem in problems:
-        message = problem.message
-        for pattern in patterns:
-            message = pattern.sub(SECRET_PLACEHOLDER, message)
-        cleaned.append(Problem(problem.path, message))
-    return cleaned
+    """Problems whose messages no longer contain any of `leaves` (each shown as [secret] instead).
 
-
-def _leaf_pattern(leaf: str) -> re.Pattern[str]:
-    forms = {leaf, repr(leaf), repr(leaf)[1:-1], json.dumps(leaf)}
+    One combined pattern, so the cost is one scan per message whatever the number of secrets.
+    """
+    forms = {form for leaf in set(leaves) if leaf for form in _leaf_forms(leaf)}
+    if not forms:
+        return list(problems)
     alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
     # Only where it stands alone: a secret "net" must not turn "network" into "[secret]work".
-    return re.compile(rf"(?<![0-9A-Za-z_])(?:{alternatives})(?![0-9A-Za-z_])")
+    pattern = re.compile(rf"(?<![0-9A-Za-z_])(?:{alternatives})(?![0-9A-Za-z_])")
+    return [Problem(problem.path, pattern.sub(SECRET_PLACEHOLDER, problem.message)) for problem in problems]
+
+
+def _leaf_forms(leaf: str) -> set[str]:
+    return {leaf, repr(leaf), repr(leaf)[1:-1], json.dumps(leaf), json.dumps(leaf, ensure_ascii=False)}
 
 
 def secret_roots(config_secret_keys: Collection[str]) -> set[str]:

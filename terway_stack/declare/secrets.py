@@ -28,7 +28,7 @@ from typing import Any, Collection, Iterable, Mapping, Optional
 import pulumi
 
 from ..decide.config_values import secret_texts
-from ..decide.problems import REGION_KEY, Problem, key_path
+from ..decide.problems import REGION_KEY, SECRET_PLACEHOLDER, Problem, key_path
 from ..decide.settings import StackSettings
 
 # Stack output -> the top-level keys it is computed from without containing their text.
@@ -121,9 +121,38 @@ class Secrecy:
         return pulumi.ResourceTransformationResult(props, opts)
 
 
+    def redact(self, text: str) -> str:
+        return self._pattern.sub(SECRET_PLACEHOLDER, text) if self._pattern is not None else text
+
+
+# The Secrecy of the run in progress, for the log redaction below (a program is one run per process;
+# the mock runtime's runs each set their own).
+_current = Secrecy((), ())
+
+
+def _redacting(log_function):
+    def log(message: str, *args: Any, **kwargs: Any) -> None:
+        return log_function(_current.redact(message) if isinstance(message, str) else message, *args, **kwargs)
+
+    log.redacting = True
+    return log
+
+
+def _redact_every_log_line() -> None:
+    """Every line the program logs (warnings, notes, the preflight's findings) goes through the run's
+    redaction, whoever logs it: a message never quotes a secret value."""
+    for level in ("debug", "info", "warn", "error"):
+        function = getattr(pulumi.log, level)
+        if not getattr(function, "redacting", False):
+            setattr(pulumi.log, level, _redacting(function))
+
+
 def keep_secrets_everywhere(settings: StackSettings) -> Secrecy:
-    """Register the transformation for every resource declared from now on; returns the Secrecy."""
-    secrecy = Secrecy.of(settings)
+    """Register the transformation for every resource declared from now on, and redact every log line;
+    returns the Secrecy."""
+    global _current
+    secrecy = _current = Secrecy.of(settings)
+    _redact_every_log_line()
     if not secrecy.empty:
         pulumi.runtime.register_stack_transformation(secrecy.transformation)
     return secrecy
