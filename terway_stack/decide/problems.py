@@ -53,7 +53,7 @@ def at_most_shown(problems: Sequence[Problem]) -> list[Problem]:
     if len(problems) <= MAX_PROBLEMS_SHOWN:
         return list(problems)
     rest = len(problems) - MAX_PROBLEMS_SHOWN
-    return [*problems[:MAX_PROBLEMS_SHOWN], Problem(f"{NAMESPACE}:", f"and {rest} more problems like these, not shown")]
+    return [*problems[:MAX_PROBLEMS_SHOWN], Problem(NAMESPACE, f"and {rest} more problems like these, not shown")]
 
 
 def key_path(loc: Iterable[object], namespace: str = NAMESPACE) -> str:
