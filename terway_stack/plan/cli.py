@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,10 +39,8 @@ VSWITCH_ID = re.compile(r"vsw-[a-z0-9]+")
 TRACEBACK_ENV = "TERWAY_STACK_TRACEBACK"
 # A plan takes a few seconds; anything near this is a bug (a promise that never resolves), not slowness.
 PLAN_TIMEOUT_SECONDS = 120
-
-
-class PlanTimeout(Exception):
-    pass
+TIMEOUT_ENV = "TERWAY_STACK_PLAN_TIMEOUT"
+DEADLINE_GRACE_SECONDS = 10
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -229,20 +228,42 @@ def plan(args: argparse.Namespace, out=None) -> int:
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
 
 
+def _deadline_seconds() -> int:
+    # TERWAY_STACK_PLAN_TIMEOUT: for tests of the deadline itself (a whole number of seconds >= 1).
+    value = os.environ.get(TIMEOUT_ENV, "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) >= 1 else PLAN_TIMEOUT_SECONDS
+
+
 @contextmanager
 def _deadline(seconds: int) -> Iterator[None]:
-    """Turn a stall into PlanTimeout, so that every input finishes or fails (main thread only)."""
+    """End the process when the plan has not finished within `seconds`, wherever it is stuck.
 
-    def expire(signum: int, frame: Any) -> None:
-        raise PlanTimeout(f"the plan did not finish within {seconds} s")
+    A watchdog thread, not an exception: an exception raised into a stalled event loop is caught by
+    the loop (the old SIGALRM handler printed a traceback and the plan ran on). The thread writes one
+    line and ends the process with exit code 3 (a stall is a bug). A stall inside C code that holds
+    the interpreter lock keeps the thread from running, so the kernel's alarm, with its default
+    action, ends the process a little later in any case.
+    """
+    finished = threading.Event()
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
+    def watch() -> None:
+        if not finished.wait(seconds):
+            os.write(2, f"error: internal error (the plan did not finish within {seconds} s); please report it "
+                        f"with the input\n".encode())
+            os._exit(EXIT_INTERNAL)
+
+    threading.Thread(target=watch, name="plan-deadline", daemon=True).start()
+    backstop = threading.current_thread() is threading.main_thread()
+    if backstop:
+        previous = signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(seconds + DEADLINE_GRACE_SECONDS)
     try:
         yield
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        finished.set()
+        if backstop:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def _one_line(text: str) -> str:
@@ -252,7 +273,7 @@ def _one_line(text: str) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with _deadline(PLAN_TIMEOUT_SECONDS):
+        with _deadline(_deadline_seconds()):
             return plan(args)
     except InputError as err:
         print(f"error: invalid input\n{err}", file=sys.stderr)
