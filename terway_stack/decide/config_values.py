@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any, Collection, Iterable, Mapping
 
+from . import strict_json
 from .text import EDGE_BLANKS
 from .problems import NAMESPACE, REGION_KEY, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
 # Deeper than any real configuration (ours is 5 levels), shallow enough for every recursive step after.
@@ -30,13 +31,13 @@ def decode_config_value(value: Any) -> Any:
     """
     if isinstance(value, str) and not isinstance(value, OfflineSecret) and value.lstrip()[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return strict_json.parse(value.strip(strict_json.WHITESPACE)).value
+        except strict_json.JsonTextError as err:
+            if err.reason.startswith("nests deeper"):
+                raise UndecodableValue(f"is nested more than {MAX_DEPTH} levels deep") from None
+            if "digits" in err.reason:
+                raise UndecodableValue(f"holds {err.reason}") from None
             return value
-        except RecursionError:
-            raise UndecodableValue(f"is nested more than {MAX_DEPTH} levels deep") from None
-        except ValueError:  # e.g. an integer of more than 4300 digits
-            raise UndecodableValue("holds a number too long to read") from None
     return value
 
 

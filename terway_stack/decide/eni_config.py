@@ -396,8 +396,8 @@ def _cni_terway_value(text: Optional[str], key: str) -> Any:
     if not text:
         return None
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
+        document = strict_json.parse(text).value  # bounded: a deep or huge text is refused, never a RecursionError
+    except strict_json.JsonTextError:
         return None
     plugins = document.get("plugins", [document]) if isinstance(document, dict) else []
     for plugin in plugins if isinstance(plugins, list) else []:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import pulumi
-import yaml
 
+from ..decide import strict_json
 from ..decide.config_values import data_problems
 from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
 from ..decide.problems import InputError, Problem, key_path
@@ -29,7 +29,7 @@ from ..declare.config_source import load_settings
 from ..declare.preflight import preflight_settings
 from ..act.cluster_nodes import NodesUnreadable
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
-from .policy_adapter import plan_violations
+from .policy_adapter import plan_violations, policy_config_problems
 from .report import PlanReport
 from .stack_files import load_stack_config
 
@@ -71,16 +71,40 @@ def _parser() -> argparse.ArgumentParser:
 def _live_eni_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     if path is None:
         return None
-    try:
-        configmap = load_configmap(path)
-    except FileNotFoundError:
-        raise InputError([Problem(str(path), "file not found")]) from None
-    except Exception as err:  # yaml errors and shape errors alike: name the file, not the parser
-        raise InputError([Problem(str(path), f"is not a saved ConfigMap ({err})".replace("\n", " "))]) from None
+    configmap = _read_document(path)
+    if not isinstance(configmap, dict) or configmap.get("kind") not in (None, "ConfigMap"):
+        raise InputError([Problem(str(path), "is not a saved ConfigMap (kubectl get cm eni-config -n kube-system -o yaml)")])
+    _check_metadata(path, configmap.get("metadata"))
     if not isinstance(configmap.get("data"), dict):
         raise InputError([Problem(f"{path}: data", "missing: the ConfigMap has no data")])
     _check_data_values(path, configmap["data"])
     return configmap
+
+
+def _check_metadata(path: Path, metadata: Any) -> None:
+    """The shapes the offline checks read (metadata.managedFields[].fieldsV1.f:data, manager, operation),
+    as the API server would have returned them; anything else is not what kubectl saved."""
+    problems = []
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise InputError([Problem(f"{path}: metadata", "must be a mapping")])
+    managed = metadata.get("managedFields")
+    if managed is not None and not isinstance(managed, list):
+        raise InputError([Problem(f"{path}: metadata.managedFields", "must be a list")])
+    for index, entry in enumerate(managed or []):
+        where = f"{path}: metadata.managedFields[{index}]"
+        if not isinstance(entry, dict):
+            problems.append(Problem(where, "must be a mapping"))
+            continue
+        for key in ("manager", "operation"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                problems.append(Problem(f"{where}.{key}", "must be a string"))
+        fields = entry.get("fieldsV1")
+        if fields is not None and (not isinstance(fields, dict) or not isinstance(fields.get("f:data", {}), (dict, type(None)))):
+            problems.append(Problem(f"{where}.fieldsV1", "must be a mapping whose f:data is a mapping"))
+    if problems:
+        raise InputError(problems)
 
 
 def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
@@ -102,14 +126,20 @@ def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
         raise InputError(problems)
 
 
-def _read_document(path: Path) -> Any:
+def _read_document(path: Path, yaml_allowed: bool = True) -> Any:
+    """Any input file, through the one strict reader (decide.strict_json.read_document); a problem names
+    the file and the path inside it, and exits 2."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError([Problem(str(path), "file not found")]) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        reason = type(err).__name__ if isinstance(err, yaml.YAMLError) else str(err)
-        raise InputError([Problem(str(path), f"is not readable YAML or JSON ({reason})")]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = f"is not UTF-8 text ({err.reason})" if isinstance(err, UnicodeDecodeError) else f"cannot be read ({err.strerror})"
+        raise InputError([Problem(str(path), reason)]) from None
+    try:
+        return strict_json.read_document(text, yaml_allowed)
+    except strict_json.JsonTextError as err:
+        raise InputError([Problem(f"{path}: {err.path}" if err.path else str(path), err.reason)]) from None
 
 
 def _node_reader(path: Optional[Path]) -> Callable[[str], dict[str, Any]]:
@@ -184,16 +214,14 @@ def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
 
 
 def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
+    """The --policy-config document (JSON, as `pulumi preview --policy-pack-config` takes), checked against
+    the pack's own schema: every problem names the file and the policy's key."""
     if path is None:
         return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:  # ValueError: not JSON, not UTF-8, a number too long
-        raise InputError([Problem(str(path), f"is not a readable JSON policy config ({err})")]) from None
-    except RecursionError:
-        raise InputError([Problem(str(path), "is nested too deeply to be a policy config")]) from None
-    if not isinstance(document, dict):
-        raise InputError([Problem(str(path), "must be a JSON object of policy name -> settings")])
+    document = _read_document(path, yaml_allowed=False)
+    problems = policy_config_problems(document)
+    if problems:
+        raise InputError([Problem(f"{path}: {where}" if where else str(path), why) for where, why in problems])
     return document
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
-import yaml
 from pulumi.runtime.mocks import MockMonitor
 
+from ..decide.strict_json import read_document
 from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
 
 SAMPLE_ENI_CONFIG = Path(__file__).with_name("sample_eni_config.yaml")
@@ -39,7 +39,7 @@ def placeholder_id(type_: str, name: str) -> str:
 
 def load_configmap(path: Path) -> dict[str, Any]:
     """A ConfigMap saved with `kubectl get cm ... -o yaml` (or -o json; JSON is YAML)."""
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    document = read_document(Path(path).read_text(encoding="utf-8"))
     if not isinstance(document, dict) or document.get("kind") not in (None, "ConfigMap"):
         raise ValueError(f"{path} is not a ConfigMap")
     return document
