@@ -142,6 +142,27 @@ def _read_document(path: Path, yaml_allowed: bool = True) -> Any:
         raise InputError([Problem(f"{path}: {err.path}" if err.path else str(path), err.reason)]) from None
 
 
+def _check_nodes(path: Path, items: list) -> None:
+    """items[].metadata.{name, labels} as the API server returns them; the capacity figures read nothing else."""
+    problems = []
+    for index, item in enumerate(items):
+        where = f"{path}: items[{index}]"
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(metadata, (dict, type(None))):
+            problems.append(Problem(where, "must be a Node: a mapping with a metadata mapping"))
+            continue
+        labels = (metadata or {}).get("labels")
+        if labels is not None and not (isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values())):
+            problems.append(Problem(f"{where}.metadata.labels", "must map label names to strings"))
+        name = (metadata or {}).get("name")
+        if name is not None and not isinstance(name, str):
+            problems.append(Problem(f"{where}.metadata.name", "must be a string"))
+        if len(problems) >= 10:
+            break
+    if problems:
+        raise InputError(problems)
+
+
 def _node_reader(path: Optional[Path]) -> Callable[[str], dict[str, Any]]:
     """The plan's stand-in for listing the cluster's nodes: the --nodes file, or a reason to show."""
     document = None
@@ -149,6 +170,7 @@ def _node_reader(path: Optional[Path]) -> Callable[[str], dict[str, Any]]:
         document = _read_document(path)
         if not isinstance(document, dict) or not isinstance(document.get("items"), list):
             raise InputError([Problem(f"{path}: items", "missing: expected the output of `kubectl get nodes -o json`")])
+        _check_nodes(path, document["items"])
 
     def reader(_kubeconfig: str) -> dict[str, Any]:
         if document is None:
@@ -238,19 +260,21 @@ def plan(args: argparse.Namespace, out=None) -> int:
     stack = args.stack or stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
     config = load_stack_config(stack_file, args.project_dir)
     settings = load_settings(config)  # fails fast, before the runtime starts
+    # Every input file is read and checked before the runtime starts: a malformed one exits 2 at once.
     live = _live_eni_config(args.eni_config)
+    node_reader = _node_reader(args.nodes)
+    cloud = {**(_vswitch_facts(args.vswitches) or {}), **(_instance_type_facts(args.instance_types) or {})}
+    policy_config = _policy_config(args.policy_config)
 
     from ..program import run  # after validation: importing providers is the slow part
 
-    node_reader = _node_reader(args.nodes)
-    cloud = {**(_vswitch_facts(args.vswitches) or {}), **(_instance_type_facts(args.instance_types) or {})}
     evaluation = evaluate(
         lambda: run(config, environ={}, node_reader=node_reader), config, stack=stack, eni_config=live, cloud_answers=cloud
     )
     live_configmap = live or load_configmap(SAMPLE_ENI_CONFIG)
     live_data = live_configmap.get("data") or {}
     offline = offline_preflight(settings, live_configmap)
-    violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
+    violations = plan_violations(evaluation, settings, policy_config)
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))
     return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
