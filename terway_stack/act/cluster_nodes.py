@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .terway_rollout import RolloutError, kube_client, read_json
+from ..decide.facts import PREFLIGHT_USER_AGENT
+from .kube import KubeError, kube_client, read
 
 PAGE = 500
 TIMEOUT_SECONDS = 20
@@ -23,18 +24,18 @@ def read_nodes(kubeconfig: str) -> dict[str, Any]:
 
     items: list[dict[str, Any]] = []
     try:
-        with kube_client(kubeconfig) as client:
+        with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
             core = CoreV1Api(client)
             token = None
             while True:
-                page = read_json(
+                page = read(
                     core.list_node, limit=PAGE, _continue=token, _request_timeout=TIMEOUT_SECONDS
                 ) or {}
                 items.extend({"metadata": item.get("metadata") or {}} for item in page.get("items") or [])
                 token = (page.get("metadata") or {}).get("continue")
                 if not token:
                     break
-    except RolloutError as err:
+    except KubeError as err:
         raise NodesUnreadable(str(err)) from None
     except Exception as err:  # anything else: the type only, values may hold secrets
         raise NodesUnreadable(f"listing nodes failed ({type(err).__name__})") from None

@@ -118,6 +118,12 @@ def _kubernetes_version(value: Any) -> str:
 KubernetesVersion = Annotated[str, BeforeValidator(_kubernetes_version)]
 
 
+def kubernetes_minor(version: Optional[str]) -> Optional[int]:
+    """The minor of a Kubernetes 1.x version as the config writes it ("v1.30.1-aliyun.1" -> 30); None otherwise."""
+    match = K8S_VERSION.fullmatch((version or "").strip())
+    return int(match["minor"]) if match and int(match["major"]) == 1 else None
+
+
 # Ranges Alibaba Cloud refuses for a VPC or vSwitch, and the ones no network may use.
 _UNUSABLE_RANGES = {
     ipaddress.IPv4Network("0.0.0.0/8"): "'this network' (0.0.0.0/8)",

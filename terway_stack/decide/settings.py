@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Collection, Literal, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 from pydantic import (
     BaseModel,
@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from typing_extensions import Annotated
 
-from .config_types import (  # noqa: F401 (POD_VSWITCH_*, pod_vswitch_cidr: re-exported)
+from .config_types import (  # noqa: F401 (POD_VSWITCH_*, pod_vswitch_cidr, kubernetes_minor: re-exported)
     K8S_VERSION,
     POD_VSWITCH_MAX_PREFIX,
     POD_VSWITCH_MIN_PREFIX,
@@ -40,9 +40,17 @@ from .config_types import (  # noqa: F401 (POD_VSWITCH_*, pod_vswitch_cidr: re-e
     WholeNumber,
     ZoneKey,
     check_tags,
+    kubernetes_minor,
     pod_vswitch_cidr,
 )
-from .config_values import data_problems, decode_config_value, redact, secret_leaves  # noqa: F401 (re-export)
+from .config_values import data_problems, redact, secret_leaves
+from .facts import (
+    DEFAULT_DAEMON_SETS,
+    DEFAULT_NETWORK_POLICY_MODE,
+    DEFAULT_RESTART_TIMEOUT_SECONDS,
+    DEFAULT_TYPHA_VERSION,
+    NetworkPolicyMode,
+)
 from .text import checked_text
 from .problems import (
     SECRET_PLACEHOLDER,
@@ -57,10 +65,6 @@ from .problems import (
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 
 _quoted = describe  # one way to quote a value, so that redaction can find it
-
-DEFAULT_TYPHA_VERSION = "v3.20.2"
-
-NetworkPolicyMode = Literal["typha", "disabled", "direct"]
 
 
 class _Model(BaseModel):
@@ -161,8 +165,8 @@ class PodVSwitchSettings(_Model):
 
 
 class TerwaySettings(_Model):
-    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: ["terway-eniip"], min_length=1)
-    restart_timeout_seconds: WholeNumber = Field(default=900, ge=60, le=7200)
+    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1)
+    restart_timeout_seconds: WholeNumber = Field(default=DEFAULT_RESTART_TIMEOUT_SECONDS, ge=60, le=7200)
 
     @field_validator("daemon_sets")
     @classmethod
@@ -174,7 +178,7 @@ class TerwaySettings(_Model):
 
 class StackSettings(_Model):
     cluster: ClusterSettings
-    network_policy: Annotated[NetworkPolicyMode, BeforeValidator(checked_text)] = "typha"
+    network_policy: Annotated[NetworkPolicyMode, BeforeValidator(checked_text)] = DEFAULT_NETWORK_POLICY_MODE
     typha: TyphaSettings = Field(default_factory=TyphaSettings)
     pod_vswitches: Optional[PodVSwitchSettings] = Field(default=None, alias="podVSwitches")
     terway: TerwaySettings = Field(default_factory=TerwaySettings)
