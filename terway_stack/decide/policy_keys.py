@@ -110,8 +110,12 @@ def restore_disable_policy(prior: Optional[str], held_value: Optional[str], live
 
 
 def policy_enabled(value: Optional[str]) -> bool:
-    """How Terway reads disable_network_policy: only "false", "0", "" or absent leave policy on."""
-    return value is None or value.strip() in ("false", "0", "")
+    """How Terway reads disable_network_policy: only exactly "false", "0", "" or absent leave policy on.
+
+    Terway compares the text exactly: "false\n" or "false\x1f" turns policy OFF, so it is read as off
+    here too (the value checked is the value Terway uses).
+    """
+    return value is None or value in ("false", "0", "")
 
 
 def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str, Any]) -> list[str]:
