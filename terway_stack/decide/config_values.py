@@ -31,7 +31,7 @@ def decode_config_value(value: Any) -> Any:
     """
     if isinstance(value, str) and not isinstance(value, OfflineSecret) and value.lstrip()[:1] in ("{", "["):
         try:
-            return strict_json.parse(value.strip(strict_json.WHITESPACE)).value
+            return strict_json.parse(value.strip(strict_json.WHITESPACE), strict_json.MAX_INTEGER_DIGITS).value
         except strict_json.JsonTextError as err:
             if err.reason.startswith("nests deeper"):
                 raise UndecodableValue(f"is nested more than {MAX_DEPTH} levels deep") from None

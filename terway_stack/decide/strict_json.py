@@ -115,8 +115,9 @@ class _Frame:
 
 
 class _Scanner:
-    def __init__(self, text: str):
+    def __init__(self, text: str, max_integer_digits: Optional[int] = None):
         self.text = text
+        self.max_integer_digits = max_integer_digits
 
     def fail(self, path: list[Any], reason: str) -> JsonTextError:
         return JsonTextError(render_path(path), reason)
@@ -248,9 +249,9 @@ class _Scanner:
         if match.end() < len(text) and text[match.end()] in "0123456789.eE+-":
             raise self.fail(path, f"malformed number {text[pos:match.end() + 1]!r} at {line_column(text, pos)}")
         digits = len(literal.lstrip("-").split(".")[0].split("e")[0].split("E")[0])
-        if digits > MAX_INTEGER_DIGITS:
+        if self.max_integer_digits is not None and digits > self.max_integer_digits:
             raise self.fail(
-                path, f"a number of {digits} digits: the Pulumi engine reads {MAX_INTEGER_DIGITS + 1} or more digits "
+                path, f"a number of {digits} digits: the Pulumi engine reads {self.max_integer_digits + 1} or more digits "
                 "as a float and refuses it"
             )
         as_float = float(literal)
@@ -308,9 +309,13 @@ class _Scanner:
         return int(digits, 16)
 
 
-def parse(text: str) -> Node:
-    """The document's tree of values with their spans; JsonTextError when Go would reject or misread it."""
-    return _Scanner(text).document()
+def parse(text: str, max_integer_digits: Optional[int] = None) -> Node:
+    """The document's tree of values with their spans; JsonTextError when Go would reject or misread it.
+
+    `max_integer_digits`: for documents whose numbers pass through the Pulumi engine (config, input
+    files); eni_conf is Terway's, read by Go as float64, so it has no such limit.
+    """
+    return _Scanner(text, max_integer_digits).document()
 
 
 def dumps_inline(value: Any, item_gap: str = " ", colon: str = ": ") -> str:
@@ -340,7 +345,7 @@ def read_document(text: str, yaml_allowed: bool = True) -> Any:
 
     if text.lstrip(WHITESPACE)[:1] in ("{", "[") or not yaml_allowed:
         try:
-            return parse(text).value
+            return parse(text, MAX_INTEGER_DIGITS).value
         except JsonTextError as err:
             # `{a: 1}` is YAML's flow style: text that is not JSON syntax may still be YAML. What JSON
             # refuses on purpose (duplicate keys, depth, long numbers) stays refused.

@@ -51,12 +51,17 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     digits = text.lstrip("+-")
     try:
         if digits.startswith(("0b", "0o", "0x")):
-            return sign * int(digits, 0)
-        if len(digits) > 1 and digits.startswith("0"):
-            return sign * int(digits, 8)
-        return sign * int(digits)
+            value = sign * int(digits, 0)
+        elif len(digits) > 1 and digits.startswith("0"):
+            value = sign * int(digits, 8)
+        else:
+            value = sign * int(digits)
     except ValueError:
         return float(text) if _GO_FLOAT.fullmatch(text) else node.value
+    # Beyond int64 (and uint64 for positives) yaml.v3 falls back to ParseFloat: 22 digits become 1.2e+21.
+    if -(2**63) <= value < 2**64:
+        return value
+    return float(text) if _GO_FLOAT.fullmatch(text) else node.value
 
 
 GoYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)

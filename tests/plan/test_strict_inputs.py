@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from terway_stack.decide import eni_config, strict_json
+from terway_stack.decide import policy_keys, strict_json
 from terway_stack.plan import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +163,7 @@ def test_a_property_breaking_the_packs_schema_is_refused(tmp_path):
 @pytest.mark.parametrize("depth", [600, 100_000])
 def test_a_deep_live_terway_conf_is_read_without_recursion(depth):
     data = {"10-terway.conf": "[" * depth + "]" * depth, "10-terway.conflist": "{\"a\":" * depth + "1" + "}" * depth}
-    assert eni_config.relay_ineffective_reasons(["terway-eniip"], data) == []
+    assert policy_keys.relay_ineffective_reasons(["terway-eniip"], data) == []
 
 
 def test_numbers_of_22_digits_are_refused_as_the_engine_does():
