@@ -90,6 +90,7 @@ PLACEHOLDER = "\u0000PLACE\u0000"
 # Hostile values that are still valid input at a place: optional parts left empty or absent.
 STILL_VALID = {
     ("--nodes", ("items",)): {"[]"},
+    ("--nodes", ("items", 0)): {"{}"},
     ("--nodes", ("items", 0, "metadata")): {"{}", "null"},
     ("--nodes", ("items", 0, "metadata", "labels")): {"{}", "null"},
     ("--nodes", ("items", 0, "metadata", "name")): {'"text"', "null"},
