@@ -13,6 +13,7 @@ from typing import Any, Optional
 from pydantic import BeforeValidator
 from typing_extensions import Annotated
 
+from .facts import STACK_TAG_KEYS
 from .problems import OfflineSecret, describe
 from .text import checked_key, checked_text
 
@@ -118,10 +119,16 @@ def _kubernetes_version(value: Any) -> str:
 KubernetesVersion = Annotated[str, BeforeValidator(_kubernetes_version)]
 
 
-def kubernetes_minor(version: Optional[str]) -> Optional[int]:
-    """The minor of a Kubernetes 1.x version as the config writes it ("v1.30.1-aliyun.1" -> 30); None otherwise."""
+def kubernetes_release(version: Optional[str]) -> Optional[tuple[int, int]]:
+    """(major, minor) of a Kubernetes version as the config writes it ("v1.30.1-aliyun.1" -> (1, 30)); None otherwise."""
     match = K8S_VERSION.fullmatch((version or "").strip())
-    return int(match["minor"]) if match and int(match["major"]) == 1 else None
+    return (int(match["major"]), int(match["minor"])) if match else None
+
+
+def kubernetes_minor(version: Optional[str]) -> Optional[int]:
+    """The minor of a Kubernetes 1.x version ("v1.30.1-aliyun.1" -> 30); None for anything else."""
+    release = kubernetes_release(version)
+    return release[1] if release and release[0] == 1 else None
 
 
 # Ranges Alibaba Cloud refuses for a VPC or vSwitch, and the ones no network may use.
@@ -208,7 +215,6 @@ EipAddress = Annotated[str, BeforeValidator(_eip)]
 # starting with `aliyun` or `acs:`; values up to 128 characters; neither may contain http:// or https://.
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 128
-STACK_TAG_KEYS = ("managed-by", "terway-stack/cluster")  # added to every vSwitch the stack creates
 _URL = re.compile("https?://", re.IGNORECASE)
 
 

@@ -1,7 +1,7 @@
 """The stack's configuration contract (namespace `terway`), as pydantic models.
 
-Field-level rules live on the models; rules that compare several keys live in
-`cross_field_problems`, so that every problem can still name its exact key path.
+Field-level rules live on the models, with the value types of config_types.py; rules that compare
+several keys live in `cross_field_problems`, so that every problem can still name its exact key path.
 """
 from __future__ import annotations
 
@@ -22,10 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from typing_extensions import Annotated
 
-from .config_types import (  # noqa: F401 (POD_VSWITCH_*, pod_vswitch_cidr, kubernetes_minor: re-exported)
-    K8S_VERSION,
-    POD_VSWITCH_MAX_PREFIX,
-    POD_VSWITCH_MIN_PREFIX,
+from .config_types import (
     CalicoVersion,
     DnsLabel,
     EipAddress,
@@ -40,7 +37,7 @@ from .config_types import (  # noqa: F401 (POD_VSWITCH_*, pod_vswitch_cidr, kube
     WholeNumber,
     ZoneKey,
     check_tags,
-    kubernetes_minor,
+    kubernetes_release,
     pod_vswitch_cidr,
 )
 from .config_values import data_problems, redact, secret_leaves
@@ -51,7 +48,6 @@ from .facts import (
     DEFAULT_TYPHA_VERSION,
     NetworkPolicyMode,
 )
-from .text import checked_text
 from .problems import (
     SECRET_PLACEHOLDER,
     InputError,
@@ -63,9 +59,9 @@ from .problems import (
     problems_from_validation_error,
 )
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
+from .text import checked_text
 
 _quoted = describe  # one way to quote a value, so that redaction can find it
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(
@@ -77,6 +73,11 @@ class _Model(BaseModel):
     # string field cleans itself once through decide.text and uses exactly what it checked.
 
 
+def _require_exactly_one(first: Any, second: Any, which: str) -> None:
+    if (first is None) == (second is None):
+        raise ValueError(f"set exactly one of {which}")
+
+
 class ClusterSettings(_Model):
     name: DnsLabel
     kubernetes_version: KubernetesVersion
@@ -84,8 +85,7 @@ class ClusterSettings(_Model):
 
     @property
     def kubernetes_minor(self) -> tuple[int, int]:
-        match = K8S_VERSION.fullmatch(self.kubernetes_version)
-        return int(match["major"]), int(match["minor"])
+        return kubernetes_release(self.kubernetes_version)
 
 
 class TyphaSettings(_Model):
@@ -110,8 +110,7 @@ class ZoneSpec(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "ZoneSpec":
-        if (self.cidr is None) == (self.vswitch_id is None):
-            raise ValueError("set exactly one of cidr (create a vSwitch) or vswitchId (adopt an existing one)")
+        _require_exactly_one(self.cidr, self.vswitch_id, "cidr (create a vSwitch) or vswitchId (adopt an existing one)")
         return self
 
 
@@ -137,8 +136,7 @@ class SnatSettings(_Model):
 
     @model_validator(mode="after")
     def _one_table(self) -> "SnatSettings":
-        if (self.snat_table_id is None) == (self.nat_gateway_id is None):
-            raise ValueError("set exactly one of snatTableId or natGatewayId")
+        _require_exactly_one(self.snat_table_id, self.nat_gateway_id, "snatTableId or natGatewayId")
         return self
 
 
@@ -233,7 +231,7 @@ def _zone_problems(settings: StackSettings) -> list[Problem]:
             problems.append(
                 Problem(
                     key_path(["podVSwitches", "zones", zone]),
-                    f"zone {_quoted(zone)} is not in region {settings.region} (alicloud:region): its zones are "
+                    f"zone {describe(zone)} is not in region {settings.region} (alicloud:region): its zones are "
                     f"named {zone_example(settings.region)}",
                 )
             )
