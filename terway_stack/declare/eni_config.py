@@ -26,7 +26,7 @@ from ..decide.policy_keys import relay_ineffective_reasons
 from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
-from .secrets import kept_component_outputs
+from .secrets import kept_component_outputs, redacted
 
 
 def _stop_on_input_error(fn):
@@ -36,7 +36,7 @@ def _stop_on_input_error(fn):
         try:
             return fn(*args)
         except InputError as err:
-            raise pulumi.RunError(str(err)) from None
+            raise pulumi.RunError(redacted(str(err))) from None  # live values may hold a secret id
 
     return wrapped
 

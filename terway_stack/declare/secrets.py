@@ -130,6 +130,11 @@ class Secrecy:
 _current = Secrecy((), ())
 
 
+def redacted(text: str) -> str:
+    """`text` with every secret value of the run in progress shown as [secret]."""
+    return _current.redact(text)
+
+
 def _redacting(log_function):
     def log(message: str, *args: Any, **kwargs: Any) -> None:
         return log_function(_current.redact(message) if isinstance(message, str) else message, *args, **kwargs)
