@@ -79,7 +79,11 @@ class Secrecy:
         return False
 
     def keep(self, value: Any) -> Any:
-        """`value` with every part that holds a secret wrapped as a secret Output (Outputs when they resolve)."""
+        """`value` with every part that holds a secret wrapped as a secret Output (Outputs when they resolve).
+
+        Walks mappings and lists, the shape every input of this stack has; an SDK `...Args` object
+        would not be walked, so declare passes plain dicts.
+        """
         if self.empty:
             return value
         if isinstance(value, pulumi.Output):
@@ -119,7 +123,6 @@ class Secrecy:
         if secret_names:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret_names))
         return pulumi.ResourceTransformationResult(props, opts)
-
 
     def redact(self, text: str) -> str:
         return self._pattern.sub(SECRET_PLACEHOLDER, text) if self._pattern is not None else text
