@@ -56,16 +56,16 @@ SWALLOWING_STALL = """while True:
 
 
 def test_a_stall_inside_the_event_loop_ends_the_process_with_one_line_and_exit_3():
-    done = run_stalled(SWALLOWING_STALL, seconds=25)
+    done = run_stalled(SWALLOWING_STALL, seconds=15)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 3, done.stderr
     assert "stalling inside the event loop" in lines[0], done.stderr  # the stall was reached
-    assert lines[1:] == ["error: internal error (the plan did not finish within 25 s); please report it with the input"]
+    assert lines[1:] == ["error: internal error (the plan did not finish within 15 s); please report it with the input"]
 
 
 def test_a_stall_holding_the_interpreter_lock_still_ends_the_process():
     # A catastrophic regex runs in C without releasing the lock: no Python thread can run, so the
     # kernel's alarm ends the process.
-    done = run_stalled('re.fullmatch(r"(a+)+b", "a" * 64)', seconds=20)
+    done = run_stalled('re.fullmatch(r"(a+)+b", "a" * 64)', seconds=8)
     assert done.returncode in (3, -signal.SIGALRM), (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr
