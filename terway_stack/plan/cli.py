@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 a mandatory policy violation, 2 invalid configuration or inp
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
