@@ -27,6 +27,7 @@ from ..decide.problems import InputError
 from ..decide.restarts import policy_baseline
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
+from .secrets import kept_component_outputs, redacted
 
 
 def _stop_on_input_error(fn):
@@ -36,7 +37,7 @@ def _stop_on_input_error(fn):
         try:
             return fn(*args)
         except InputError as err:
-            raise pulumi.RunError(str(err)) from None
+            raise pulumi.RunError(redacted(str(err))) from None  # live values may hold a secret id
 
     return wrapped
 
@@ -135,7 +136,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
         changed = pulumi.Output.all(*[w.effectiveChange for w in writers]).apply(list)
         self.restarts = [self._restart(ds, "change", self.trigger, writers, changed) for ds in settings.terway.daemon_sets]
         self.release_restarts = release_restarts
-        self.register_outputs({"trigger": self.trigger})
+        self.register_outputs(kept_component_outputs(settings, {"trigger": self.trigger}, "podVSwitches", "networkPolicy"))
 
     def _eni_conf_writer(self, wanted, depends_on) -> EniConfWriter:
         return EniConfWriter(
