@@ -48,7 +48,7 @@ def terway_reads(data, keys):
         out["relay"] = data.get(facts.RELAY_KEY) or None  # an empty env is no relay
     if facts.DISABLE_POLICY_KEY in keys:
         value = data.get(facts.DISABLE_POLICY_KEY)
-        out["policy on"] = value is None or value.strip() in ("false", "0", "")
+        out["policy on"] = value is None or value in ("false", "0", "")  # compared exactly: "false\n" is off
     if facts.ENI_CONF_KEY in keys:
         out["eni_conf"] = json.loads(data[facts.ENI_CONF_KEY])
     return out
