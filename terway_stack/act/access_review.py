@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..decide.permissions import Access
-from .kube import send
+from .kube import SELF_SUBJECT_ACCESS_REVIEWS, send
 
 REVIEW = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview"}
 
@@ -23,10 +23,8 @@ def _printable(text: str, most: int = 200) -> str:
 
 def review(client: Any, access: Access) -> tuple[bool, str]:
     """(allowed, the server's reason) for one access."""
-    from kubernetes.client import AuthorizationV1Api
-
     body = {**REVIEW, "spec": {"resourceAttributes": access.attributes()}}
-    answer = send(AuthorizationV1Api(client).create_self_subject_access_review, body,
+    answer = send(client, "POST", SELF_SUBJECT_ACCESS_REVIEWS, body=body, content_type="application/json",
                   what="reviewing the run's permissions (SelfSubjectAccessReview)")
     status = answer.get("status") or {}
     reason = status.get("reason") or status.get("evaluationError") or ""

@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..decide.facts import PREFLIGHT_USER_AGENT
-from .kube import KubeError, kube_client, list_items
+from .kube import NODES, KubeError, kube_client, list_items
 
-PAGE = 500
 TIMEOUT_SECONDS = 20
 
 
@@ -20,11 +19,9 @@ class NodesUnreadable(Exception):
 
 def read_nodes(kubeconfig: str) -> dict[str, Any]:
     """A NodeList document (only `items[].metadata` is kept), as `kubectl get nodes -o json` gives."""
-    from kubernetes.client import CoreV1Api
-
     try:
         with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            listed = list_items(CoreV1Api(client).list_node, page_size=PAGE, _request_timeout=TIMEOUT_SECONDS)
+            listed = list_items(client, NODES, what="listing nodes", timeout=TIMEOUT_SECONDS)
             items = [{"metadata": item.get("metadata") or {}} for item in listed]
     except KubeError as err:
         raise NodesUnreadable(str(err)) from None

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..decide.facts import ENI_CONFIG_WRITER_USER_AGENT
 from ..decide.live_objects import data_key_owners
-from .kube import KubeStatusError, kube_client, read, send
+from .kube import KubeStatusError, configmap_path, kube_client, read, send
 
 # Each conflict means another writer changed eni-config within the few milliseconds between our
 # read and our write. Five in a row means something rewrites it continuously; more retries would not
@@ -61,21 +61,17 @@ def client_for(kubeconfig: str):
 
 
 def read_configmap(client: Any, namespace: str, name: str) -> dict:
-    from kubernetes.client import CoreV1Api
-
-    obj = read(CoreV1Api(client).read_namespaced_config_map, name, namespace)
+    obj = read(client, configmap_path(namespace, name), what=f"reading ConfigMap {namespace}/{name}")
     if obj is None:
         raise ConfigMapMissing(namespace, name)
     return obj
 
 
 def _patch(client: Any, namespace: str, name: str, body: Any, content_type: str, manager: str, force: bool) -> dict:
-    from kubernetes.client import CoreV1Api
-
     try:
         return send(
-            CoreV1Api(client).patch_namespaced_config_map, name, namespace, body,
-            what=f"writing {namespace}/{name}", field_manager=manager, force=force or None, _content_type=content_type,
+            client, "PATCH", configmap_path(namespace, name), body=body, content_type=content_type,
+            what=f"writing {namespace}/{name}", query={"fieldManager": manager, "force": True if force else None},
         )
     except KubeStatusError as err:
         # 409: the resourceVersion precondition failed. 422 from a JSON patch: a `test` op failed,
@@ -112,12 +108,10 @@ def _undo_create(client: Any, created: Mapping[str, Any]) -> None:
     is not a Terway eni-config. The delete is conditional on the created object's uid and
     resourceVersion, so an eni-config made by anyone else since is never touched.
     """
-    from kubernetes.client import CoreV1Api
-
     meta = created.get("metadata") or {}
     preconditions = {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
     try:
-        send(CoreV1Api(client).delete_namespaced_config_map, meta.get("name"), meta.get("namespace"),
+        send(client, "DELETE", configmap_path(meta.get("namespace"), meta.get("name")), content_type="application/json",
              body={"preconditions": preconditions}, what=f"removing the {meta.get('namespace')}/{meta.get('name')} this write created")
     except KubeStatusError as err:
         if err.status != 404:

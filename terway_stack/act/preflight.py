@@ -25,18 +25,14 @@ from ..decide import preflight as decide
 from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
 from .access_review import denied
 from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
-from .kube import KubeError, kube_client, list_items, read
+from .kube import NETWORK_POLICIES, NODES, KubeError, configmap_path, daemonset_path, kube_client, list_items, read
 
 INPUT_KEYS = ("kind", "settings", "kubeconfig")
 RESULT_KEYS = ("warnings", "notes")
-PAGE = 500
 
 
 def count_network_policies(client: Any) -> int:
-    from kubernetes.client import NetworkingV1Api
-
-    listed = list_items(NetworkingV1Api(client).list_network_policy_for_all_namespaces, page_size=PAGE)
-    return sum(1 for _ in listed)
+    return sum(1 for _ in list_items(client, NETWORK_POLICIES, what="listing NetworkPolicies"))
 
 
 def node_config_names(nodes: Mapping[str, Any]) -> list[str]:
@@ -51,14 +47,11 @@ def node_config_names(nodes: Mapping[str, Any]) -> list[str]:
 
 def read_node_configs(kubeconfig: str) -> dict[str, dict[str, Any]]:
     """name -> data of every per-node ConfigMap that some node selects (missing ones are skipped)."""
-    from kubernetes.client import CoreV1Api
-
     with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-        core = CoreV1Api(client)
-        nodes = read(core.list_node, label_selector=NODE_CONFIG_LABEL) or {}
+        nodes = read(client, NODES, what="listing nodes", query={"labelSelector": NODE_CONFIG_LABEL}) or {}
         configs = {}
         for name in node_config_names(nodes):
-            cm = read(core.read_namespaced_config_map, name, ENI_CONFIG_NAMESPACE)
+            cm = read(client, configmap_path(ENI_CONFIG_NAMESPACE, name), what=f"reading ConfigMap {ENI_CONFIG_NAMESPACE}/{name}")
             if cm is not None:
                 configs[name] = cm.get("data") or {}
     return configs
@@ -66,13 +59,14 @@ def read_node_configs(kubeconfig: str) -> dict[str, dict[str, Any]]:
 
 def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.LiveFacts:
     """Everything the checks need, read with plain GETs and LISTs (never a write)."""
-    from kubernetes.client import AppsV1Api, CoreV1Api
-
+    namespace = settings.namespace
     with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-        core, apps = CoreV1Api(client), AppsV1Api(client)
-        configmap = read(core.read_namespaced_config_map, ENI_CONFIG_NAME, settings.namespace)
+        configmap = read(
+            client, configmap_path(namespace, ENI_CONFIG_NAME), what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}"
+        )
         daemon_sets = {
-            name: read(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
+            name: read(client, daemonset_path(namespace, name), what=f"reading DaemonSet {namespace}/{name}")
+            for name in settings.daemon_sets
         }
         count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
         refused = denied(client, settings.accesses)

@@ -19,7 +19,10 @@ from ..decide.facts import ENI_CONFIG_NAME, ROLLOUT_FIELD_MANAGER, ROLLOUT_USER_
 from ..decide.live_objects import template_annotations, update_strategy
 from ..decide.rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE, budget_problem
 from ..decide.rollout_progress import current_revision, node_progress
-from .kube import READ_TIMEOUT, KubeStatusError, kube_client, read, send
+from .kube import (
+    NODES, READ_TIMEOUT, KubeStatusError, configmap_path, controller_revisions_path, daemonset_path, kube_client,
+    pods_path, read, send,
+)
 from .rollout_wait import Deadline, RolloutError, RolloutStatus, utc_now, wait_for_rollout
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -45,16 +48,10 @@ def reporter(namespace: str, name: str) -> Callable[[str], None]:
 
 
 def read_daemon_set(client: Any, namespace: str, name: str, timeout: Optional[float] = None) -> dict:
-    from kubernetes.client import AppsV1Api
-
-    obj = read(AppsV1Api(client).read_namespaced_daemon_set, name, namespace, **_timeout(timeout))
+    obj = read(client, daemonset_path(namespace, name), what=f"reading DaemonSet {namespace}/{name}", timeout=timeout)
     if obj is None:
         raise DaemonSetMissing(namespace, name)
     return obj
-
-
-def _timeout(timeout: Optional[float]) -> dict:
-    return {} if timeout is None else {"_request_timeout": timeout}
 
 
 def _selector(ds: Mapping[str, Any]) -> str:
@@ -68,18 +65,16 @@ def look(client: Any, namespace: str, name: str, timeout: float, now: Callable[[
     The lists are served from the API server's cache (resourceVersion 0): a poll of a large cluster
     costs it little.
     """
-    from kubernetes.client import AppsV1Api, CoreV1Api
-
     ds = read_daemon_set(client, namespace, name, timeout)
     status = RolloutStatus.of(ds)
     if status.counts_complete() or not status.observed():
         return status
-    cached = {"resource_version": "0", "_request_timeout": timeout}
-    selector = _selector(ds)
-    core, apps = CoreV1Api(client), AppsV1Api(client)
-    pods = read(core.list_namespaced_pod, namespace, label_selector=selector, **cached) or {}
-    nodes = read(core.list_node, **cached) or {}
-    revisions = read(apps.list_namespaced_controller_revision, namespace, label_selector=selector, **cached) or {}
+    cached = {"resourceVersion": "0"}
+    selected = {**cached, "labelSelector": _selector(ds)}
+    pods = read(client, pods_path(namespace), what=f"listing pods in {namespace}", query=selected, timeout=timeout) or {}
+    nodes = read(client, NODES, what="listing nodes", query=cached, timeout=timeout) or {}
+    revisions = read(client, controller_revisions_path(namespace), what=f"listing ControllerRevisions in {namespace}",
+                     query=selected, timeout=timeout) or {}
     revision = current_revision(ds, revisions.get("items") or [])
     progress = node_progress(ds, pods.get("items") or [], nodes.get("items") or [], revision, now())
     return RolloutStatus.of(ds, progress)
@@ -87,18 +82,11 @@ def look(client: Any, namespace: str, name: str, timeout: float, now: Callable[[
 
 def patch_restart(client: Any, namespace: str, name: str, body: dict, timeout: Optional[float] = None) -> dict:
     """One strategic-merge patch of the pod template annotations, as kubectl rollout restart sends."""
-    from kubernetes.client import AppsV1Api
-
     try:
         return send(
-            AppsV1Api(client).patch_namespaced_daemon_set,
-            name,
-            namespace,
-            body,
-            what=f"patching DaemonSet {namespace}/{name}",
-            field_manager=ROLLOUT_FIELD_MANAGER,
-            _content_type="application/strategic-merge-patch+json",
-            **_timeout(timeout),
+            client, "PATCH", daemonset_path(namespace, name), body=body,
+            content_type="application/strategic-merge-patch+json", timeout=timeout,
+            what=f"patching DaemonSet {namespace}/{name}", query={"fieldManager": ROLLOUT_FIELD_MANAGER},
         )
     except KubeStatusError as err:
         if err.status == 404:
@@ -108,10 +96,8 @@ def patch_restart(client: Any, namespace: str, name: str, body: dict, timeout: O
 
 def observe(kubeconfig: str, namespace: str, name: str) -> tuple[Optional[str], Optional[int]]:
     """Live restartedAt and observedGeneration; (None, None) when the DaemonSet is gone."""
-    from kubernetes.client import AppsV1Api
-
     with kube_client(kubeconfig, ROLLOUT_USER_AGENT) as client:
-        ds = read(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
+        ds = read(client, daemonset_path(namespace, name), what=f"reading DaemonSet {namespace}/{name}")
     if ds is None:
         return None, None
     return template_annotations(ds).get(RESTARTED_AT), RolloutStatus.of(ds).observed_generation
@@ -119,10 +105,8 @@ def observe(kubeconfig: str, namespace: str, name: str) -> tuple[Optional[str], 
 
 def read_eni_config_data(kubeconfig: str, namespace: str) -> Optional[dict]:
     """The live eni-config data (None when the ConfigMap is gone), for the release decision."""
-    from kubernetes.client import CoreV1Api
-
     with kube_client(kubeconfig, ROLLOUT_USER_AGENT) as client:
-        cm = read(CoreV1Api(client).read_namespaced_config_map, ENI_CONFIG_NAME, namespace)
+        cm = read(client, configmap_path(namespace, ENI_CONFIG_NAME), what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}")
     return None if cm is None else dict(cm.get("data") or {})
 
 

@@ -7,6 +7,7 @@ affected figures unknown, with the reason, and the run goes on.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
@@ -44,7 +45,10 @@ class PodIpCapacity:
                 pulumi.log.warn(warning)
         reader = node_reader or read_nodes
         # The node list is not secret; only the kubeconfig that reads it is, and it goes nowhere else.
-        nodes = pulumi.Output.unsecret(cluster.kubeconfig).apply(lambda text: _read_nodes(reader, text))
+        # A worker thread reads it: the program's event loop goes on registering resources meanwhile.
+        nodes = pulumi.Output.unsecret(cluster.kubeconfig).apply(
+            lambda text: asyncio.get_running_loop().run_in_executor(None, _read_nodes, reader, text)
+        )
         self.figures: pulumi.Output[dict] = pulumi.Output.all(nodes, live.configmap.data).apply(
             lambda args: self._figures(*args)
         )
