@@ -14,6 +14,8 @@ SAMPLE_NOTE = (
     "**The live side is the built-in sample eni-config** (`terway_stack/plan/sample_eni_config.yaml`), "
     "not this cluster's ConfigMap: eni-config values below are what the stack would write over the sample."
 )
+# GitHub refuses comments over 65536 characters.
+MAX_CHARS = 60000
 OFFLINE_NOTE = "Both sides are offline plans (Pulumi's mock runtime, the real program; no cloud, no cluster)."
 
 
@@ -48,4 +50,8 @@ def render(diffs: Sequence[StackDiff], live_sources: Mapping[str, str], base: st
         rows.append((md.code(d.stack, cell=True), md.text(what), md.text(", ".join(d.changed_keys()[:8]) or "-")))
     lines += ["", md.table(("stack", "resources", "changed keys"), rows)]
     sections = [stack_section(d, live_sources.get(d.stack, "sample")) for d in diffs]
-    return "\n".join(lines) + "\n\n" + "\n\n".join(sections) + "\n"
+    text = "\n".join(lines) + "\n\n" + "\n\n".join(sections) + "\n"
+    if len(text) > MAX_CHARS:
+        cut = text.rfind("\n### Stack", 0, MAX_CHARS)
+        text = text[: cut if cut > 0 else MAX_CHARS] + "\n\n_Truncated: the whole diff is in the job summary._\n"
+    return text
