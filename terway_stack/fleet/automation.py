@@ -33,6 +33,7 @@ class _CancellableCommand(PulumiCommand):
         super().__init__(root, version, skip_version_check)
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen] = set()
+        self._signalled: set[int] = set()
         self.cancelled = False
 
     def run(self, args, cwd, additional_env, on_output=None, on_error=None) -> CommandResult:
@@ -73,10 +74,11 @@ class _CancellableCommand(PulumiCommand):
         return result
 
     def cancel_all(self) -> int:
-        """One SIGINT to every running CLI; no new one starts. Returns how many were signalled."""
+        """One SIGINT to every running CLI, never a second; no new one starts. Returns how many were signalled."""
         with self._lock:
             self.cancelled = True
-            running = [p for p in self._running if p.poll() is None]
+            running = [p for p in self._running if p.poll() is None and p.pid not in self._signalled]
+            self._signalled.update(p.pid for p in running)
         for process in running:
             try:
                 process.send_signal(signal.SIGINT)

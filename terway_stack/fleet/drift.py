@@ -15,6 +15,8 @@ from .paths import changed_paths
 
 # Steps that change nothing in the cluster or in the goal.
 QUIET_OPS = frozenset({"same", "read", "refresh", "discard", "discard-replaced"})
+# Inputs that never name a drift: the pickled dynamic provider, and what the program read this run.
+NOT_KEYS = frozenset({"__provider", "observed"})
 # The engine reports a replacement as several steps; one line is enough.
 FOLDED_OPS = {"create-replacement": "replace", "delete-replaced": None, "read-replacement": None}
 
@@ -29,10 +31,12 @@ def _props(state: Optional[Mapping[str, Any]], kind: str) -> Mapping[str, Any]:
 
 def step_keys(step: Mapping[str, Any]) -> tuple[str, ...]:
     """The keys a step changes, as precise as the old state and the new goal allow."""
-    top = list((step.get("detailedDiff") or {}).keys()) or list(step.get("diffs") or [])
     old, new = step.get("old"), step.get("new")
     old_values = {**_props(old, "inputs"), **_props(old, "outputs")}
     new_values = _props(new, "inputs")
+    top = list((step.get("detailedDiff") or {}).keys()) or list(step.get("diffs") or [])
+    if not top and old is not None:  # the provider named no keys: compare the goal's inputs
+        top = [k for k in new_values if k not in NOT_KEYS and old_values.get(k) != new_values.get(k)]
     keys: list[str] = []
     for key in top:
         root = key.split(".", 1)[0].split("[", 1)[0]

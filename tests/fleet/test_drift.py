@@ -52,3 +52,12 @@ def test_detailed_diff_keys_win_and_unrefinable_keys_stay():
     assert step_keys(step) == ("spec.replicas",)
     bare = {"op": "update", "urn": "urn:a::x", "type": "t", "diffs": ["felix_relay_service"]}
     assert step_keys(bare) == ("felix_relay_service",)
+
+
+def test_without_keys_from_the_provider_the_goal_inputs_are_compared():
+    step = {"op": "update", "urn": "urn:a::eni-config-policy-keys", "type": "t", "diffs": [],
+            "old": {"inputs": {"data": {"felix_relay_service": "calico-typha"}, "observed": {"x": 1}},
+                    "outputs": {"data": {"disable_network_policy": "false"}}},
+            "new": {"inputs": {"data": {"felix_relay_service": "calico-typha", "disable_network_policy": "false"},
+                               "observed": {"x": 2}, "__provider": "blob"}}}
+    assert step_keys(step) == ("data.felix_relay_service",)
