@@ -1,18 +1,7 @@
 from terway_stack.fleet.gates import capacity_gate, health_gates, no_changes_gate, rollout_gate, typha_gate
 from terway_stack.fleet.model import StepChange
 
-
-def deployment(replicas=3, ready=3, updated=3, available=3, generation=2, observed=2):
-    return {"metadata": {"generation": generation}, "spec": {"replicas": replicas},
-            "status": {"observedGeneration": observed, "readyReplicas": ready, "updatedReplicas": updated,
-                       "availableReplicas": available}}
-
-
-def daemon_set(desired=6, updated=6, available=6, unavailable=0, strategy="RollingUpdate", generation=3, observed=3):
-    return {"metadata": {"generation": generation},
-            "spec": {"updateStrategy": {"type": strategy, "rollingUpdate": {"maxUnavailable": 1}}},
-            "status": {"observedGeneration": observed, "desiredNumberScheduled": desired, "updatedNumberScheduled": updated,
-                       "numberAvailable": available, "numberUnavailable": unavailable, "numberReady": available}}
+from .k8s_objects import daemon_set, deployment, zone
 
 
 def test_typha_gate_only_in_mode_typha_and_only_when_every_replica_is_ready():
@@ -35,13 +24,6 @@ def test_rollout_gate_needs_every_daemon_set_rolled_and_rolling():
     gone = rollout_gate({"terway-eniip": None})
     assert not gone.passed and "terway-eniip not found" in gone.reason
     assert not rollout_gate({}).passed
-
-
-def zone(**figures):
-    base = {"nodes": 4, "nodesByInstanceType": {"ecs.g7.4xlarge": 4}, "maxPodsPerNode": {"ecs.g7.4xlarge": 210},
-            "minPoolSize": 10, "warmIps": 40, "vswitches": ["vsw-a"], "newVSwitchCidrs": [], "availableIps": 1000,
-            "addedIps": 0, "headroom": 960, "worstCaseIps": 840, "unknown": []}
-    return {**base, **figures}
 
 
 def test_capacity_gate_applies_the_stacks_own_warning_rule_to_its_output():

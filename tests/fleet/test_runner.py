@@ -11,7 +11,7 @@ from terway_stack.fleet.report import FleetReport
 from terway_stack.fleet.runner import FleetRunner, HealthFacts, Interrupt
 from terway_stack.fleet.selection import plan_waves
 
-from .test_gates import daemon_set, deployment, zone
+from .k8s_objects import daemon_set, deployment, zone
 
 PENDING = [StepChange("update", "pulumi-python:dynamic/terway_stack:TerwayRollout", "terway-eniip-restart", ("trigger",))]
 
