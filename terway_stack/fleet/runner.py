@@ -68,8 +68,9 @@ class FleetRunner:
 
     # --- one stack ----------------------------------------------------------------------------------
 
-    def gates(self, stack: str, say: Callable[[str], None]) -> tuple[list[Gate], list]:
-        follow_up = self.ops.preview(stack, say)
+    def gates(self, stack: str, say: Callable[[str], None], follow_up: Any = None) -> tuple[list[Gate], list]:
+        """The health gate; `follow_up` is a preview already made (else one is run now)."""
+        follow_up = follow_up or self.ops.preview(stack, say)
         if follow_up.error:
             return [Gate("follow-up-preview", False, follow_up.error)], []
         try:
@@ -82,10 +83,12 @@ class FleetRunner:
         say = self._say(wave, stack)
         start = time.monotonic()
         say("checking whether already converged")
-        gates, _ = self.gates(stack, say)
-        if all(g.passed for g in gates):
-            say("already converged: skipped")
-            return StackOutcome(stack, wave.label, SKIPPED, gates, seconds=time.monotonic() - start)
+        check = self.ops.preview(stack, say)
+        if not check.error and not check.changes:  # nothing to apply: converged if healthy
+            gates, _ = self.gates(stack, say, follow_up=check)
+            if all(g.passed for g in gates):
+                say("already converged: skipped")
+                return StackOutcome(stack, wave.label, SKIPPED, gates, seconds=time.monotonic() - start)
         if self.interrupt.requested:
             return StackOutcome(stack, wave.label, INTERRUPTED, error="interrupted before up")
         say("up started")
