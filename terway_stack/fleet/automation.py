@@ -120,7 +120,8 @@ def step_dict(meta: Any) -> dict[str, Any]:
 class _Collector:
     """Engine events of one operation: steps, error and warning diagnostics, progress lines."""
 
-    def __init__(self, progress: Progress):
+    def __init__(self, progress: Progress, applying: bool):
+        self.applying = applying  # an up: say when each resource is done (a preview only plans)
         self.steps: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.warnings: list[str] = []
@@ -129,7 +130,7 @@ class _Collector:
     def __call__(self, event: Any) -> None:
         if event.resource_pre_event is not None:
             self.steps.append(step_dict(event.resource_pre_event.metadata))
-        elif event.res_outputs_event is not None:
+        elif event.res_outputs_event is not None and self.applying:
             meta = event.res_outputs_event.metadata
             op = str(getattr(meta.op, "value", meta.op))
             if op not in ("same", "read", "refresh"):
@@ -183,7 +184,7 @@ class FleetWorkspace:
     # --- operations -------------------------------------------------------------------------------
 
     def preview(self, stack: str, progress: Progress, refresh: bool = False) -> Operation:
-        collector = _Collector(progress)
+        collector = _Collector(progress, applying=False)
         try:
             result = self._stack(stack).preview(refresh=refresh, on_event=collector, diff=False)
         except CommandError as err:
@@ -192,7 +193,7 @@ class FleetWorkspace:
         return Operation(step_changes(collector.steps), summary, warnings=collector.warnings)
 
     def up(self, stack: str, progress: Progress) -> Operation:
-        collector = _Collector(progress)
+        collector = _Collector(progress, applying=True)
         try:
             result = self._stack(stack).up(on_event=collector)
         except CommandError as err:

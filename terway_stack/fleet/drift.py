@@ -55,7 +55,7 @@ def step_changes(steps: Iterable[Mapping[str, Any]]) -> list[StepChange]:
             continue
         op = FOLDED_OPS.get(op, op)
         urn = step.get("urn") or ""
-        if op is None or urn in seen or (step.get("type") or "").startswith("pulumi:pulumi:Stack"):
+        if op is None or urn in seen:
             continue
         seen.add(urn)
         changes.append(StepChange(op, step.get("type") or "", resource_name(urn), step_keys(step)))

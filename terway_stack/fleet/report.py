@@ -44,7 +44,8 @@ class FleetReport:
     def headline(self) -> str:
         failure = self.failure
         if self.result == RESULT_INTERRUPTED:
-            return f"fleet {self.command}: interrupted; stacks not started are untouched, no stack left locked"
+            return (f"fleet {self.command}: interrupted: in-flight operations were cancelled the graceful way (each stack's lock "
+                    "is released), stacks not started are untouched")
         if failure:
             gate = failure.failed_gate
             gate_name = gate.name if gate else "operation"

@@ -32,11 +32,11 @@ def command(tmp_path):
 
 
 def test_cancel_sends_one_sigint_to_each_running_cli_in_its_own_session(command, tmp_path):
-    errors = []
+    errors, started = [], []
 
     def run():
         try:
-            command.run(["up", "--stack", "a"], str(tmp_path), {})
+            command.run(["up", "--stack", "a"], str(tmp_path), {}, on_output=started.append)
         except CommandError as err:
             errors.append(err)
 
@@ -44,7 +44,7 @@ def test_cancel_sends_one_sigint_to_each_running_cli_in_its_own_session(command,
     for w in workers:
         w.start()
     deadline = time.monotonic() + 10
-    while command.running() < 2 and time.monotonic() < deadline:
+    while len(started) < 2 and time.monotonic() < deadline:  # both have set their SIGINT trap
         time.sleep(0.02)
     pids = [p.pid for p in command._running]
     assert len(pids) == 2 and all(os.getsid(pid) == pid for pid in pids)  # a terminal's Ctrl-C cannot reach them
