@@ -20,7 +20,7 @@ import pulumi
 import yaml
 
 from ..decide.config_values import data_problems
-from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
+from ..decide.facts import ENI_CONFIG, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_VIOLATION
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.preflight import LiveFacts, PreflightResult, preflight
 from ..decide.settings import StackSettings
@@ -32,8 +32,6 @@ from .policy_adapter import plan_violations
 from .report import PlanReport
 from .stack_files import load_stack_config
 
-CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
-EXIT_OK, EXIT_VIOLATION, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 VSWITCH_ID = re.compile(r"vsw-[a-z0-9]+")
 TRACEBACK_ENV = "TERWAY_STACK_TRACEBACK"
 # A plan takes a few seconds; anything near this is a bug (a promise that never resolves), not slowness.
@@ -93,12 +91,12 @@ def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
         elif not isinstance(value, str):
             problems.append(
                 Problem(
-                    key_path([key], namespace=CONFIGMAP),
+                    key_path([key], namespace=ENI_CONFIG),
                     f"must be a string (a ConfigMap's data values are strings), got a {type(value).__name__}",
                 )
             )
         else:
-            problems.extend(data_problems(value, [key], namespace=CONFIGMAP))
+            problems.extend(data_problems(value, [key], namespace=ENI_CONFIG))
     if problems:
         raise InputError(problems)
 
@@ -129,30 +127,57 @@ def _node_reader(path: Optional[Path]) -> Callable[[str], dict[str, Any]]:
     return reader
 
 
+# One entry of a facts file: (problems, the mock answer's value or None).
+EntryCheck = Callable[[Any, Any, str], tuple[list[Problem], Optional[dict[str, Any]]]]
+
+
+def _facts_file(path: Path, shape: str, check_entry: EntryCheck) -> dict[str, dict[str, Any]]:
+    """key -> answer value of a YAML/JSON map file; InputError naming every bad entry at once."""
+    document = _read_document(path)
+    if not isinstance(document, dict):
+        raise InputError([Problem(str(path), f"must map {shape}")])
+    problems: list[Problem] = []
+    known: dict[str, dict[str, Any]] = {}
+    for key, facts in document.items():
+        found, value = check_entry(key, facts, f"{path}: {key}")
+        problems += found
+        if value is not None:
+            known[str(key)] = value
+    if problems:
+        raise InputError(problems)
+    return known
+
+
+def _vswitch_entry(vswitch_id: Any, facts: Any, where: str) -> tuple[list[Problem], Optional[dict[str, Any]]]:
+    if not isinstance(vswitch_id, str) or not VSWITCH_ID.fullmatch(vswitch_id):
+        return [Problem(where, "is not a vSwitch id (vsw-...)")], None
+    if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps"}:
+        return [Problem(where, "must be {zone: <zone>, availableIps: <count>}")], None
+    problems = []
+    count, zone = facts.get("availableIps"), facts.get("zone")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        problems.append(Problem(f"{where}.availableIps", f"must be a whole number >= 0, got {count!r}"))
+    if not isinstance(zone, str) or not zone:
+        problems.append(Problem(f"{where}.zone", "must name the vSwitch's zone"))
+    return problems, {"zoneId": zone, "availableIpAddressCount": count}
+
+
+def _instance_type_entry(_kind: Any, facts: Any, where: str) -> tuple[list[Problem], Optional[dict[str, Any]]]:
+    if not isinstance(facts, dict) or set(facts) != {"eniQuantity", "privateIpsPerEni"}:
+        return [Problem(where, "must be {eniQuantity: <ENIs per instance>, privateIpsPerEni: <IPs per ENI>}")], None
+    problems = [
+        Problem(f"{where}.{key}", f"must be a whole number >= 1, got {value!r}")
+        for key, value in facts.items()
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ]
+    return problems, {"eniQuantity": facts["eniQuantity"], "eniPrivateIpAddressQuantity": facts["privateIpsPerEni"]}
+
+
 def _vswitch_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     """Cloud answers for getSwitches from the --vswitches file (id -> zone, availableIps)."""
     if path is None:
         return None
-    document = _read_document(path)
-    if not isinstance(document, dict):
-        raise InputError([Problem(str(path), "must map vSwitch ids to {zone, availableIps}")])
-    problems, known = [], {}
-    for vswitch_id, facts in document.items():
-        where = f"{path}: {vswitch_id}"
-        if not isinstance(vswitch_id, str) or not VSWITCH_ID.fullmatch(vswitch_id):
-            problems.append(Problem(where, "is not a vSwitch id (vsw-...)"))
-            continue
-        if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps"}:
-            problems.append(Problem(where, "must be {zone: <zone>, availableIps: <count>}"))
-            continue
-        count, zone = facts.get("availableIps"), facts.get("zone")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            problems.append(Problem(f"{where}.availableIps", f"must be a whole number >= 0, got {count!r}"))
-        if not isinstance(zone, str) or not zone:
-            problems.append(Problem(f"{where}.zone", "must name the vSwitch's zone"))
-        known[vswitch_id] = {"zoneId": zone, "availableIpAddressCount": count}
-    if problems:
-        raise InputError(problems)
+    known = _facts_file(path, "vSwitch ids to {zone, availableIps}", _vswitch_entry)
     return {"alicloud:vpc/getSwitches:getSwitches": switches_answer(known)}
 
 
@@ -160,21 +185,7 @@ def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     """Cloud answers for getInstanceTypes from the --instance-types file (type -> ENI quota)."""
     if path is None:
         return None
-    document = _read_document(path)
-    if not isinstance(document, dict):
-        raise InputError([Problem(str(path), "must map instance types to {eniQuantity, privateIpsPerEni}")])
-    problems, known = [], {}
-    for kind, facts in document.items():
-        where = f"{path}: {kind}"
-        if not isinstance(facts, dict) or set(facts) != {"eniQuantity", "privateIpsPerEni"}:
-            problems.append(Problem(where, "must be {eniQuantity: <ENIs per instance>, privateIpsPerEni: <IPs per ENI>}"))
-            continue
-        for key, value in facts.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                problems.append(Problem(f"{where}.{key}", f"must be a whole number >= 1, got {value!r}"))
-        known[str(kind)] = {"eniQuantity": facts["eniQuantity"], "eniPrivateIpAddressQuantity": facts["privateIpsPerEni"]}
-    if problems:
-        raise InputError(problems)
+    known = _facts_file(path, "instance types to {eniQuantity, privateIpsPerEni}", _instance_type_entry)
 
     def answer(args: dict[str, Any]) -> dict[str, Any]:
         kind = args.get("instanceType")
@@ -226,7 +237,7 @@ def plan(args: argparse.Namespace, out=None) -> int:
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))
-    return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
+    return EXIT_VIOLATION if report.model.mandatory_violations else EXIT_OK
 
 
 @contextmanager
