@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-from ..act.terway_rollout import kube_client, read_json
-from ..decide.typha_manifests import NAMESPACE
+from ..act.kube import kube_client, read
+from ..decide.facts import TERWAY_NAMESPACE, TYPHA_NAMESPACE
+
+USER_AGENT = "terway-stack-fleet"  # the audit log tells the fleet's reads apart by it
 
 __all__ = ["read_health_objects"]
 
@@ -15,8 +17,8 @@ def read_health_objects(
     """(Typha Deployment or None, {DaemonSet name: object or None}), as JSON dicts."""
     from kubernetes.client import AppsV1Api
 
-    with kube_client(kubeconfig) as client:
+    with kube_client(kubeconfig, USER_AGENT) as client:
         apps = AppsV1Api(client)
-        typha = read_json(apps.read_namespaced_deployment, typha_name, NAMESPACE) if typha_name else None
-        found = {name: read_json(apps.read_namespaced_daemon_set, name, NAMESPACE) for name in daemon_sets}
+        typha = read(apps.read_namespaced_deployment, typha_name, TYPHA_NAMESPACE) if typha_name else None
+        found = {name: read(apps.read_namespaced_daemon_set, name, TERWAY_NAMESPACE) for name in daemon_sets}
     return typha, found

@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-from ..act.terway_rollout import RolloutStatus, update_strategy
+from ..act.terway_rollout import RolloutStatus
+from ..decide.facts import TERWAY_NAMESPACE, TYPHA_NAMESPACE, TYPHA_SERVICE_NAME
+from ..decide.live_objects import update_strategy
 from ..decide.capacity import ZoneCapacity, capacity_warnings
 from .model import GATE_CAPACITY, GATE_NO_CHANGES, GATE_ROLLOUT, GATE_TYPHA, Gate, StepChange
 
 TYPHA_MODE = "typha"
 
 
-def typha_gate(mode: Optional[str], deployment: Optional[Mapping[str, Any]], name: str = "calico-typha") -> Gate:
+def typha_gate(mode: Optional[str], deployment: Optional[Mapping[str, Any]], name: str = TYPHA_SERVICE_NAME) -> Gate:
     """Mode typha: the Deployment exists and all its replicas of the current generation are ready."""
     if mode != TYPHA_MODE:
         return Gate(GATE_TYPHA, True, f"not checked: mode {mode}")
     if deployment is None:
-        return Gate(GATE_TYPHA, False, f"Deployment kube-system/{name} not found")
+        return Gate(GATE_TYPHA, False, f"Deployment {TYPHA_NAMESPACE}/{name} not found")
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     wanted = int(spec.get("replicas", 1) or 0)
     generation = int((deployment.get("metadata") or {}).get("generation") or 0)
@@ -29,7 +31,7 @@ def typha_gate(mode: Optional[str], deployment: Optional[Mapping[str, Any]], nam
     if observed < generation or updated < wanted or ready < wanted or available < wanted:
         return Gate(
             GATE_TYPHA, False,
-            f"Deployment kube-system/{name}: {ready}/{wanted} ready, {updated}/{wanted} updated, "
+            f"Deployment {TYPHA_NAMESPACE}/{name}: {ready}/{wanted} ready, {updated}/{wanted} updated, "
             f"{available}/{wanted} available (generation {generation}, observed {observed})",
         )
     return Gate(GATE_TYPHA, True, f"{ready}/{wanted} ready")
@@ -40,13 +42,13 @@ def rollout_gate(daemon_sets: Mapping[str, Optional[Mapping[str, Any]]]) -> Gate
     problems, done = [], []
     for name, ds in sorted(daemon_sets.items()):
         if ds is None:
-            problems.append(f"DaemonSet kube-system/{name} not found")
+            problems.append(f"DaemonSet {TERWAY_NAMESPACE}/{name} not found")
             continue
         status = RolloutStatus.of(ds)
         if update_strategy(ds) != "RollingUpdate":
-            problems.append(f"DaemonSet kube-system/{name} uses updateStrategy {update_strategy(ds)}; {status.describe()}")
+            problems.append(f"DaemonSet {TERWAY_NAMESPACE}/{name} uses updateStrategy {update_strategy(ds)}; {status.describe()}")
         elif not status.complete():
-            problems.append(f"DaemonSet kube-system/{name} rollout not complete: {status.describe()}")
+            problems.append(f"DaemonSet {TERWAY_NAMESPACE}/{name} rollout not complete: {status.describe()}")
         else:
             done.append(f"{name} {status.updated}/{status.desired}")
     if not daemon_sets:
@@ -96,7 +98,7 @@ def health_gates(
 ) -> list[Gate]:
     """All four gates, in order."""
     return [
-        typha_gate(outputs.get("networkPolicyMode"), typha_deployment, outputs.get("typhaServiceName") or "calico-typha"),
+        typha_gate(outputs.get("networkPolicyMode"), typha_deployment, outputs.get("typhaServiceName") or TYPHA_SERVICE_NAME),
         rollout_gate(daemon_sets),
         capacity_gate(outputs.get("podIpCapacity")),
         no_changes_gate(follow_up),
