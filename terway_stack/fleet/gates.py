@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
+from pydantic import ValidationError
+
 from ..act.terway_rollout import RolloutStatus
 from ..decide.facts import TERWAY_NAMESPACE, TYPHA_NAMESPACE, TYPHA_SERVICE_NAME
 from ..decide.live_objects import update_strategy
 from ..decide.capacity import ZoneCapacity, capacity_warnings
+from ..outputs_contract import ZoneCapacityOutput
 from .model import GATE_CAPACITY, GATE_NO_CHANGES, GATE_ROLLOUT, GATE_TYPHA, Gate, StepChange
 
 TYPHA_MODE = "typha"
@@ -57,18 +60,19 @@ def rollout_gate(daemon_sets: Mapping[str, Optional[Mapping[str, Any]]]) -> Gate
 
 
 def zone_capacity(zone: str, figures: Mapping[str, Any]) -> ZoneCapacity:
-    """A zone's capacity back from the `podIpCapacity` output (the inverse of `ZoneCapacity.as_output`)."""
+    """A zone's capacity back from the `podIpCapacity` output, read by its contract (outputs_contract.py)."""
+    read = ZoneCapacityOutput.read(figures)
     return ZoneCapacity(
         zone=zone,
-        nodes_by_type=dict(figures.get("nodesByInstanceType") or {}),
-        max_pods_by_type=dict(figures.get("maxPodsPerNode") or {}),
-        min_pool_size=int(figures.get("minPoolSize") or 0),
-        listed_vswitches=list(figures.get("vswitches") or []),
-        new_cidrs=list(figures.get("newVSwitchCidrs") or []),
-        available_ips=figures.get("availableIps"),
-        added_ips=figures.get("addedIps"),
-        unknown=list(figures.get("unknown") or []),
-        nodes_known=figures.get("nodes") is not None,
+        nodes_by_type=dict(read.nodes_by_instance_type),
+        max_pods_by_type=dict(read.max_pods_per_node),
+        min_pool_size=read.min_pool_size,
+        listed_vswitches=list(read.vswitches),
+        new_cidrs=list(read.new_vswitch_cidrs),
+        available_ips=read.available_ips,
+        added_ips=read.added_ips,
+        unknown=list(read.unknown),
+        nodes_known=read.nodes is not None,
     )
 
 
@@ -76,7 +80,10 @@ def capacity_gate(pod_ip_capacity: Optional[Mapping[str, Mapping[str, Any]]]) ->
     """No capacity warning, by the stack's own rule (decide.capacity.capacity_warnings) on its output."""
     if pod_ip_capacity is None:
         return Gate(GATE_CAPACITY, False, "the stack has no podIpCapacity output")
-    capacities = {zone: zone_capacity(zone, figures or {}) for zone, figures in pod_ip_capacity.items()}
+    try:
+        capacities = {zone: zone_capacity(zone, figures or {}) for zone, figures in pod_ip_capacity.items()}
+    except ValidationError as err:
+        return Gate(GATE_CAPACITY, False, f"podIpCapacity does not match the outputs contract ({err.error_count()} problems)")
     warnings = capacity_warnings(capacities)
     return Gate(GATE_CAPACITY, not warnings, "; ".join(warnings) or f"no warning ({len(capacities)} zones)")
 

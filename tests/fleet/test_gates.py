@@ -49,3 +49,10 @@ def test_health_gates_in_order():
     gates = health_gates(outputs, deployment(), {"terway-eniip": daemon_set()}, [])
     assert [g.name for g in gates] == ["typha-ready", "terway-rollout", "capacity", "follow-up-preview"]
     assert all(g.passed for g in gates)
+
+
+def test_a_capacity_output_off_the_contract_fails_the_gate():
+    broken = zone()
+    del broken["headroom"]
+    gate = capacity_gate({"cn-shanghai-f": broken})
+    assert not gate.passed and "does not match the outputs contract" in gate.reason
