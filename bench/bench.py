@@ -116,7 +116,7 @@ def main() -> None:
     if args.only in (None, "restart"):
         restart_ratios(args.nodes)
     if args.only in (None, "fleet"):
-        from bench.fleet_bench import fleet_ratio
+        from fleet_bench import fleet_ratio  # beside this script
 
         fleet_ratio(args.fleet)
 
