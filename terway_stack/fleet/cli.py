@@ -45,11 +45,18 @@ def write_reports(report: FleetReport, json_path: Optional[Path], markdown_path:
     if json_path:
         json_path.write_text(report.render_json(), encoding="utf-8")
     if markdown_path:
-        with open(markdown_path, "a", encoding="utf-8") as out:  # append: the job summary may hold more
-            out.write(report.render_markdown())
+        markdown_path.write_text(report.render_markdown(), encoding="utf-8")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before any stack operation started (listing, selection): nothing to cancel
+        print("fleet: interrupted before any stack operation started", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     say = lambda line: print(line, flush=True)  # noqa: E731
     from .automation import FleetOps
