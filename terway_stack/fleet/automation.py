@@ -160,6 +160,8 @@ class FleetWorkspace:
             work_dir=str(project_dir), pulumi_command=self.command, env_vars=dict(env or {})
         )
         self._select = threading.Lock()
+        self._stacks: dict[str, auto.Stack] = {}
+        self._kubeconfigs: dict[str, str] = {}
 
     # --- listing and selection ------------------------------------------------------------------
 
@@ -178,8 +180,12 @@ class FleetWorkspace:
             return None
 
     def _stack(self, name: str) -> auto.Stack:
-        with self._select:  # `stack select` writes the workspace's current stack: one at a time
-            return auto.Stack.select(name, self.workspace)
+        # Selected once per run: every operation then names its stack (--stack) itself. `stack select`
+        # writes the workspace's current stack, so one at a time.
+        with self._select:
+            if name not in self._stacks:
+                self._stacks[name] = auto.Stack.select(name, self.workspace)
+            return self._stacks[name]
 
     # --- operations -------------------------------------------------------------------------------
 
@@ -234,5 +240,7 @@ class FleetOps(FleetWorkspace):
         outputs = self.outputs(stack)
         typha = outputs.get("typhaServiceName") if outputs.get("networkPolicyMode") == "typha" else None
         daemon_sets = list(outputs.get("terwayDaemonSets") or [])
-        deployment, found = read_health_objects(stack_kubeconfig(self, stack), typha, daemon_sets)
+        if stack not in self._kubeconfigs:  # config does not change during a run
+            self._kubeconfigs[stack] = stack_kubeconfig(self, stack)
+        deployment, found = read_health_objects(self._kubeconfigs[stack], typha, daemon_sets)
         return HealthFacts(outputs, deployment, found)
