@@ -4,7 +4,8 @@
     the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio.
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
-(c) `fleet up` of 3 to 5 stacks against the sum of their single `pulumi up`s (bench/fleet_bench.py).
+(c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
+(d) `fleet up` of 3 to 5 stacks against the sum of their single `pulumi up`s (bench/fleet_bench.py).
 
 Run with `make bench` (builds or reuses the engine first).
 """
@@ -28,6 +29,8 @@ from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
+
+from validation import validation_ratios  # noqa: E402  (bench/validation.py, next to this file)
 
 FLOOR = Path(__file__).with_name("floor")
 STACK_CONFIG = {
@@ -109,8 +112,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--fleet", type=int, default=3, help="stacks in the fleet measurement (3 to 5)")
-    parser.add_argument("--only", choices=("preview", "restart", "fleet"))
+    parser.add_argument("--only", choices=("preview", "restart", "validation", "fleet"))
     args = parser.parse_args()
+    if args.only in (None, "validation"):
+        validation_ratios()
     if args.only in (None, "preview"):
         preview_ratio(args.runs)
     if args.only in (None, "restart"):

@@ -1,4 +1,4 @@
-"""(c) `fleet up` against the sum of single `pulumi up`s: N stacks on N kwok clusters (N = 3 to 5).
+"""(d) `fleet up` against the sum of single `pulumi up`s: N stacks on N kwok clusters (N = 3 to 5).
 
 Each measurement starts from the same place (every stack destroyed, the clusters in their ACK seed
 state) and does the same work: every stack goes from empty to converged.
@@ -65,7 +65,7 @@ def fleet_ratio(count: int) -> None:
         _destroy_all(cli, stacks)
         parallel = _fleet_up(cli, count)
     total = sum(singles)
-    print(f"(c) fleet of {count} stacks ({NODES} kwok nodes each), empty to converged:")
+    print(f"(d) fleet of {count} stacks ({NODES} kwok nodes each), empty to converged:")
     print(f"    single ups {[round(s, 1) for s in singles]} s, sum {total:.1f}s")
     print(f"    fleet up --parallel 1: {sequential:.1f}s, ratio fleet/sum of singles {sequential / total:.2f} (same parallelism)")
     print(f"    fleet up --parallel {count}: {parallel:.1f}s, ratio fleet/sum of singles {parallel / total:.2f}")
