@@ -50,6 +50,10 @@ def daemonset_path(namespace: str, name: str) -> str:
     return f"/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}"
 
 
+def deployment_path(namespace: str, name: str) -> str:
+    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+
+
 def pods_path(namespace: str) -> str:
     return f"/api/v1/namespaces/{namespace}/pods"
 
