@@ -65,15 +65,21 @@ _map_of = lambda check: lambda v: isinstance(v, dict) and all(_is_str(k) and che
 # One zone of `podIpCapacity` (decide/capacity.py ZoneCapacity.as_output): field -> check.
 ZONE_CAPACITY_FIELDS: dict[str, Callable[[Any], bool]] = {
     "nodes": _maybe_int,
+    "nodesByMode": _map_of(_is_int),  # shared / exclusive / prefix, each node's own mode
     "nodesByInstanceType": _map_of(_is_int),
-    "maxPodsPerNode": _map_of(_maybe_int),
+    "maxPodsPerNode": _map_of(_maybe_int),  # "<instance type> <mode>" -> pods
+    "nodesCanAttachEni": _maybe_int,
+    "nodesAtEniLimit": _maybe_int,  # a new vSwitch gives them nothing: they need new nodes
+    "nodesEniStateUnknown": _maybe_int,
     "minPoolSize": _is_int,
-    "warmIps": _maybe_int,
+    "warmIps": _maybe_int,  # information only: availableIps already leaves them out
     "vswitches": _str_list,
     "newVSwitchCidrs": _str_list,
     "availableIps": _maybe_int,
     "addedIps": _maybe_int,
-    "headroom": _maybe_int,
+    "newEniIps": _maybe_int,
+    "addedUsableIps": _maybe_int,
+    "usableHeadroomIps": _maybe_int,
     "worstCaseIps": _maybe_int,
     "unknown": _str_list,
 }
@@ -139,7 +145,7 @@ CONTRACT: tuple[Output, ...] = (
         ZONE_TO_CAPACITY,
         "pod-IP capacity per zone, see [Pod-IP capacity](#pod-ip-capacity-per-zone). Figures that could not be"
         " read are `null`, and `unknown` says why",
-        '`{"cn-shanghai-f": {"nodes": 2, ..., "headroom": 8180, "unknown": []}}`',
+        '`{"cn-shanghai-f": {"nodes": 2, ..., "usableHeadroomIps": 132, "unknown": []}}`',
     ),
 )
 

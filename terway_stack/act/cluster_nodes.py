@@ -1,4 +1,10 @@
-"""Read the cluster's nodes (labels only) at preview, for the pod-IP capacity figures.
+"""Read the cluster's nodes at preview, for the pod-IP capacity figures.
+
+Besides the Nodes (labels and annotations: zone, instance type, exclusive-ENI label, the
+`alibabacloud.com/instance-type-info` limits) it reads Terway's Node CRs (network.alibabacloud.com/v1beta1
+nodes: nodeCap, the attached ENIs), the per-node ConfigMaps the nodes select with `terway-config`, and
+the PodNetworkings. A CRD that is not installed reads as None (a cluster without centralized IPAM or
+without trunking), never as an error.
 
 Uses the official client like the restart provider does, through the same kubeconfig handling, so an
 error never echoes the kubeconfig. Pages through the list so that thousands of nodes stay cheap.
@@ -8,6 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from .terway_rollout import RolloutError, kube_client, read_json
+
+TERWAY_GROUP, TERWAY_VERSION = "network.alibabacloud.com", "v1beta1"
+NODE_CONFIG_LABEL = "terway-config"
+CONFIG_NAMESPACE = "kube-system"
 
 PAGE = 500
 TIMEOUT_SECONDS = 20
@@ -39,3 +49,37 @@ def read_nodes(kubeconfig: str) -> dict[str, Any]:
     except Exception as err:  # anything else: the type only, values may hold secrets
         raise NodesUnreadable(f"listing nodes failed ({type(err).__name__})") from None
     return {"kind": "NodeList", "items": items}
+
+
+def read_cluster(kubeconfig: str) -> dict[str, Any]:
+    """Everything the capacity and PodNetworking read-outs need, in one connection.
+
+    {"nodes": NodeList, "nodeCrs": [Node CR] or None, "nodeConfigs": {name: data}, "podNetworkings": [..] or None}
+    """
+    from kubernetes.client import CoreV1Api, CustomObjectsApi
+
+    nodes = read_nodes(kubeconfig)
+    try:
+        with kube_client(kubeconfig) as client:
+            custom, core = CustomObjectsApi(client), CoreV1Api(client)
+            node_crs = _custom_list(custom, "nodes")
+            pod_networkings = _custom_list(custom, "podnetworkings")
+            configs = {}
+            names = sorted({(i["metadata"].get("labels") or {}).get(NODE_CONFIG_LABEL) for i in nodes["items"]} - {None, ""})
+            for name in names:
+                cm = read_json(core.read_namespaced_config_map, name, CONFIG_NAMESPACE)
+                if cm is not None:
+                    configs[name] = cm.get("data") or {}
+    except RolloutError as err:
+        raise NodesUnreadable(str(err)) from None
+    except Exception as err:  # anything else: the type only, values may hold secrets
+        raise NodesUnreadable(f"reading Terway's Node CRs failed ({type(err).__name__})") from None
+    return {"nodes": nodes, "nodeCrs": node_crs, "nodeConfigs": configs, "podNetworkings": pod_networkings}
+
+
+def _custom_list(custom: Any, plural: str) -> Any:
+    """Items of a cluster-scoped Terway CRD; None when the CRD is not installed (404)."""
+    answer = read_json(
+        custom.list_cluster_custom_object, TERWAY_GROUP, TERWAY_VERSION, plural, _request_timeout=TIMEOUT_SECONDS
+    )
+    return None if answer is None else list(answer.get("items") or [])

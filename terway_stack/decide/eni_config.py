@@ -124,8 +124,12 @@ def restore_disable_policy(prior: Optional[str], held_value: Optional[str], live
 
 
 def policy_enabled(value: Optional[str]) -> bool:
-    """How Terway reads disable_network_policy: only "false", "0", "" or absent leave policy on."""
-    return value is None or value.strip() in ("false", "0", "")
+    """How Terway reads disable_network_policy: only "false", "0", "" or absent leave policy on.
+
+    Terway compares the mounted file's bytes exactly (cmd/terway-cli/common.go getAllConfig), with no
+    trimming: "false\n" (what a YAML block scalar gives) turns policy OFF.
+    """
+    return value is None or value in ("false", "0", "")
 
 
 def parse_eni_conf(data: Mapping[str, Any], configmap: str = _CONFIGMAP) -> dict[str, Any]:
@@ -343,12 +347,13 @@ def plan_eni_config(
 
 
 def per_node_config_gaps(
-    node_configs: Mapping[str, Mapping[str, Any]], wanted: Mapping[str, Sequence[str]]
+    node_configs: Mapping[str, Mapping[str, Any]], wanted: Mapping[str, Sequence[str]], new_zones: Sequence[str] = ()
 ) -> list[Problem]:
     """Per-node ConfigMaps (label terway-config) that set vswitches for a zone but miss a wanted id.
 
     RFC 7396 merge-patch replaces the base's zone list whole, so such nodes would never see the new
-    vSwitch.
+    vSwitch. `"vswitches": null` removes the base's map altogether: those nodes take pod IPs from their
+    primary ENI vSwitch in every zone (`new_zones`: zones whose new vSwitch has no id yet).
     """
     problems = []
     for name in sorted(node_configs):
@@ -357,6 +362,17 @@ def per_node_config_gaps(
         if ENI_CONF_KEY not in data:
             continue
         conf = parse_eni_conf(data, configmap=configmap)
+        if VSWITCHES_KEY in conf and conf[VSWITCHES_KEY] is None and (wanted or new_zones):
+            zones = ", ".join(sorted(set(wanted) | set(new_zones)))
+            problems.append(
+                Problem(
+                    key_path([ENI_CONF_KEY, VSWITCHES_KEY], namespace=configmap),
+                    f"is null, which removes the base's vswitches (RFC 7396) for nodes labelled "
+                    f"{NODE_CONFIG_LABEL}={name}: they take pod IPs from their primary ENI vSwitch and never use "
+                    f"the new vSwitch of {zones}; list the zones there instead",
+                )
+            )
+            continue
         overrides = conf.get("vswitches") or {}
         relevant = {zone: ids for zone, ids in wanted.items() if zone in overrides}
         for zone, absent in missing_vswitches(conf, relevant).items():
@@ -376,7 +392,7 @@ def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str
     reasons = []
     if "terway-eni" in daemon_sets:
         reasons.append("DaemonSet terway-eni is exclusive-ENI mode, which has no NetworkPolicy (no Felix)")
-    for key in ("10-terway.conf", "10-terway.conflist"):
+    for key in cni_config_keys(live_data):
         virtual_type = _cni_virtual_type((live_data or {}).get(key))
         if virtual_type in ("ipvlan", "datapathv2"):
             reasons.append(f"{key} sets eniip_virtual_type {virtual_type}: policy is enforced by Cilium, not Felix")
@@ -384,6 +400,14 @@ def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str
         if _cni_terway_value((live_data or {}).get(key), "network_policy_provider") == "ebpf":
             reasons.append(f"{key} sets network_policy_provider ebpf: policy is enforced by Cilium, Felix does not run")
     return reasons
+
+
+def cni_config_keys(live_data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The CNI config key Terway installs: `10-terway.conflist` when present, else `10-terway.conf`.
+
+    terway-cli (cmd/terway-cli/cni.go) reads both and uses the conflist whenever it exists.
+    """
+    return ("10-terway.conflist",) if (live_data or {}).get("10-terway.conflist") is not None else ("10-terway.conf",)
 
 
 def _cni_virtual_type(text: Optional[str]) -> Optional[str]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 OUTPUT = "podIpCapacity"
-COLUMNS = ("ZONE", "NODES", "MAX PODS/NODE", "WARM", "AVAILABLE", "ADDED", "HEADROOM", "WORST CASE")
+COLUMNS = (
+    "ZONE", "NODES", "MAX PODS/NODE", "CAN ATTACH ENI", "AT ENI LIMIT", "AVAILABLE", "ADDED", "ADDED USABLE",
+    "USABLE HEADROOM", "WARM", "WORST CASE",
+)
 
 
 def capacity_json(outputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -17,19 +20,26 @@ def _shown(value: Optional[int]) -> str:
 
 
 def zone_row(zone: str, figures: Mapping[str, Any]) -> tuple[str, ...]:
-    by_type = figures.get("nodesByInstanceType") or {}
+    by_mode = {mode: n for mode, n in (figures.get("nodesByMode") or {}).items() if n}
     nodes = _shown(figures.get("nodes")) + (
-        " (" + ", ".join(f"{count} {kind}" for kind, count in by_type.items()) + ")" if by_type else ""
+        " (" + ", ".join(f"{count} {mode}" for mode, count in by_mode.items()) + ")" if by_mode else ""
     )
     max_pods = ", ".join(f"{kind} {_shown(n)}" for kind, n in (figures.get("maxPodsPerNode") or {}).items()) or "-"
+    at_limit = _shown(figures.get("nodesAtEniLimit"))
+    if figures.get("nodesAtEniLimit"):
+        at_limit += " (needs new nodes)"
     warm = f"{_shown(figures.get('warmIps'))} (min_pool_size {figures.get('minPoolSize')})"
     return (
-        zone, nodes, max_pods, warm, _shown(figures.get("availableIps")), _shown(figures.get("addedIps")),
-        _shown(figures.get("headroom")), _shown(figures.get("worstCaseIps")),
+        zone, nodes, max_pods, _shown(figures.get("nodesCanAttachEni")), at_limit, _shown(figures.get("availableIps")),
+        _shown(figures.get("addedIps")), _shown(figures.get("addedUsableIps")), _shown(figures.get("usableHeadroomIps")),
+        warm, _shown(figures.get("worstCaseIps")),
     )
 
 
-TITLE = "Pod IP capacity per zone (headroom = available + added - warm; worst case = nodes x max pods per node)"
+TITLE = (
+    "Pod IP capacity per zone (usable headroom = available + added usable; added usable = the added IPs that nodes"
+    " still able to attach an ENI can take; warm IPs are already out of available; worst case = sum of max pods)"
+)
 NO_ZONE = "no zone: no nodes were read and the stack adds no pod vSwitch"
 
 

@@ -26,7 +26,7 @@ from ..decide.preflight import LiveFacts, PreflightResult, preflight
 from ..decide.settings import StackSettings
 from ..declare.config_source import load_settings
 from ..declare.preflight import preflight_settings
-from ..act.cluster_nodes import NodesUnreadable
+from .cluster_files import KUBECTL, cluster_reader, read_document
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
 from .policy_adapter import plan_violations
 from .report import PlanReport
@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--stack-config", type=Path, help="path of a stack config file")
     plan.add_argument("--eni-config", type=Path, help="live ConfigMap from `kubectl get cm eni-config -n kube-system -o yaml`")
     plan.add_argument("--nodes", type=Path, help="live nodes from `kubectl get nodes -o json` (capacity per zone)")
+    plan.add_argument("--node-crs", type=Path, help=f"Terway's Node CRs from `{KUBECTL['node_crs']}` (ENI limits, ENIs attached)")
+    plan.add_argument("--configmaps", type=Path, help=f"per-node configs (label terway-config) from `{KUBECTL['configmaps']}`")
+    plan.add_argument("--pod-networkings", type=Path, help=f"PodNetworkings from `{KUBECTL['pod_networkings']}`")
     plan.add_argument(
         "--vswitches", type=Path, help="free IPs of vSwitches: YAML/JSON map of id -> {zone, availableIps} (capacity)"
     )
@@ -103,37 +106,11 @@ def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
         raise InputError(problems)
 
 
-def _read_document(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([Problem(str(path), "file not found")]) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        reason = type(err).__name__ if isinstance(err, yaml.YAMLError) else str(err)
-        raise InputError([Problem(str(path), f"is not readable YAML or JSON ({reason})")]) from None
-
-
-def _node_reader(path: Optional[Path]) -> Callable[[str], dict[str, Any]]:
-    """The plan's stand-in for listing the cluster's nodes: the --nodes file, or a reason to show."""
-    document = None
-    if path is not None:
-        document = _read_document(path)
-        if not isinstance(document, dict) or not isinstance(document.get("items"), list):
-            raise InputError([Problem(f"{path}: items", "missing: expected the output of `kubectl get nodes -o json`")])
-
-    def reader(_kubeconfig: str) -> dict[str, Any]:
-        if document is None:
-            raise NodesUnreadable("offline plan without --nodes (kubectl get nodes -o json)")
-        return document
-
-    return reader
-
-
 def _vswitch_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     """Cloud answers for getSwitches from the --vswitches file (id -> zone, availableIps)."""
     if path is None:
         return None
-    document = _read_document(path)
+    document = read_document(path)
     if not isinstance(document, dict):
         raise InputError([Problem(str(path), "must map vSwitch ids to {zone, availableIps}")])
     problems, known = [], {}
@@ -160,7 +137,7 @@ def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     """Cloud answers for getInstanceTypes from the --instance-types file (type -> ENI quota)."""
     if path is None:
         return None
-    document = _read_document(path)
+    document = read_document(path)
     if not isinstance(document, dict):
         raise InputError([Problem(str(path), "must map instance types to {eniQuantity, privateIpsPerEni}")])
     problems, known = [], {}
@@ -215,7 +192,7 @@ def plan(args: argparse.Namespace, out=None) -> int:
 
     from ..program import run  # after validation: importing providers is the slow part
 
-    node_reader = _node_reader(args.nodes)
+    node_reader = cluster_reader(args.nodes, args.node_crs, args.configmaps, args.pod_networkings)
     cloud = {**(_vswitch_facts(args.vswitches) or {}), **(_instance_type_facts(args.instance_types) or {})}
     evaluation = evaluate(
         lambda: run(config, environ={}, node_reader=node_reader), config, stack=stack, eni_config=live, cloud_answers=cloud
