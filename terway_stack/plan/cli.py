@@ -26,7 +26,7 @@ from ..decide.preflight import LiveFacts, PreflightResult, preflight
 from ..decide.settings import StackSettings
 from ..declare.config_source import load_settings
 from ..declare.preflight import preflight_settings
-from .cluster_files import KUBECTL, cluster_reader, read_document
+from .cluster_files import KUBECTL, ClusterFiles, read_document
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
 from .policy_adapter import plan_violations
 from .report import PlanReport
@@ -175,9 +175,11 @@ def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     return document
 
 
-def offline_preflight(settings: StackSettings, configmap: dict[str, Any]) -> PreflightResult:
-    """The preflight checks the saved eni-config allows; the rest are listed as not run."""
-    result = preflight(preflight_settings(settings), LiveFacts(eni_config=configmap))
+def offline_preflight(
+    settings: StackSettings, configmap: dict[str, Any], node_configs: Optional[dict[str, Any]] = None
+) -> PreflightResult:
+    """The preflight checks the saved eni-config (and --configmaps) allow; the rest are listed as not run."""
+    result = preflight(preflight_settings(settings), LiveFacts(eni_config=configmap, node_configs=node_configs))
     result.raise_if_problems()
     return result
 
@@ -192,14 +194,15 @@ def plan(args: argparse.Namespace, out=None) -> int:
 
     from ..program import run  # after validation: importing providers is the slow part
 
-    node_reader = cluster_reader(args.nodes, args.node_crs, args.configmaps, args.pod_networkings)
+    files = ClusterFiles(args.nodes, args.node_crs, args.configmaps, args.pod_networkings)
+    node_reader = files.reader
     cloud = {**(_vswitch_facts(args.vswitches) or {}), **(_instance_type_facts(args.instance_types) or {})}
     evaluation = evaluate(
         lambda: run(config, environ={}, node_reader=node_reader), config, stack=stack, eni_config=live, cloud_answers=cloud
     )
     live_configmap = live or load_configmap(SAMPLE_ENI_CONFIG)
     live_data = live_configmap.get("data") or {}
-    offline = offline_preflight(settings, live_configmap)
+    offline = offline_preflight(settings, live_configmap, files.node_configs())
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from ..act.cluster_nodes import NodesUnreadable
+from ..act.cluster_nodes import NODE_CONFIG_LABEL, NodesUnreadable
 from ..decide.problems import InputError, Problem
 
 KUBECTL = {
@@ -44,26 +44,38 @@ def _items(path: Optional[Path], what: str) -> Optional[list]:
     return document["items"]
 
 
-def cluster_reader(
-    nodes: Optional[Path],
-    node_crs: Optional[Path] = None,
-    configmaps: Optional[Path] = None,
-    pod_networkings: Optional[Path] = None,
-) -> Callable[[str], dict[str, Any]]:
-    """A reader with act.cluster_nodes.read_cluster's shape, answering from the files."""
-    node_items = _items(nodes, "nodes")
-    snapshot = {
-        "nodes": {"kind": "NodeList", "items": node_items or []},
-        "nodeCrs": _items(node_crs, "node_crs"),
-        "nodeConfigs": {
+class ClusterFiles:
+    """The files, read once: a reader with act.cluster_nodes.read_cluster's shape, and the per-node configs."""
+
+    def __init__(
+        self,
+        nodes: Optional[Path],
+        node_crs: Optional[Path] = None,
+        configmaps: Optional[Path] = None,
+        pod_networkings: Optional[Path] = None,
+    ):
+        self.node_items = _items(nodes, "nodes")
+        self.configmaps = None if configmaps is None else {
             str(cm["metadata"].get("name")): cm.get("data") or {} for cm in _items(configmaps, "configmaps") or []
-        },
-        "podNetworkings": _items(pod_networkings, "pod_networkings"),
-    }
+        }
+        self.snapshot = {
+            "nodes": {"kind": "NodeList", "items": self.node_items or []},
+            "nodeCrs": _items(node_crs, "node_crs"),
+            "nodeConfigs": self.configmaps or {},
+            "podNetworkings": _items(pod_networkings, "pod_networkings"),
+        }
 
-    def reader(_kubeconfig: str) -> dict[str, Any]:
-        if node_items is None:
+    def reader(self, _kubeconfig: str) -> dict[str, Any]:
+        if self.node_items is None:
             raise NodesUnreadable(f"offline plan without --nodes ({KUBECTL['nodes']})")
-        return snapshot
+        return self.snapshot
 
-    return reader
+    def node_configs(self) -> Optional[dict[str, dict[str, Any]]]:
+        """Per-node configs for the preflight: those the nodes select (label terway-config); without
+        --nodes every ConfigMap of --configmaps that holds an eni_conf, eni-config itself aside."""
+        if self.configmaps is None:
+            return None
+        if self.node_items is None:
+            return {n: d for n, d in self.configmaps.items() if n != "eni-config" and "eni_conf" in d}
+        wanted = {((i["metadata"].get("labels") or {}).get(NODE_CONFIG_LABEL)) for i in self.node_items} - {None, ""}
+        return {n: d for n, d in self.configmaps.items() if n in wanted}

@@ -237,7 +237,8 @@ def test_restore_disable_policy(prior, held, live, expected):
     assert eni.restore_disable_policy(prior, held, live) == expected
 
 
-@pytest.mark.parametrize("value, enabled", [(None, True), ("false", True), ("0", True), ("", True), ("true", False), ("1", False), ("yes", False)])
+@pytest.mark.parametrize("value, enabled", [(None, True), ("false", True), ("0", True), ("", True), ("true", False), ("1", False),
+                                            ("yes", False), ("false\n", False), (" 0", False), ("False", False)])
 def test_disable_network_policy_is_read_like_terway_reads_it(value, enabled):
     assert eni.policy_enabled(value) is enabled
 
@@ -264,6 +265,22 @@ def test_per_node_configs_that_override_a_zone_must_carry_the_new_id():
     problems = eni.per_node_config_gaps(configs, {"cn-shanghai-f": ["vsw-new"]})
     assert [p.path for p in problems] == ["kube-system/big-nodes:eni_conf.vswitches.cn-shanghai-f"]
     assert "without vsw-new" in problems[0].message and "terway-config=big-nodes" in problems[0].message
+
+
+def test_a_per_node_config_with_null_vswitches_hides_every_new_vswitch():
+    configs = {"gpu": {"eni_conf": '{"vswitches": null}'}, "fine": {"eni_conf": '{"max_pool_size": 5}'}}
+    [problem] = eni.per_node_config_gaps(configs, {"cn-shanghai-f": ["vsw-new"]}, new_zones=["cn-shanghai-g"])
+    assert problem.path == "kube-system/gpu:eni_conf.vswitches"
+    assert "removes the base's vswitches (RFC 7396)" in problem.message and "cn-shanghai-f, cn-shanghai-g" in problem.message
+    assert eni.per_node_config_gaps(configs, {}) == []
+
+
+def test_the_conflist_is_the_cni_config_terway_installs():
+    ebpf = '{"type": "terway", "network_policy_provider": "ebpf"}'
+    veth = '{"plugins": [{"type": "terway", "eniip_virtual_type": "Veth"}]}'
+    assert eni.cni_config_keys({"10-terway.conf": ebpf, "10-terway.conflist": veth}) == ("10-terway.conflist",)
+    assert eni.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": ebpf, "10-terway.conflist": veth}) == []
+    assert len(eni.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": ebpf})) == 1
 
 
 def test_malformed_per_node_config_names_that_configmap():
