@@ -197,7 +197,8 @@ def test_relay_managers_come_from_managed_fields_or_are_said_to_be_unknown():
 # --------------------------------------------------------------------------- issue 10 §2: policy never switched on silently
 
 
-@pytest.mark.parametrize("live", ["true", "yes", "1", "True"])
+# Terway compares the value exactly: " false " and "false\n" turn policy OFF (cmd/terway-cli/common.go).
+@pytest.mark.parametrize("live", ["true", "yes", "1", "True", " false ", "false\n"])
 @pytest.mark.parametrize("mode", ["typha", "direct"])
 def test_switching_policy_on_needs_confirmation_and_says_how_many_policies(live, mode):
     cm = configmap({"disable_network_policy": live})
@@ -210,7 +211,7 @@ def test_switching_policy_on_needs_confirmation_and_says_how_many_policies(live,
     assert pf.preflight(settings(mode, confirm_network_policy_enforcement=True), facts(cm, count=7)).problems == []
 
 
-@pytest.mark.parametrize("live", [None, "false", "0", "", " false "])
+@pytest.mark.parametrize("live", [None, "false", "0", ""])
 def test_policy_already_on_or_mode_disabled_needs_no_confirmation(live):
     data = {} if live is None else {"disable_network_policy": live}
     cm = configmap(data)
