@@ -359,10 +359,11 @@ def _shown(value: Optional[int]) -> str:
 
 def summary_line(capacity: ZoneCapacity) -> str:
     """One line per zone for the preview log."""
-    modes = ", ".join(f"{count} {mode}" for mode, count in capacity.nodes_by_mode.items() if count) or "no nodes"
+    types = ", ".join(f"{count} {kind}" for kind, count in capacity.nodes_by_type.items()) or "no nodes"
+    modes = ", ".join(f"{count} {mode}" for mode, count in capacity.nodes_by_mode.items() if count) or "-"
     pods = ", ".join(f"{kind} {_shown(n)}" for kind, n in capacity.max_pods_by_kind.items())
     line = (
-        f"pod IPs in {capacity.zone}: {_shown(capacity.nodes)} nodes ({modes}); max pods/node {pods or '-'}; "
+        f"pod IPs in {capacity.zone}: {types}; modes {modes}; max pods/node {pods or '-'}; "
         f"can attach an ENI {_shown(capacity.nodes_can_attach_eni)}, at ENI limit (needs new nodes) "
         f"{_shown(capacity.nodes_at_eni_limit)}; available {_shown(capacity.available_ips)} + added "
         f"{_shown(capacity.added_ips)} (usable by nodes that can attach: {_shown(capacity.added_usable_ips)}); "

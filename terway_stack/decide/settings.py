@@ -288,6 +288,8 @@ class SnatSettings(_Model):
     snat_table_id: Optional[SnatTableId] = None
     nat_gateway_id: Optional[NatGatewayId] = None
     snat_ips: list[EipAddress] = Field(alias="snatIps")
+    # A CIDR SNAT entry already covering a new vSwitch: our per-vSwitch entry changes its pods' egress IP.
+    confirm_egress_change: bool = False
 
     @field_validator("snat_ips", mode="before")
     @classmethod

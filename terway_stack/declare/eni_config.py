@@ -23,6 +23,7 @@ from ..decide import eni_config as decide
 from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
+from .dual_stack import ipv6_plan
 
 LIVE_ID = f"{decide.ENI_CONFIG_NAMESPACE}/{decide.ENI_CONFIG_NAME}"
 
@@ -56,7 +57,12 @@ class LiveEniConfig:
         self.configmap = k8s.core.v1.ConfigMap.get(
             "eni-config-live", LIVE_ID, opts=pulumi.ResourceOptions(provider=cluster.provider)
         )
-        self.gate = self.configmap.data.apply(_stop_on_input_error(self._check))
+        # IPv6 for new pod vSwitches where the live eni_conf says dual/ipv6 stack (declare/dual_stack.py);
+        # a vSwitch that cannot get IPv6 fails the gate, so nothing is written.
+        self.ipv6 = self.configmap.data.apply(_stop_on_input_error(lambda data: ipv6_plan(settings, data)))
+        self.gate = pulumi.Output.all(self.configmap.data, self.ipv6).apply(
+            _stop_on_input_error(lambda args: self._check(args[0]))
+        )
 
     def _check(self, data: Optional[Mapping[str, Any]]) -> k8s.core.v1.ConfigMap:
         if self._manages_vswitches:

@@ -26,7 +26,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     # Every write, cloud and cluster, waits for the read-only checks of the live state.
     gates = [live.gate, Preflight("preflight", settings, cluster).gate]
     gated = pulumi.ResourceOptions(depends_on=gates)
-    pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
+    pods = PodVSwitches("pod-vswitches", settings, opts=gated, ipv6=live.ipv6) if settings.pod_vswitches else None
     typha = (
         TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates))
         if settings.network_policy == "typha"

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from terway_stack.plan.capacity_report import COLUMNS
+
 from .plan_cli import ROOT, plan
 
 
@@ -321,9 +323,6 @@ def test_markdown_has_one_section_per_part_of_the_plan(prod_markdown):
         "Stack outputs",
     ]
     assert "No mandatory policy violation." in prod_markdown
-
-
-from terway_stack.plan.capacity_report import COLUMNS  # noqa: E402
 
 
 def test_markdown_capacity_is_the_json_capacity(prod_markdown, prod_json):

@@ -9,11 +9,18 @@ import yaml
 
 from terway_stack.plan.mocks import SAMPLE_ENI_CONFIG
 
-from .test_cli import ROOT, plan
-from .test_offline_preflight import saved_eni_config
+from .plan_cli import ROOT, plan
 
 G7_INFO = json.dumps({"InstanceTypeId": "ecs.g7.4xlarge", "EniQuantity": 8, "EniPrivateIpAddressQuantity": 30,
                       "EniTotalQuantity": 8, "EriQuantity": 0})
+
+
+def saved_eni_config(tmp_path: Path, **data: str) -> Path:
+    configmap = yaml.safe_load(SAMPLE_ENI_CONFIG.read_text())
+    configmap["data"].update(data)
+    path = tmp_path / "eni-config.yaml"
+    path.write_text(yaml.safe_dump(configmap))
+    return path
 
 
 def write_json(tmp_path: Path, name: str, document) -> str:
