@@ -20,7 +20,8 @@ import pulumi
 import yaml
 
 from ..decide.config_values import data_problems
-from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
+from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, parse_eni_conf
+from ..decide.network import ipv6_needed
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.preflight import LiveFacts, PreflightResult, preflight
 from ..decide.settings import StackSettings
@@ -63,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         "--instance-types",
         type=Path,
         help="ENI quotas: YAML/JSON map of instance type -> {eniQuantity, privateIpsPerEni} (max pods per node)",
+    )
+    plan.add_argument(
+        "--snat-entries", type=Path, help="the SNAT table's entries: YAML/JSON list of {id, sourceCidr, snatIp} (egress check)"
     )
     plan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     plan.add_argument(
@@ -119,18 +123,43 @@ def _vswitch_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
         if not isinstance(vswitch_id, str) or not VSWITCH_ID.fullmatch(vswitch_id):
             problems.append(Problem(where, "is not a vSwitch id (vsw-...)"))
             continue
-        if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps"}:
-            problems.append(Problem(where, "must be {zone: <zone>, availableIps: <count>}"))
+        if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps", "ipv6CidrBlock"}:
+            problems.append(Problem(where, "must be {zone: <zone>, availableIps: <count>[, ipv6CidrBlock: <block or \"\">]}"))
             continue
+        ipv6 = facts.get("ipv6CidrBlock", "")
+        if not isinstance(ipv6, str):
+            problems.append(Problem(f"{where}.ipv6CidrBlock", "must be the vSwitch's IPv6 block, or \"\" for none"))
         count, zone = facts.get("availableIps"), facts.get("zone")
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             problems.append(Problem(f"{where}.availableIps", f"must be a whole number >= 0, got {count!r}"))
         if not isinstance(zone, str) or not zone:
             problems.append(Problem(f"{where}.zone", "must name the vSwitch's zone"))
-        known[vswitch_id] = {"zoneId": zone, "availableIpAddressCount": count}
+        known[vswitch_id] = {"zoneId": zone, "availableIpAddressCount": count, "ipv6CidrBlock": ipv6}
     if problems:
         raise InputError(problems)
     return {"alicloud:vpc/getSwitches:getSwitches": switches_answer(known)}
+
+
+SNAT_ENTRY_KEYS = {"id", "sourceCidr", "sourceVswitchId", "snatIp"}
+
+
+def _snat_entry_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
+    """Cloud answers for getSnatEntries from the --snat-entries file: the SNAT table's existing entries,
+    a list of {id, sourceCidr | sourceVswitchId, snatIp} (`aliyun vpc DescribeSnatTableEntries`)."""
+    if path is None:
+        return None
+    document = read_document(path)
+    if not isinstance(document, list):
+        raise InputError([Problem(str(path), "must list SNAT entries: [{id, sourceCidr or sourceVswitchId, snatIp}]")])
+    problems = []
+    for index, entry in enumerate(document):
+        if not isinstance(entry, dict) or set(entry) - SNAT_ENTRY_KEYS or not isinstance(entry.get("id"), str):
+            problems.append(Problem(f"{path}: {index}", "must be {id, sourceCidr or sourceVswitchId, snatIp}"))
+        elif any(not isinstance(v, str) for v in entry.values()):
+            problems.append(Problem(f"{path}: {index}", "values must be strings"))
+    if problems:
+        raise InputError(problems)
+    return {"alicloud:vpc/getSnatEntries:getSnatEntries": lambda _args: {"ids": [e["id"] for e in document], "entries": document}}
 
 
 def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
@@ -184,6 +213,25 @@ def offline_preflight(
     return result
 
 
+def cloud_checks_not_run(settings: StackSettings, live_data: dict[str, Any], snat_entries_given: bool) -> list[str]:
+    """The cloud checks an offline plan cannot make (the cloud answers with placeholders)."""
+    pods = settings.pod_vswitches
+    if pods is None or not pods.created_zones:
+        return []
+    lines = []
+    if pods.snat is not None:
+        if not snat_entries_given:
+            lines.append("SNAT entries already covering the new CIDRs: not read (--snat-entries)")
+        lines.append("0.0.0.0/0 route of the VPC's route table to the NAT gateway: not read offline")
+    try:
+        dual = ipv6_needed(parse_eni_conf(live_data))
+    except InputError:
+        dual = False
+    if dual:
+        lines.append(f"IPv6 block of VPC {pods.vpc_id} (eni_conf.ip_stack needs IPv6 on the new vSwitches): not read offline")
+    return lines
+
+
 def plan(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout  # looked up per call, so a redirected stdout is honoured
     stack_file = args.stack_config or args.project_dir / f"Pulumi.{args.stack}.yaml"
@@ -196,13 +244,18 @@ def plan(args: argparse.Namespace, out=None) -> int:
 
     files = ClusterFiles(args.nodes, args.node_crs, args.configmaps, args.pod_networkings)
     node_reader = files.reader
-    cloud = {**(_vswitch_facts(args.vswitches) or {}), **(_instance_type_facts(args.instance_types) or {})}
+    cloud = {
+        **(_vswitch_facts(args.vswitches) or {}),
+        **(_instance_type_facts(args.instance_types) or {}),
+        **(_snat_entry_facts(args.snat_entries) or {}),
+    }
     evaluation = evaluate(
         lambda: run(config, environ={}, node_reader=node_reader), config, stack=stack, eni_config=live, cloud_answers=cloud
     )
     live_configmap = live or load_configmap(SAMPLE_ENI_CONFIG)
     live_data = live_configmap.get("data") or {}
     offline = offline_preflight(settings, live_configmap, files.node_configs())
+    offline.not_run += cloud_checks_not_run(settings, live_data, args.snat_entries is not None)
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))

@@ -138,3 +138,41 @@ def test_the_ack_registry_form_is_recognised(tmp_path):
     result = plan("--stack-config", str(path), "--project-dir", str(ROOT), "--format", "json")
     messages = [v["message"] for v in json.loads(result.stdout)["violations"]]
     assert any("comes from the cn-hangzhou registry but the stack is in cn-shanghai" in m for m in messages), messages
+
+
+# ------------------------------------------------------------------------------------ dual stack, egress
+
+
+def test_dual_stack_gives_the_planned_vswitches_ipv6(tmp_path):
+    result = plan("--stack", "prod", "--format", "json", "--eni-config", eni_conf_with(tmp_path, ip_stack="dual"))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    switches = [r["inputs"] for r in document["resources"] if r["type"] == "alicloud:vpc/switch:Switch"]
+    assert len(switches) == 2 and all(s["enableIpv6"] is True for s in switches)
+    assert any("IPv6 block of VPC vpc-uf6prodshanghai0000001" in line for line in document["checksNotRun"])
+    ipv4 = json.loads(plan("--stack", "prod", "--format", "json").stdout)
+    assert not any("enableIpv6" in r["inputs"] for r in ipv4["resources"])
+
+
+def test_an_adopted_vswitch_without_ipv6_stops_a_dual_stack_plan(tmp_path):
+    vswitches = {"vsw-uf6devpods0000000g": {"zone": "cn-shanghai-g", "availableIps": 10, "ipv6CidrBlock": ""}}
+    result = plan("--stack", "dev", "--eni-config", eni_conf_with(tmp_path, ip_stack="dual"),
+                  "--vswitches", write_json(tmp_path, "vsw.json", vswitches))
+    assert result.returncode == 2, result.stdout
+    assert "eni_conf.ip_stack is 'dual'" in result.stderr and "has no IPv6 CIDR block" in result.stderr
+
+
+def test_a_vpc_wide_snat_entry_stops_the_plan_unless_confirmed(tmp_path):
+    entries = [{"id": "snat-vpcwide", "sourceCidr": "10.0.0.0/8", "snatIp": "47.100.9.9"}]
+    path = write_json(tmp_path, "snat.json", entries)
+    result = plan("--stack", "prod", "--snat-entries", path)
+    assert result.returncode == 2, result.stdout
+    assert ("terway:podVSwitches.zones.cn-shanghai-f.cidr: 10.0.32.0/19 is already covered by SNAT entry snat-vpcwide "
+            "(source_cidr 10.0.0.0/8, egress IP 47.100.9.9)") in result.stderr
+    stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    stack["config"]["terway:podVSwitches"]["snat"]["confirmEgressChange"] = True
+    confirmed = tmp_path / "Pulumi.confirmed.yaml"
+    confirmed.write_text(yaml.safe_dump(stack))
+    assert plan("--stack-config", str(confirmed), "--project-dir", str(ROOT), "--snat-entries", path).returncode == 0
+    offline = json.loads(plan("--stack", "prod", "--format", "json").stdout)["checksNotRun"]
+    assert any(line.startswith("SNAT entries already covering the new CIDRs: not read") for line in offline)
