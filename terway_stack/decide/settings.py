@@ -318,6 +318,8 @@ class PodVSwitchSettings(_Model):
     zones: dict[str, ZoneSpec] = Field(min_length=1)
     snat: Optional[SnatSettings] = None
     tags: dict[str, TagValue] = Field(default_factory=dict)
+    # Add the pod vSwitch ids to existing PodNetworkings that cover their zone (declare/pod_networkings.py).
+    update_pod_networkings: bool = False
 
     @field_validator("tags")
     @classmethod

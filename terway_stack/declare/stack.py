@@ -11,6 +11,7 @@ from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
+from .pod_networkings import PodNetworkings
 from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
 from .typha import TyphaRelay
@@ -42,6 +43,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         gates=gates[1:],
     )
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
+    PodNetworkings(settings, cluster, live.configmap.data, capacity.snapshot, pods.vswitch_ids if pods else None, gates)
     return exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
