@@ -120,3 +120,39 @@ def test_dual_stack_without_ipv6_on_the_vpc_or_the_adopted_vswitch_stops_the_run
     assert "terway:podVSwitches.zones.cn-shanghai-g.vswitchId: kube-system/eni-config:eni_conf.ip_stack" in error
     assert "vsw-adopted1 has no IPv6 CIDR block" in error
     assert [w.type for w in writers if w.type.startswith("alicloud:")] == []
+
+
+# ------------------------------------------------------------------------------------ PodNetworkings
+
+POD_NETWORKING_WRITER = "pulumi-python:dynamic/terway_stack:PodNetworkingWriter"
+
+
+def snapshot_with_pod_networkings(_kubeconfig):
+    return {"nodes": {"items": []}, "nodeCrs": None, "nodeConfigs": {}, "podNetworkings": [
+        {"metadata": {"name": "web"}, "spec": {"vSwitchOptions": ["vsw-uf6existing00000000f", "vsw-uf6existing00000000g"]}},
+        {"metadata": {"name": "other"}, "spec": {"vSwitchOptions": ["vsw-elsewhere"]}},
+    ]}
+
+
+def test_a_stale_pod_networking_is_shown_at_preview_and_nothing_is_written_to_it():
+    config = stack_config(pods=PODS_WITH_SNAT_TABLE)
+    evaluation = mocks.evaluate(lambda: run(config, environ={}, node_reader=snapshot_with_pod_networkings), config,
+                                stack="pn", cloud_answers=cloud())
+    warnings = "\n".join(evaluation.warnings)
+    assert "PodNetworking web covers cn-shanghai-f but its spec.vSwitchOptions lacks <new vSwitch" in warnings
+    assert "PodNetworking web covers cn-shanghai-g but its spec.vSwitchOptions lacks vsw-adopted1" in warnings
+    assert "terway:podVSwitches.updatePodNetworkings" in warnings and "PodNetworking other" not in warnings
+    assert not [r for r in evaluation.resources if r.type == POD_NETWORKING_WRITER]
+
+
+def test_opting_in_declares_the_retained_writer_after_the_checks():
+    pods = {**copy.deepcopy(PODS_WITH_SNAT_TABLE), "updatePodNetworkings": True}
+    config = stack_config(pods=pods)
+    evaluation = mocks.evaluate(lambda: run(config, environ={}, node_reader=snapshot_with_pod_networkings), config,
+                                stack="pn", cloud_answers=cloud())
+    [writer] = [r for r in evaluation.resources if r.type == POD_NETWORKING_WRITER]
+    assert writer.inputs["zoneOfIds"] == {"vsw-uf6existing00000000f": "cn-shanghai-f", "vsw-uf6existing00000000g": "cn-shanghai-g"}
+    # after the live gate and the preflight (every read-only check), and after the vSwitch it names
+    assert {"eni-config-live", "preflight-checks", "prod-pods-cn-shanghai-f"} <= set(writer.options["dependsOn"])
+    assert writer.options["retainOnDelete"] is True
+    assert not any("covers cn-shanghai-f but" in w for w in evaluation.warnings)

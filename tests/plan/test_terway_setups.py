@@ -176,3 +176,16 @@ def test_a_vpc_wide_snat_entry_stops_the_plan_unless_confirmed(tmp_path):
     assert plan("--stack-config", str(confirmed), "--project-dir", str(ROOT), "--snat-entries", path).returncode == 0
     offline = json.loads(plan("--stack", "prod", "--format", "json").stdout)["checksNotRun"]
     assert any(line.startswith("SNAT entries already covering the new CIDRs: not read") for line in offline)
+
+
+def test_a_stale_pod_networking_is_shown_by_the_plan(tmp_path):
+    pod_networkings = {"kind": "List", "items": [
+        {"metadata": {"name": "web"}, "spec": {"vSwitchOptions": ["vsw-uf6existing00000000f", "vsw-uf6existing00000000g"]}},
+        {"metadata": {"name": "batch"}, "spec": {"vSwitchOptions": ["vsw-elsewhere"]},
+         "status": {"vSwitches": [{"id": "vsw-elsewhere", "zone": "cn-shanghai-e"}]}}]}
+    result = plan("--stack", "prod", "--format", "json", "--nodes", write_json(tmp_path, "n.json", {"items": []}),
+                  "--pod-networkings", write_json(tmp_path, "pn.json", pod_networkings))
+    assert result.returncode == 0, result.stderr
+    warnings = json.loads(result.stdout)["warnings"]
+    assert [w.split(" but ")[0] for w in warnings if w.startswith("PodNetworking")] == [
+        "PodNetworking web covers cn-shanghai-f", "PodNetworking web covers cn-shanghai-g"]
