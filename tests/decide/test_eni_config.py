@@ -254,6 +254,15 @@ def test_trigger_changes_exactly_when_an_effective_value_changes():
     assert eni.plan_eni_config(live, "direct", None).trigger() != eni.plan_eni_config(live, "disabled", None).trigger()
 
 
+def test_centralized_ipam_still_restarts_terway_for_new_vswitches():
+    # Terway's daemon re-reads eni-config only on Node CR events (pkg/eni/node_reconcile.go), which can
+    # be hours apart (multiIPNodeSyncPeriod 12h): the restart trigger must still follow vswitches.
+    live = {"eni_conf": '{"ipam_type": "crd", "vswitches": {"cn-shanghai-f": ["vsw-a"]}}'}
+    before = eni.EniConfigChange(policy={}, eni_conf=live["eni_conf"]).trigger()
+    after = eni.plan_eni_config(live, "direct", {"cn-shanghai-f": ["vsw-new"]})
+    assert eni.EniConfigChange(policy={}, eni_conf=after.eni_conf).trigger() != before
+
+
 def test_per_node_configs_that_override_a_zone_must_carry_the_new_id():
     configs = {
         "big-nodes": {"eni_conf": '{"vswitches": {"cn-shanghai-f": ["vsw-special"]}}'},
