@@ -43,6 +43,7 @@ def list_pod_networkings(client: Any) -> list[dict]:
 
 def _patch_options(client: Any, pod_networking: Mapping[str, Any], options: list[str]) -> None:
     from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
 
     meta = pod_networking["metadata"]
     op = "replace" if "vSwitchOptions" in (pod_networking.get("spec") or {}) else "add"
@@ -59,6 +60,10 @@ def _patch_options(client: Any, pod_networking: Mapping[str, Any], options: list
         if err.status in (409, 422):  # the resourceVersion test failed: it changed since our read
             raise Conflict() from None
         raise EniConfigWriteError(f"writing PodNetworking {meta['name']} failed: {err.status} {err.reason}") from None
+    except (HTTPError, OSError) as err:
+        raise EniConfigWriteError(
+            f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}"
+        ) from None
 
 
 def add_vswitch_ids(
