@@ -168,12 +168,22 @@ def attached_pod_enis(node_cr: Optional[Mapping[str, Any]]) -> Optional[int]:
     )
 
 
-def min_pool_size(conf: Mapping[str, Any], mode: str) -> int:
-    """Warm IPs Terway keeps on the node: min_pool_size, zeroed for prefix and exclusive nodes."""
+def min_pool_size(conf: Mapping[str, Any], mode: str, ips: Optional[int] = None, capacity: Optional[int] = None) -> int:
+    """Warm IPs Terway keeps on the node: zero for prefix and exclusive nodes (node_reconcile.go);
+    min_pool_size, or on the legacy path min_eni x IPs per ENI when min_eni is set, never above
+    max_pool_size capped at the node's capacity (daemon/config.go getPoolConfig)."""
     if mode in (PREFIX, EXCLUSIVE):
         return 0
-    value = conf.get("min_pool_size")
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
+    size = int(_number(conf, "min_pool_size", 0))
+    if not centralized_ipam(mode, conf) and ips is not None:
+        min_eni = int(_number(conf, "min_eni", 0))
+        if min_eni > 0:
+            size = min_eni * ips
+        max_pool = int(_number(conf, "max_pool_size", 0))
+        if capacity is not None:
+            max_pool = min(max_pool, capacity)
+        size = min(size, max_pool)
+    return max(size, 0)
 
 
 @dataclass
@@ -240,7 +250,10 @@ def node_capacity(
         pod_enis=None if limits is None else pod_enis(limits, conf, mode),
         ips_per_eni=None if limits is None else ips_per_eni(limits, mode),
         attached=attached,
-        warm_ips=min_pool_size(conf, mode),
+        warm_ips=min_pool_size(
+            conf, mode, None if limits is None else ips_per_eni(limits, mode),
+            None if limits is None else pod_enis(limits, conf, mode) * ips_per_eni(limits, mode),
+        ),
         ip_stack=str(conf.get("ip_stack") or "ipv4"),
         unknown=unknown,
     )

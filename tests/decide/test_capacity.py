@@ -56,6 +56,7 @@ def inputs(**overrides):
         vswitch_facts={"vsw-a": cap.VSwitchFacts("vsw-a", available_ips=100), "vsw-b": cap.VSwitchFacts("vsw-b", available_ips=50)},
         quotas={"ecs.g7.4xlarge": G7_4X},
         min_pool_size=10,
+        base_conf={"max_pool_size": 50},  # the legacy path caps min_pool_size at max_pool_size
     )
     base.update(overrides)
     return cap.CapacityInputs(**base)
@@ -165,7 +166,9 @@ def test_figures_are_consistent(counts, quotas, available, pool, exclusive, used
         nodes=nodes, quotas=quotas, min_pool_size=pool, exclusive_eni=exclusive, listed={"cn-shanghai-f": ["vsw-a"]},
         node_crs={n.name: attached(used) for n in nodes},
         vswitch_facts={"vsw-a": cap.VSwitchFacts("vsw-a", available_ips=available)}))["cn-shanghai-f"]
-    assert figures.nodes == len(nodes) and figures.warm_ips == (0 if exclusive else len(nodes) * pool)
+    # Warm: zero on exclusive nodes; else min_pool_size capped by max_pool_size 50 and the node's capacity.
+    warm = 0 if exclusive else sum(n * min(pool, 50, cap.max_pods_per_node(quotas[k], False)) for k, n in counts.items())
+    assert figures.nodes == len(nodes) and figures.warm_ips == warm
     assert figures.nodes_can_attach_eni + figures.nodes_at_eni_limit == len(nodes)
     assert figures.worst_case_ips == sum(n * cap.max_pods_per_node(quotas[k], exclusive) for k, n in counts.items())
     assert 0 <= figures.added_usable_ips <= min(8188, figures.new_eni_ips)

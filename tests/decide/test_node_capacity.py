@@ -122,3 +122,12 @@ def test_attached_enis_come_from_the_node_cr_status_and_erdma_enis_do_not_count(
     node_capacity = capacity(annotations=ANNOTATED, node_cr=node_cr)
     assert (node_capacity.attached, node_capacity.free_enis, node_capacity.new_eni_ips) == (2, 5, 150)
     assert capacity(annotations=ANNOTATED).free_enis is None  # no Node CR: unknown, not "can attach"
+
+
+def test_warm_ips_follow_the_legacy_pool_rules():
+    legacy = capacity({"min_pool_size": 10, "max_pool_size": 5}, annotations=ANNOTATED)
+    assert legacy.warm_ips == 5  # min_pool_size never above max_pool_size
+    assert capacity({"min_eni": 2, "max_pool_size": 100}, annotations=ANNOTATED).warm_ips == 60  # min_eni x 30
+    assert capacity({"min_eni": 2, "max_pool_size": 500}, annotations=ANNOTATED).warm_ips == 60
+    crd = capacity({"ipam_type": "crd", "min_pool_size": 10, "min_eni": 2}, annotations=ANNOTATED)
+    assert crd.warm_ips == 10  # the Node CR pool takes min_pool_size as it is
