@@ -78,8 +78,36 @@ def read_cluster(kubeconfig: str) -> dict[str, Any]:
 
 
 def _custom_list(custom: Any, plural: str) -> Any:
-    """Items of a cluster-scoped Terway CRD; None when the CRD is not installed (404)."""
-    answer = read_json(
-        custom.list_cluster_custom_object, TERWAY_GROUP, TERWAY_VERSION, plural, _request_timeout=TIMEOUT_SECONDS
-    )
-    return None if answer is None else list(answer.get("items") or [])
+    """Items of a cluster-scoped Terway CRD, paged; None when the CRD is not installed (404)."""
+    items: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = read_json(
+            custom.list_cluster_custom_object, TERWAY_GROUP, TERWAY_VERSION, plural,
+            limit=PAGE, _continue=token, _request_timeout=TIMEOUT_SECONDS,
+        )
+        if page is None:
+            return None
+        items.extend(_slim(plural, item) for item in page.get("items") or [])
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return items
+
+
+def _slim(plural: str, item: dict[str, Any]) -> dict[str, Any]:
+    """Only what the read-outs use: a Node CR's status lists every pod IP, which thousands of nodes make large."""
+    if plural != "nodes":
+        return item
+    spec, status = item.get("spec") or {}, item.get("status") or {}
+    nics = status.get("networkInterfaces")
+    slim: dict[str, Any] = {
+        "metadata": {"name": (item.get("metadata") or {}).get("name")},
+        "spec": {"nodeCap": spec.get("nodeCap"), **({"eni": {"enableIPPrefix": (spec.get("eni") or {}).get("enableIPPrefix")}}
+                                                     if isinstance(spec.get("eni"), dict) else {})},
+    }
+    if isinstance(nics, dict):
+        slim["status"] = {"networkInterfaces": {
+            key: {k: (nic or {}).get(k) for k in ("networkInterfaceType", "networkInterfaceTrafficMode")}
+            for key, nic in nics.items()
+        }}
+    return slim
