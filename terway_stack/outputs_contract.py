@@ -34,7 +34,7 @@ class OutputType:
     """A JSON type as a consumer sees it, with the README's way of writing it.
 
     `restore_nulls` puts back the null members that Pulumi's Python SDK drops when it deserializes a
-    value (a StackReference read): `{"headroom": null}` arrives as `{}`.
+    value (a StackReference read): `{"usableHeadroomIps": null}` arrives as `{}`.
     """
 
     readme: str
