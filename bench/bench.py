@@ -26,6 +26,7 @@ from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
 
 FLOOR = Path(__file__).with_name("floor")
 STACK_CONFIG = {
@@ -77,12 +78,12 @@ def restart_on(nodes: int) -> dict:
         since = cp.audit_offset()
         provider = engine_copy(tr.TerwayRolloutProvider())
         props = {
-            "kind": tr.KIND, "restartMethod": tr.RESTART_METHOD, "daemonSet": "terway-eniip",
+            "kind": facts.ROLLOUT_KIND, "restartMethod": facts.ROLLOUT_METHOD, "daemonSet": "terway-eniip",
             "namespace": "kube-system", "trigger": uuid.uuid4().hex, "restartOn": "change",
             "timeoutSeconds": 1800.0, "kubeconfig": cp.kubeconfig_inline(),
         }
         seconds = timed(lambda: provider.create(props))
-        ours = cp.count_writes(since, user_agent=tr.USER_AGENT.split("/")[0])
+        ours = cp.count_writes(since, user_agent=facts.ROLLOUT_USER_AGENT.split("/")[0])
         controller = cp.count_writes(since, predicate=by_daemonset_controller)
     return {"nodes": nodes, "seconds": seconds, "provider_writes": ours, "controller_writes": controller}
 

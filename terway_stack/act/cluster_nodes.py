@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .terway_rollout import RolloutError, kube_client, read_json
-
-TERWAY_GROUP, TERWAY_VERSION = "network.alibabacloud.com", "v1beta1"
-NODE_CONFIG_LABEL = "terway-config"
-CONFIG_NAMESPACE = "kube-system"
+from ..decide.facts import KUBE_SYSTEM, NODE_CONFIG_LABEL, PREFLIGHT_USER_AGENT, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION
+from ..decide.pod_networking import PLURAL as POD_NETWORKINGS
+from .kube import KubeError, kube_client, read
 
 PAGE = 500
 TIMEOUT_SECONDS = 20
@@ -33,18 +31,18 @@ def read_nodes(kubeconfig: str) -> dict[str, Any]:
 
     items: list[dict[str, Any]] = []
     try:
-        with kube_client(kubeconfig) as client:
+        with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
             core = CoreV1Api(client)
             token = None
             while True:
-                page = read_json(
+                page = read(
                     core.list_node, limit=PAGE, _continue=token, _request_timeout=TIMEOUT_SECONDS
                 ) or {}
                 items.extend({"metadata": item.get("metadata") or {}} for item in page.get("items") or [])
                 token = (page.get("metadata") or {}).get("continue")
                 if not token:
                     break
-    except RolloutError as err:
+    except KubeError as err:
         raise NodesUnreadable(str(err)) from None
     except Exception as err:  # anything else: the type only, values may hold secrets
         raise NodesUnreadable(f"listing nodes failed ({type(err).__name__})") from None
@@ -60,17 +58,17 @@ def read_cluster(kubeconfig: str) -> dict[str, Any]:
 
     nodes = read_nodes(kubeconfig)
     try:
-        with kube_client(kubeconfig) as client:
+        with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
             custom, core = CustomObjectsApi(client), CoreV1Api(client)
             node_crs = _custom_list(custom, "nodes")
-            pod_networkings = _custom_list(custom, "podnetworkings")
+            pod_networkings = _custom_list(custom, POD_NETWORKINGS)
             configs = {}
             names = sorted({(i["metadata"].get("labels") or {}).get(NODE_CONFIG_LABEL) for i in nodes["items"]} - {None, ""})
             for name in names:
-                cm = read_json(core.read_namespaced_config_map, name, CONFIG_NAMESPACE)
+                cm = read(core.read_namespaced_config_map, name, KUBE_SYSTEM, _request_timeout=TIMEOUT_SECONDS)
                 if cm is not None:
                     configs[name] = cm.get("data") or {}
-    except RolloutError as err:
+    except KubeError as err:
         raise NodesUnreadable(str(err)) from None
     except Exception as err:  # anything else: the type only, values may hold secrets
         raise NodesUnreadable(f"reading Terway's Node CRs failed ({type(err).__name__})") from None
@@ -82,8 +80,8 @@ def _custom_list(custom: Any, plural: str) -> Any:
     items: list[dict[str, Any]] = []
     token = None
     while True:
-        page = read_json(
-            custom.list_cluster_custom_object, TERWAY_GROUP, TERWAY_VERSION, plural,
+        page = read(
+            custom.list_cluster_custom_object, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION, plural,
             limit=PAGE, _continue=token, _request_timeout=TIMEOUT_SECONDS,
         )
         if page is None:

@@ -16,6 +16,7 @@ read at write time. The provider holds no state and is pickled by reference to t
 from __future__ import annotations
 
 import random
+import sys
 import time
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -23,11 +24,18 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from ..decide import pod_networking as decide
-from .eni_config_writer import MAX_ATTEMPTS, Conflict, EniConfigWriteError, client_for, report
-from .terway_rollout import is_unknown, plain, read_json, with_secret_kubeconfig
+from ..decide.facts import POD_NETWORKING_WRITER_KIND as KIND
+from ..decide.facts import POD_NETWORKING_WRITER_USER_AGENT, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION
+from .configmap_writes import MAX_ATTEMPTS, Conflict, EniConfigWriteError
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain
+from .kube import KubeStatusError, kube_client, read, send
 
 INPUT_KEYS = ("kind", "wantedVSwitches", "zoneOfIds", "kubeconfig")
-KIND = "terway-pod-networking-writer"
+
+
+def report(line: str) -> None:
+    # The engine streams a dynamic provider's stderr to the user as info lines.
+    print(f"pod-networking-writer: {line}", file=sys.stderr, flush=True)
 
 
 def _api(client: Any) -> Any:
@@ -37,14 +45,11 @@ def _api(client: Any) -> Any:
 
 
 def list_pod_networkings(client: Any) -> list[dict]:
-    answer = read_json(_api(client).list_cluster_custom_object, decide.API_GROUP, decide.API_VERSION, decide.PLURAL)
+    answer = read(_api(client).list_cluster_custom_object, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION, decide.PLURAL)
     return [] if answer is None else list(answer.get("items") or [])
 
 
 def _patch_options(client: Any, pod_networking: Mapping[str, Any], options: list[str]) -> None:
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
     meta = pod_networking["metadata"]
     op = "replace" if "vSwitchOptions" in (pod_networking.get("spec") or {}) else "add"
     body = [
@@ -52,18 +57,14 @@ def _patch_options(client: Any, pod_networking: Mapping[str, Any], options: list
         {"op": op, "path": "/spec/vSwitchOptions", "value": options},
     ]
     try:
-        _api(client).patch_cluster_custom_object(
-            decide.API_GROUP, decide.API_VERSION, decide.PLURAL, meta["name"], body,
-            _content_type="application/json-patch+json", _preload_content=False,
+        send(
+            _api(client).patch_cluster_custom_object, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION, decide.PLURAL, meta["name"],
+            body, _content_type="application/json-patch+json", what=f"writing PodNetworking {meta['name']}",
         )
-    except ApiException as err:
+    except KubeStatusError as err:
         if err.status in (409, 422):  # the resourceVersion test failed: it changed since our read
             raise Conflict() from None
-        raise EniConfigWriteError(f"writing PodNetworking {meta['name']} failed: {err.status} {err.reason}") from None
-    except (HTTPError, OSError) as err:
-        raise EniConfigWriteError(
-            f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}"
-        ) from None
+        raise
 
 
 def add_vswitch_ids(
@@ -76,7 +77,7 @@ def add_vswitch_ids(
 ) -> dict[str, list[str]]:
     """Append the wanted ids to each PodNetworking that covers their zone. Returns name -> ids added."""
     added: dict[str, list[str]] = {}
-    with client_for(kubeconfig) as client:
+    with kube_client(kubeconfig, POD_NETWORKING_WRITER_USER_AGENT) as client:
         for number in range(1, MAX_ATTEMPTS + 1):
             live = list_pod_networkings(client)
             if after_read is not None:
@@ -112,7 +113,7 @@ class PodNetworkingWriterProvider(dyn.ResourceProvider):
         return dyn.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        changed = [k for k in INPUT_KEYS if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
+        changed = changed_inputs(olds, news, INPUT_KEYS)
         return dyn.DiffResult(changes=bool(changed), replaces=[], stables=[k for k in INPUT_KEYS if k not in changed])
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
@@ -139,7 +140,7 @@ class PodNetworkingWriterProvider(dyn.ResourceProvider):
         return {**{k: props.get(k) for k in INPUT_KEYS}, "added": merged}
 
 
-class PodNetworkingWriter(dyn.Resource, module="terway_stack", name="PodNetworkingWriter"):
+class PodNetworkingWriter(KubeconfigResource, module="terway_stack", name="PodNetworkingWriter"):
     """Appends the pod vSwitch ids to the PodNetworkings that cover their zones; retained on delete."""
 
     added: pulumi.Output[dict]
@@ -153,11 +154,5 @@ class PodNetworkingWriter(dyn.Resource, module="terway_stack", name="PodNetworki
         zone_of_ids: pulumi.Input[Mapping[str, str]],
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        props = {
-            "kind": KIND,
-            "wantedVSwitches": wanted_vswitches,
-            "zoneOfIds": zone_of_ids,
-            "kubeconfig": pulumi.Output.secret(kubeconfig),
-            "added": None,
-        }
-        super().__init__(PodNetworkingWriterProvider(), name, props, with_secret_kubeconfig(opts))
+        props = {"kind": KIND, "wantedVSwitches": wanted_vswitches, "zoneOfIds": zone_of_ids, "added": None}
+        super().__init__(PodNetworkingWriterProvider(), name, props, kubeconfig, opts)

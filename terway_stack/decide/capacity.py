@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from . import node_capacity as per_node
+from ..outputs_contract import ZoneCapacityOutput
+from .facts import MIN_POOL_SIZE_KEY, NODE_CONFIG_LABEL, SELECTION_POLICY_KEY, VIRTUAL_KUBELET_LABEL
 from .sizing import usable_addresses
 
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
-# ECI virtual nodes run no Terway (its DaemonSet keeps off them with a node affinity on `type`).
-VIRTUAL_NODE_LABEL = ("type", "virtual-kubelet")
 # Configure.MinPoolSize is a plain Go int with no default in Terway: absent means 0.
 TERWAY_DEFAULT_MIN_POOL_SIZE = 0
 GROWTH = 0.10  # the headroom warning looks at the warm demand of this many more nodes
-NODE_CONFIG_LABEL = "terway-config"
 UNLABELLED = "(unlabelled)"
 
 
@@ -71,8 +70,8 @@ def nodes_from_list(document: Mapping[str, Any]) -> list[NodeInfo]:
     for item in (document or {}).get("items") or []:
         metadata = (item or {}).get("metadata") or {}
         labels = metadata.get("labels") or {}
-        if labels.get(VIRTUAL_NODE_LABEL[0]) == VIRTUAL_NODE_LABEL[1]:
-            continue
+        if labels.get(VIRTUAL_KUBELET_LABEL[0]) == VIRTUAL_KUBELET_LABEL[1]:
+            continue  # ECI virtual nodes run no Terway (its DaemonSet keeps off them)
         zone = next((labels[k] for k in ZONE_LABELS if labels.get(k)), None)
         instance_type = next((labels[k] for k in INSTANCE_TYPE_LABELS if labels.get(k)), None)
         nodes.append(NodeInfo(str(metadata.get("name") or "?"), zone, instance_type, metadata))
@@ -86,7 +85,7 @@ def max_pods_per_node(quota: EniQuota, exclusive_eni: bool) -> int:
 
 
 def min_pool_size(conf: Mapping[str, Any]) -> int:
-    value = conf.get("min_pool_size")
+    value = conf.get(MIN_POOL_SIZE_KEY)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         return TERWAY_DEFAULT_MIN_POOL_SIZE
     return int(value)
@@ -185,27 +184,27 @@ class ZoneCapacity:
         return growth_nodes(self.nodes or 0) * self.min_pool_size
 
     def as_output(self) -> dict[str, Any]:
-        """The stack output's per-zone object (camelCase, like every output)."""
-        return {
-            "nodes": self.nodes,
-            "nodesByMode": self.nodes_by_mode if self.nodes_known else {},
-            "nodesByInstanceType": self.nodes_by_type,
-            "maxPodsPerNode": self.max_pods_by_kind,
-            "nodesCanAttachEni": self.nodes_can_attach_eni,
-            "nodesAtEniLimit": self.nodes_at_eni_limit,
-            "nodesEniStateUnknown": self.nodes_eni_unknown,
-            "minPoolSize": self.min_pool_size,
-            "warmIps": self.warm_ips,
-            "vswitches": list(self.listed_vswitches),
-            "newVSwitchCidrs": list(self.new_cidrs),
-            "availableIps": self.available_ips,
-            "addedIps": self.added_ips,
-            "newEniIps": self.new_eni_ips,
-            "addedUsableIps": self.added_usable_ips,
-            "usableHeadroomIps": self.usable_headroom_ips,
-            "worstCaseIps": self.worst_case_ips,
-            "unknown": list(self.unknown),
-        }
+        """The stack output's per-zone object, through the outputs contract's model (its field names and types)."""
+        return ZoneCapacityOutput.of(
+            nodes=self.nodes,
+            nodes_by_mode=self.nodes_by_mode if self.nodes_known else {},
+            nodes_by_instance_type=self.nodes_by_type,
+            max_pods_per_node=self.max_pods_by_kind,
+            nodes_can_attach_eni=self.nodes_can_attach_eni,
+            nodes_at_eni_limit=self.nodes_at_eni_limit,
+            nodes_eni_state_unknown=self.nodes_eni_unknown,
+            min_pool_size=self.min_pool_size,
+            warm_ips=self.warm_ips,
+            vswitches=list(self.listed_vswitches),
+            new_vswitch_cidrs=list(self.new_cidrs),
+            available_ips=self.available_ips,
+            added_ips=self.added_ips,
+            new_eni_ips=self.new_eni_ips,
+            added_usable_ips=self.added_usable_ips,
+            usable_headroom_ips=self.usable_headroom_ips,
+            worst_case_ips=self.worst_case_ips,
+            unknown=list(self.unknown),
+        ).as_output()
 
 
 @dataclass(frozen=True)
@@ -230,8 +229,8 @@ class CapacityInputs:
 def effective_conf(node: NodeInfo, inputs: CapacityInputs) -> tuple[dict[str, Any], Optional[str]]:
     """The node's eni_conf (base merged with its terway-config ConfigMap), and a note if that is missing."""
     conf = dict(inputs.base_conf or {})
-    if inputs.min_pool_size and "min_pool_size" not in conf:
-        conf["min_pool_size"] = inputs.min_pool_size
+    if inputs.min_pool_size and MIN_POOL_SIZE_KEY not in conf:
+        conf[MIN_POOL_SIZE_KEY] = inputs.min_pool_size
     name = (node.metadata.get("labels") or {}).get(NODE_CONFIG_LABEL)
     if not name:
         return conf, None
@@ -386,7 +385,7 @@ def no_snat_warnings(created_zones: Sequence[str], has_snat: bool) -> list[str]:
 
 def selection_policy_warning(conf: Mapping[str, Any]) -> Optional[str]:
     """Without vswitch_selection_policy Terway picks among a zone's vSwitches at random."""
-    if conf.get("vswitch_selection_policy"):
+    if conf.get(SELECTION_POLICY_KEY):
         return None
     return (
         "kube-system/eni-config:eni_conf.vswitch_selection_policy is absent: Terway then picks a zone's vSwitches "

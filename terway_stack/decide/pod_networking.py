@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-API_GROUP, API_VERSION, PLURAL = "network.alibabacloud.com", "v1beta1", "podnetworkings"
+PLURAL = "podnetworkings"  # of facts.TERWAY_CRD_GROUP / TERWAY_CRD_VERSION
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from typing import Any, Collection, Literal, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 from pydantic import (
     BaseModel,
@@ -22,7 +22,14 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from typing_extensions import Annotated
 
-from .config_values import data_problems, decode_config_value, redact, secret_leaves  # noqa: F401 (re-export)
+from .config_values import data_problems, redact, secret_leaves
+from .facts import (
+    DEFAULT_DAEMON_SETS,
+    DEFAULT_NETWORK_POLICY_MODE,
+    DEFAULT_RESTART_TIMEOUT_SECONDS,
+    DEFAULT_TYPHA_VERSION,
+    NetworkPolicyMode,
+)
 from .problems import (
     SECRET_PLACEHOLDER,
     InputError,
@@ -36,9 +43,6 @@ from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 
 POD_VSWITCH_MIN_PREFIX = 16  # Alibaba Cloud's largest vSwitch
 POD_VSWITCH_MAX_PREFIX = 19  # runbook: at least 8192 addresses per pod vSwitch
-DEFAULT_TYPHA_VERSION = "v3.20.2"
-
-NetworkPolicyMode = Literal["typha", "disabled", "direct"]
 
 
 _ASCII_INTEGER = re.compile(r"[0-9]{1,15}")
@@ -104,6 +108,12 @@ def _kubernetes_version(value: Any) -> str:
 
 
 KubernetesVersion = Annotated[str, BeforeValidator(_kubernetes_version)]
+
+
+def kubernetes_minor(version: Optional[str]) -> Optional[int]:
+    """The minor of a Kubernetes 1.x version as the config writes it ("v1.30.1-aliyun.1" -> 30); None otherwise."""
+    match = _K8S_VERSION.fullmatch((version or "").strip())
+    return int(match["minor"]) if match and int(match["major"]) == 1 else None
 
 
 # Ranges Alibaba Cloud refuses for a VPC or vSwitch, and the ones no network may use.
@@ -338,8 +348,8 @@ class PodVSwitchSettings(_Model):
 
 
 class TerwaySettings(_Model):
-    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: ["terway-eniip"], min_length=1)
-    restart_timeout_seconds: WholeNumber = Field(default=900, ge=60, le=7200)
+    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1)
+    restart_timeout_seconds: WholeNumber = Field(default=DEFAULT_RESTART_TIMEOUT_SECONDS, ge=60, le=7200)
 
     @field_validator("daemon_sets")
     @classmethod
@@ -351,7 +361,7 @@ class TerwaySettings(_Model):
 
 class StackSettings(_Model):
     cluster: ClusterSettings
-    network_policy: NetworkPolicyMode = "typha"
+    network_policy: NetworkPolicyMode = DEFAULT_NETWORK_POLICY_MODE
     typha: TyphaSettings = Field(default_factory=TyphaSettings)
     pod_vswitches: Optional[PodVSwitchSettings] = Field(default=None, alias="podVSwitches")
     terway: TerwaySettings = Field(default_factory=TerwaySettings)

@@ -11,7 +11,9 @@ from typing import Optional
 import pulumi
 
 from ..act.preflight import PreflightCheck
-from ..decide.preflight import PENDING_ID, PreflightSettings, image_tag, parse_version
+from ..decide.facts import PENDING_ID
+from ..decide.live_objects import image_tag, parse_version
+from ..decide.preflight import PreflightSettings
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..decide.eni_config import TYPHA_SERVICE_NAME
+from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.settings import StackSettings
 from ..decide.typha_manifests import TyphaManifests, render_typha
 

@@ -20,7 +20,8 @@ import pulumi
 import yaml
 
 from ..decide.config_values import data_problems
-from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, parse_eni_conf
+from ..decide.eni_conf_codec import parse_eni_conf
+from ..decide.facts import ENI_CONFIG, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_VIOLATION
 from ..decide.network import ipv6_needed
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.preflight import LiveFacts, PreflightResult, preflight
@@ -33,8 +34,6 @@ from .policy_adapter import plan_violations
 from .report import PlanReport
 from .stack_files import load_stack_config
 
-CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
-EXIT_OK, EXIT_VIOLATION, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 VSWITCH_ID = re.compile(r"vsw-[a-z0-9]+")
 TRACEBACK_ENV = "TERWAY_STACK_TRACEBACK"
 # A plan takes a few seconds; anything near this is a bug (a promise that never resolves), not slowness.
@@ -100,12 +99,12 @@ def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
         elif not isinstance(value, str):
             problems.append(
                 Problem(
-                    key_path([key], namespace=CONFIGMAP),
+                    key_path([key], namespace=ENI_CONFIG),
                     f"must be a string (a ConfigMap's data values are strings), got a {type(value).__name__}",
                 )
             )
         else:
-            problems.extend(data_problems(value, [key], namespace=CONFIGMAP))
+            problems.extend(data_problems(value, [key], namespace=ENI_CONFIG))
     if problems:
         raise InputError(problems)
 
@@ -259,7 +258,7 @@ def plan(args: argparse.Namespace, out=None) -> int:
     violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))
-    return EXIT_VIOLATION if any(v["enforcement"] == "mandatory" for v in violations) else EXIT_OK
+    return EXIT_VIOLATION if report.model.mandatory_violations else EXIT_OK
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import pulumi
 import yaml
 from pulumi.runtime.mocks import MockMonitor
 
-from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
+from ..decide.facts import ENI_CONFIG
 
 SAMPLE_ENI_CONFIG = Path(__file__).with_name("sample_eni_config.yaml")
 PROJECT = "terway"
@@ -97,7 +97,7 @@ class ClusterAndCloudMocks(pulumi.runtime.Mocks):
         return resource_id, dict(args.inputs)
 
     def _read(self, typ: str, resource_id: str) -> dict[str, Any]:
-        if typ == "kubernetes:core/v1:ConfigMap" and resource_id == f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}":
+        if typ == "kubernetes:core/v1:ConfigMap" and resource_id == ENI_CONFIG:
             return copy.deepcopy(self.eni_config)
         if resource_id in self.live_objects:
             return copy.deepcopy(self.live_objects[resource_id])

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional, Sequence
 
+from ..decide.facts import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_VIOLATION
 from . import markdown as md
 
-EXIT_OK, EXIT_VIOLATION, EXIT_INVALID, EXIT_CRASHED = 0, 1, 2, 3
 STACK_FILE_PREFIX, STACK_FILE_SUFFIX = "Pulumi.", ".yaml"
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -117,7 +117,7 @@ def summary(plans: Sequence[StackPlan]) -> str:
 def exit_code(plans: Sequence[StackPlan]) -> int:
     codes = {p.returncode for p in plans}
     if codes - {EXIT_OK, EXIT_VIOLATION, EXIT_INVALID}:
-        return EXIT_CRASHED
+        return EXIT_INTERNAL
     return max(codes, default=EXIT_OK)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from terway_stack.act import pod_networking_writer as pnw
 from terway_stack.act.cluster_nodes import NodesUnreadable, read_cluster
-from terway_stack.act.terway_rollout import RolloutError
+from terway_stack.act.kube import KubeError
 from tests.engine_pickling import engine_pickle, in_fresh_interpreter
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
@@ -37,7 +37,7 @@ def test_check_refuses_a_malformed_wanted_map():
 
 
 def test_an_unreachable_cluster_fails_the_write_without_the_kubeconfig():
-    with pytest.raises(RolloutError) as caught:
+    with pytest.raises(KubeError) as caught:
         pnw.add_vswitch_ids(UNREACHABLE_KUBECONFIG, {"cn-shanghai-f": ["vsw-1"]}, {}, sleep=lambda _s: None)
     assert "cannot reach the Kubernetes API server" in str(caught.value) and SECRET_TOKEN not in str(caught.value)
     with pytest.raises(NodesUnreadable) as unread:

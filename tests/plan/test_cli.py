@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from terway_stack.plan.capacity_report import COLUMNS
+from terway_stack.plan.sections import CapacitySection
 
 from .plan_cli import ROOT, plan
 
@@ -328,7 +328,7 @@ def test_markdown_has_one_section_per_part_of_the_plan(prod_markdown):
 def test_markdown_capacity_is_the_json_capacity(prod_markdown, prod_json):
     rows = table_rows(markdown_tokens(prod_markdown), "Pod IP capacity per zone")
     assert [row[0] for row in rows] == list(prod_json["capacity"]) == ["cn-shanghai-f", "cn-shanghai-g"]
-    added = COLUMNS.index("ADDED")
+    added = CapacitySection.COLUMNS.index("ADDED")
     assert [row[added] for row in rows] == [str(z["addedIps"]) for z in prod_json["capacity"].values()] == ["8188", "8188"]
     for zone, figures in prod_json["capacity"].items():
         for note in figures["unknown"]:

@@ -12,8 +12,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from terway_stack.decide.facts import EXIT_INTERNAL
 from terway_stack.plan.pr_check import (
-    EXIT_CRASHED,
     PROGRAM_WIDE,
     StackPlan,
     exit_code,
@@ -92,7 +92,7 @@ def test_changed_stacks_prints_a_github_output_line(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "codes, expected", [([0, 0], 0), ([0, 1], 1), ([1, 2], 2), ([0, 2], 2), ([0, 137], EXIT_CRASHED), ([2, -9], EXIT_CRASHED), ([], 0)]
+    "codes, expected", [([0, 0], 0), ([0, 1], 1), ([1, 2], 2), ([0, 2], 2), ([0, 137], EXIT_INTERNAL), ([2, -9], EXIT_INTERNAL), ([], 0)]
 )
 def test_any_non_zero_plan_fails_the_check(codes, expected):
     assert exit_code([StackPlan(f"s{i}", code, "", "") for i, code in enumerate(codes)]) == expected
