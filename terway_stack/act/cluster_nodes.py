@@ -6,8 +6,8 @@ nodes: nodeCap, the attached ENIs), the per-node ConfigMaps the nodes select wit
 the PodNetworkings. A CRD that is not installed reads as None (a cluster without centralized IPAM or
 without trunking), never as an error.
 
-Uses the official client like the restart provider does, through the same kubeconfig handling, so an
-error never echoes the kubeconfig. Pages through the list so that thousands of nodes stay cheap.
+Uses the act layer's one Kubernetes toolkit (act/kube.py), so an error never echoes the kubeconfig.
+Pages through the list so that thousands of nodes stay cheap; each page has its own request timeout.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from ..decide.facts import KUBE_SYSTEM, NODE_CONFIG_LABEL, PREFLIGHT_USER_AGENT, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION
 from ..decide.pod_networking import PLURAL as POD_NETWORKINGS
-from .kube import KubeError, kube_client, read
+from .kube import KubeError, kube_client, list_items, read
 
 PAGE = 500
 TIMEOUT_SECONDS = 20
@@ -29,19 +29,10 @@ def read_nodes(kubeconfig: str) -> dict[str, Any]:
     """A NodeList document (only `items[].metadata` is kept), as `kubectl get nodes -o json` gives."""
     from kubernetes.client import CoreV1Api
 
-    items: list[dict[str, Any]] = []
     try:
         with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            core = CoreV1Api(client)
-            token = None
-            while True:
-                page = read(
-                    core.list_node, limit=PAGE, _continue=token, _request_timeout=TIMEOUT_SECONDS
-                ) or {}
-                items.extend({"metadata": item.get("metadata") or {}} for item in page.get("items") or [])
-                token = (page.get("metadata") or {}).get("continue")
-                if not token:
-                    break
+            listed = list_items(CoreV1Api(client).list_node, page_size=PAGE, _request_timeout=TIMEOUT_SECONDS)
+            items = [{"metadata": item.get("metadata") or {}} for item in listed]
     except KubeError as err:
         raise NodesUnreadable(str(err)) from None
     except Exception as err:  # anything else: the type only, values may hold secrets

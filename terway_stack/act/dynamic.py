@@ -39,12 +39,19 @@ def changed_inputs(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Seque
     return [k for k in keys if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
 
 
+def require_choice(value: Any, choices: Sequence[str], what: str) -> None:
+    """A resource argument the program got wrong (a bug, not bad config): ValueError naming the choices."""
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {tuple(choices)}, got {value!r}")
+
+
 class KubeconfigResource(dyn.Resource):
     """A dynamic resource whose provider reaches the cluster with the kubeconfig text in its inputs.
 
     The kubeconfig travels as a secret input and is declared an additional secret output, so neither
-    a preview nor the state shows it. Subclasses name their type as usual
-    (`class X(KubeconfigResource, module="terway_stack", name="X")`).
+    a preview nor the state shows it. `output_keys` are outputs the provider adds to its inputs: they
+    start as None, so that the resource's Output attributes of those names exist. Subclasses name
+    their type as usual (`class X(KubeconfigResource, module="terway_stack", name="X")`).
     """
 
     def __init__(
@@ -54,7 +61,8 @@ class KubeconfigResource(dyn.Resource):
         props: dict[str, Any],
         kubeconfig: pulumi.Input[str],
         opts: Optional[pulumi.ResourceOptions] = None,
+        output_keys: Sequence[str] = (),
     ) -> None:
-        props = {**props, "kubeconfig": pulumi.Output.secret(kubeconfig)}
+        props = {**props, **{key: None for key in output_keys}, "kubeconfig": pulumi.Output.secret(kubeconfig)}
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
         super().__init__(provider, name, props, opts)

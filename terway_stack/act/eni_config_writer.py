@@ -59,7 +59,7 @@ from .configmap_writes import (
     report,
     write_with_retries,
 )
-from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
 from .policy_keys_writes import PolicyState, policy_state, release_policy_keys, write_policy_keys
 
 COMMON_KEYS = ("kind", "role", "namespace", "configMap", "fieldManager", "data", "kubeconfig", "observed")
@@ -289,8 +289,7 @@ class PolicyKeysWriter(KubeconfigResource, module="terway_stack", name="PolicyKe
         config_map: str = ENI_CONFIG_NAME,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if mode not in NETWORK_POLICY_MODES:
-            raise ValueError(f"mode must be one of {NETWORK_POLICY_MODES}, got {mode!r}")
+        require_choice(mode, NETWORK_POLICY_MODES, "mode")
         props = _common_props(POLICY_KEYS_ROLE, planned, POLICY_MANAGER, namespace, config_map)
-        props.update(networkPolicyMode=mode, observed=observed, **{k: None for k in POLICY_STATE_KEYS})
-        super().__init__(PolicyKeysWriterProvider(), name, props, kubeconfig, opts)
+        props.update(networkPolicyMode=mode, observed=observed)
+        super().__init__(PolicyKeysWriterProvider(), name, props, kubeconfig, opts, output_keys=POLICY_STATE_KEYS)

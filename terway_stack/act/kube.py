@@ -117,3 +117,14 @@ def read(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Optional[dict]:
         if err.status == 404:
             return None
         raise
+
+
+def list_items(call: Callable[..., Any], *args: Any, page_size: int = 500, **kwargs: Any) -> Iterator[dict]:
+    """Every item of a LIST, page by page (`limit`/`continue`), so thousands of objects stay cheap."""
+    token = None
+    while True:
+        page = read(call, *args, limit=page_size, **({"_continue": token} if token else {}), **kwargs) or {}
+        yield from page.get("items") or []
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return

@@ -24,7 +24,7 @@ import pulumi.dynamic as dyn
 from ..decide import preflight as decide
 from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
 from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
-from .kube import KubeError, kube_client, read
+from .kube import KubeError, kube_client, list_items, read
 
 INPUT_KEYS = ("kind", "settings", "kubeconfig")
 RESULT_KEYS = ("warnings", "notes")
@@ -34,14 +34,8 @@ PAGE = 500
 def count_network_policies(client: Any) -> int:
     from kubernetes.client import NetworkingV1Api
 
-    api, count, token = NetworkingV1Api(client), 0, None
-    while True:
-        kwargs = {"limit": PAGE, **({"_continue": token} if token else {})}
-        page = read(api.list_network_policy_for_all_namespaces, **kwargs) or {}
-        count += len(page.get("items") or [])
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return count
+    listed = list_items(NetworkingV1Api(client).list_network_policy_for_all_namespaces, page_size=PAGE)
+    return sum(1 for _ in listed)
 
 
 def node_config_names(nodes: Mapping[str, Any]) -> list[str]:
@@ -143,7 +137,5 @@ class PreflightCheck(KubeconfigResource, module="terway_stack", name="PreflightC
         props = {
             "kind": PREFLIGHT_KIND,
             "settings": settings.as_props(),
-            "warnings": None,
-            "notes": None,
         }
-        super().__init__(PreflightCheckProvider(), name, props, kubeconfig, opts)
+        super().__init__(PreflightCheckProvider(), name, props, kubeconfig, opts, output_keys=RESULT_KEYS)

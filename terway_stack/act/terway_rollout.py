@@ -54,7 +54,7 @@ from ..decide.facts import (
     TERWAY_NAMESPACE,
 )
 from ..decide.live_objects import max_unavailable, template_annotations, update_strategy
-from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
 from .kube import KubeStatusError, kube_client, read, send
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -414,8 +414,7 @@ class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollo
         namespace: str = TERWAY_NAMESPACE,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if restart_on not in MODES:
-            raise ValueError(f"restart_on must be one of {MODES}, got {restart_on!r}")
+        require_choice(restart_on, MODES, "restart_on")
         if not isinstance(timeout_seconds, int) or timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be a positive integer, got {timeout_seconds!r}")
         props = {
@@ -426,6 +425,5 @@ class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollo
             "trigger": trigger,
             "restartOn": restart_on,
             "timeoutSeconds": timeout_seconds,
-            **{k: None for k in OUTPUT_KEYS},
         }
-        super().__init__(TerwayRolloutProvider(), name, props, kubeconfig, opts)
+        super().__init__(TerwayRolloutProvider(), name, props, kubeconfig, opts, output_keys=OUTPUT_KEYS)

@@ -73,6 +73,11 @@ DEFAULT_RESTART_TIMEOUT_SECONDS = 900
 # Stands in for the id of a vSwitch this run would create: never equal to a real id, readable in messages.
 PENDING_ID = "<new vSwitch, id known after apply>"
 
+# Tags the stack puts on every vSwitch it creates (Alibaba Cloud allows 20 per resource).
+MANAGED_BY_TAG = ("managed-by", "terway-stack")
+CLUSTER_TAG_KEY = "terway-stack/cluster"  # value: terway:cluster.name
+STACK_TAG_KEYS = (MANAGED_BY_TAG[0], CLUSTER_TAG_KEY)
+
 # --------------------------------------------------------------------------- dynamic resources (act/)
 
 # The engine types a dynamic resource pulumi-python:dynamic:Resource or, with a type name,

@@ -20,12 +20,12 @@ from ..decide.network import (
     pod_vswitch_name,
     snat_coverage_problems,
 )
+from ..decide.facts import CLUSTER_TAG_KEY, MANAGED_BY_TAG
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.settings import PodVSwitchSettings, StackSettings
 from ..decide.sizing import usable_addresses
 from .config_source import secret_config_keys
 
-MANAGED_BY_TAG = {"managed-by": "terway-stack"}
 
 
 def check_against_cloud(pods: PodVSwitchSettings, cluster: str = "") -> None:
@@ -151,7 +151,7 @@ class PodVSwitches(pulumi.ComponentResource):
         pods = settings.pod_vswitches
         # check_against_cloud ran in declare/stack.py before anything was declared (the preflight too).
         snat_table_id = resolve_snat_table(pods)
-        tags = {**pods.tags, **MANAGED_BY_TAG, "terway-stack/cluster": settings.cluster.name}
+        tags = {**pods.tags, MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], CLUSTER_TAG_KEY: settings.cluster.name}
 
         created = {zone: self._vswitch(settings.cluster.name, zone, cidr, pods.vpc_id, tags) for zone, cidr in pods.created_zones.items()}
         self.snat_entries = {

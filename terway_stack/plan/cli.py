@@ -109,33 +109,59 @@ def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
         raise InputError(problems)
 
 
+# One entry of a facts file: (problems, the mock answer's value or None).
+EntryCheck = Callable[[Any, Any, str], tuple[list[Problem], Optional[dict[str, Any]]]]
+
+
+def _facts_file(path: Path, shape: str, check_entry: EntryCheck) -> dict[str, dict[str, Any]]:
+    """key -> answer value of a YAML/JSON map file; InputError naming every bad entry at once."""
+    document = read_document(path)
+    if not isinstance(document, dict):
+        raise InputError([Problem(str(path), f"must map {shape}")])
+    problems: list[Problem] = []
+    known: dict[str, dict[str, Any]] = {}
+    for key, facts in document.items():
+        found, value = check_entry(key, facts, f"{path}: {key}")
+        problems += found
+        if value is not None:
+            known[str(key)] = value
+    if problems:
+        raise InputError(problems)
+    return known
+
+
+def _vswitch_entry(vswitch_id: Any, facts: Any, where: str) -> tuple[list[Problem], Optional[dict[str, Any]]]:
+    if not isinstance(vswitch_id, str) or not VSWITCH_ID.fullmatch(vswitch_id):
+        return [Problem(where, "is not a vSwitch id (vsw-...)")], None
+    if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps", "ipv6CidrBlock"}:
+        return [Problem(where, "must be {zone: <zone>, availableIps: <count>[, ipv6CidrBlock: <block or \"\">]}")], None
+    problems = []
+    count, zone, ipv6 = facts.get("availableIps"), facts.get("zone"), facts.get("ipv6CidrBlock", "")
+    if not isinstance(ipv6, str):
+        problems.append(Problem(f"{where}.ipv6CidrBlock", "must be the vSwitch's IPv6 block, or \"\" for none"))
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        problems.append(Problem(f"{where}.availableIps", f"must be a whole number >= 0, got {count!r}"))
+    if not isinstance(zone, str) or not zone:
+        problems.append(Problem(f"{where}.zone", "must name the vSwitch's zone"))
+    return problems, {"zoneId": zone, "availableIpAddressCount": count, "ipv6CidrBlock": ipv6}
+
+
+def _instance_type_entry(_kind: Any, facts: Any, where: str) -> tuple[list[Problem], Optional[dict[str, Any]]]:
+    if not isinstance(facts, dict) or set(facts) != {"eniQuantity", "privateIpsPerEni"}:
+        return [Problem(where, "must be {eniQuantity: <ENIs per instance>, privateIpsPerEni: <IPs per ENI>}")], None
+    problems = [
+        Problem(f"{where}.{key}", f"must be a whole number >= 1, got {value!r}")
+        for key, value in facts.items()
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ]
+    return problems, {"eniQuantity": facts["eniQuantity"], "eniPrivateIpAddressQuantity": facts["privateIpsPerEni"]}
+
+
 def _vswitch_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     """Cloud answers for getSwitches from the --vswitches file (id -> zone, availableIps)."""
     if path is None:
         return None
-    document = read_document(path)
-    if not isinstance(document, dict):
-        raise InputError([Problem(str(path), "must map vSwitch ids to {zone, availableIps}")])
-    problems, known = [], {}
-    for vswitch_id, facts in document.items():
-        where = f"{path}: {vswitch_id}"
-        if not isinstance(vswitch_id, str) or not VSWITCH_ID.fullmatch(vswitch_id):
-            problems.append(Problem(where, "is not a vSwitch id (vsw-...)"))
-            continue
-        if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps", "ipv6CidrBlock"}:
-            problems.append(Problem(where, "must be {zone: <zone>, availableIps: <count>[, ipv6CidrBlock: <block or \"\">]}"))
-            continue
-        ipv6 = facts.get("ipv6CidrBlock", "")
-        if not isinstance(ipv6, str):
-            problems.append(Problem(f"{where}.ipv6CidrBlock", "must be the vSwitch's IPv6 block, or \"\" for none"))
-        count, zone = facts.get("availableIps"), facts.get("zone")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            problems.append(Problem(f"{where}.availableIps", f"must be a whole number >= 0, got {count!r}"))
-        if not isinstance(zone, str) or not zone:
-            problems.append(Problem(f"{where}.zone", "must name the vSwitch's zone"))
-        known[vswitch_id] = {"zoneId": zone, "availableIpAddressCount": count, "ipv6CidrBlock": ipv6}
-    if problems:
-        raise InputError(problems)
+    known = _facts_file(path, "vSwitch ids to {zone, availableIps}", _vswitch_entry)
     return {"alicloud:vpc/getSwitches:getSwitches": switches_answer(known)}
 
 
@@ -165,21 +191,7 @@ def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     """Cloud answers for getInstanceTypes from the --instance-types file (type -> ENI quota)."""
     if path is None:
         return None
-    document = read_document(path)
-    if not isinstance(document, dict):
-        raise InputError([Problem(str(path), "must map instance types to {eniQuantity, privateIpsPerEni}")])
-    problems, known = [], {}
-    for kind, facts in document.items():
-        where = f"{path}: {kind}"
-        if not isinstance(facts, dict) or set(facts) != {"eniQuantity", "privateIpsPerEni"}:
-            problems.append(Problem(where, "must be {eniQuantity: <ENIs per instance>, privateIpsPerEni: <IPs per ENI>}"))
-            continue
-        for key, value in facts.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                problems.append(Problem(f"{where}.{key}", f"must be a whole number >= 1, got {value!r}"))
-        known[str(kind)] = {"eniQuantity": facts["eniQuantity"], "eniPrivateIpAddressQuantity": facts["privateIpsPerEni"]}
-    if problems:
-        raise InputError(problems)
+    known = _facts_file(path, "instance types to {eniQuantity, privateIpsPerEni}", _instance_type_entry)
 
     def answer(args: dict[str, Any]) -> dict[str, Any]:
         kind = args.get("instanceType")

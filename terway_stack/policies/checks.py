@@ -23,7 +23,7 @@ from ..decide.facts import (
 )
 from ..decide.live_objects import image_tag
 from ..decide.policy_keys import policy_enabled
-from ..decide.settings import POD_VSWITCH_MAX_PREFIX, POD_VSWITCH_MIN_PREFIX, kubernetes_minor
+from ..decide.config_types import POD_VSWITCH_MAX_PREFIX, POD_VSWITCH_MIN_PREFIX, kubernetes_minor
 from ..decide.sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 from .context import PolicyContext
 from .model import UNKNOWN, Finding, PlanResource, as_number, dig, known, show

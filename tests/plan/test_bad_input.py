@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import redirect_stderr, redirect_stdout
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from terway_stack.plan import cli
+from tests.cli_runs import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = (ROOT / "Pulumi.prod.yaml").read_text()
@@ -24,11 +24,7 @@ PROD = (ROOT / "Pulumi.prod.yaml").read_text()
 
 def plan(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "terway_stack", "plan", "--project-dir", str(ROOT), *args],
-        cwd=ROOT, capture_output=True, timeout=60,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **(env or {})},
-    )
+    result = run_module("terway_stack", "plan", "--project-dir", str(ROOT), *args, env=env, timeout=60, text=False)
     result.seconds = time.monotonic() - started
     return result
 

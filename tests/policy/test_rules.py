@@ -17,7 +17,7 @@ from terway_stack.policies import (
     with_policy_config,
 )
 from terway_stack.decide.live_objects import image_tag
-from terway_stack.decide.settings import kubernetes_minor
+from terway_stack.decide.config_types import kubernetes_minor
 from terway_stack.policies.checks import effective_mode
 from terway_stack.policies.plan_readers import registry_region
 
