@@ -28,3 +28,4 @@ def test_a_pod_networking_covering_an_extended_zone_without_the_new_id_is_stale(
 
 def test_options_after_keeps_existing_ids_first_and_adds_each_once():
     assert pn.options_after(["vsw-a", "vsw-b"], ["vsw-c", "vsw-a", "vsw-c"]) == ["vsw-a", "vsw-b", "vsw-c"]
+
