@@ -4,6 +4,7 @@
     the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio.
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
+(c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
 
 Run with `make bench` (builds or reuses the engine first).
 """
@@ -27,6 +28,8 @@ from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
+
+from validation import validation_ratios  # noqa: E402  (bench/validation.py, next to this file)
 
 FLOOR = Path(__file__).with_name("floor")
 STACK_CONFIG = {
@@ -107,8 +110,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--only", choices=("preview", "restart"))
+    parser.add_argument("--only", choices=("preview", "restart", "validation"))
     args = parser.parse_args()
+    if args.only in (None, "validation"):
+        validation_ratios()
+    if args.only == "validation":
+        return
     if args.only != "restart":
         preview_ratio(args.runs)
     if args.only != "preview":

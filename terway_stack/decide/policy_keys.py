@@ -6,7 +6,7 @@ relay would change nothing on a cluster whose policy engine is not Felix. Plain 
 """
 from __future__ import annotations
 
-import json
+from . import strict_json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
@@ -110,10 +110,10 @@ def restore_disable_policy(prior: Optional[str], held_value: Optional[str], live
 
 
 def policy_enabled(value: Optional[str]) -> bool:
-    """How Terway reads disable_network_policy: only "false", "0", "" or absent leave policy on.
+    """How Terway reads disable_network_policy: only exactly "false", "0", "" or absent leave policy on.
 
-    Terway compares the mounted file's bytes exactly (cmd/terway-cli/common.go getAllConfig), with no
-    trimming: "false\n" (what a YAML block scalar gives) turns policy OFF.
+    Terway compares the text exactly: "false\n" or "false\x1f" turns policy OFF, so it is read as off
+    here too (the value checked is the value Terway uses).
     """
     return value is None or value in ("false", "0", "")
 
@@ -152,8 +152,8 @@ def _cni_terway_value(text: Optional[str], key: str) -> Any:
     if not text:
         return None
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
+        document = strict_json.parse(text).value  # bounded: a deep or huge text is refused, never a RecursionError
+    except strict_json.JsonTextError:
         return None
     plugins = document.get("plugins", [document]) if isinstance(document, dict) else []
     for plugin in plugins if isinstance(plugins, list) else []:

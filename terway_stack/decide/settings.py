@@ -11,13 +11,16 @@ from typing import Any, Collection, Mapping, Optional
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from typing_extensions import Annotated
 
 from .config_types import (
     CalicoVersion,
@@ -32,6 +35,7 @@ from .config_types import (
     VpcId,
     VSwitchId,
     WholeNumber,
+    ZoneKey,
     check_tags,
     kubernetes_release,
     pod_vswitch_cidr,
@@ -49,18 +53,24 @@ from .problems import (
     InputError,
     OfflineSecret,
     Problem,
+    at_most_shown,
     describe,
     key_path,
     problems_from_validation_error,
 )
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
+from .text import checked_text
+
+_quoted = describe  # one way to quote a value, so that redaction can find it
 
 class _Model(BaseModel):
     model_config = ConfigDict(
         # Keys are camelCase only (`nodeCount`, never `node_count`): the policy pack and the docs read
         # the same names, so a key is either accepted everywhere or refused everywhere.
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, str_strip_whitespace=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
     )
+    # No str_strip_whitespace: pydantic's stripping differs from Python's (U+001C..U+001F), so every
+    # string field cleans itself once through decide.text and uses exactly what it checked.
 
 
 def _require_exactly_one(first: Any, second: Any, which: str) -> None:
@@ -134,7 +144,7 @@ class SnatSettings(_Model):
 
 class PodVSwitchSettings(_Model):
     vpc_id: Optional[VpcId] = None
-    zones: dict[str, ZoneSpec] = Field(min_length=1)
+    zones: dict[ZoneKey, ZoneSpec] = Field(min_length=1)
     snat: Optional[SnatSettings] = None
     tags: dict[str, TagValue] = Field(default_factory=dict)
     # Add the pod vSwitch ids to existing PodNetworkings that cover their zone (declare/pod_networkings.py).
@@ -170,7 +180,7 @@ class TerwaySettings(_Model):
 
 class StackSettings(_Model):
     cluster: ClusterSettings
-    network_policy: NetworkPolicyMode = DEFAULT_NETWORK_POLICY_MODE
+    network_policy: Annotated[NetworkPolicyMode, BeforeValidator(checked_text)] = DEFAULT_NETWORK_POLICY_MODE
     typha: TyphaSettings = Field(default_factory=TyphaSettings)
     pod_vswitches: Optional[PodVSwitchSettings] = Field(default=None, alias="podVSwitches")
     terway: TerwaySettings = Field(default_factory=TerwaySettings)
@@ -180,6 +190,13 @@ class StackSettings(_Model):
     # without a reachable cloud, such as the e2e suite's.
     cloud_lookups: bool = True
     region: RegionId = Field(alias="alicloud:region")
+    # Top-level keys (raw names: `cluster`, `podVSwitches`, `alicloud:region`) the engine holds as
+    # secrets; the declare layer keeps every value derived from them secret (declare/secrets.py).
+    _secret_roots: frozenset = PrivateAttr(default=frozenset())
+
+    @property
+    def secret_roots(self) -> frozenset:
+        return self._secret_roots
 
     @field_validator("pod_vswitches", mode="before")
     @classmethod
@@ -235,18 +252,31 @@ def _zone_problems(settings: StackSettings) -> list[Problem]:
 
 
 def _overlap_problems(created: Mapping[str, str]) -> list[Problem]:
+    """Each zone whose CIDR overlaps another zone's, in O(n log n).
+
+    CIDR blocks either nest or are disjoint, so in address order (the larger block first at equal
+    addresses) a block overlaps an earlier one exactly when it starts inside the furthest-reaching
+    block seen so far, and then lies inside it. The problem is reported at the later zone name,
+    naming the other.
+    """
+    networks = sorted(
+        ((ipaddress.IPv4Network(cidr), zone) for zone, cidr in created.items()),
+        key=lambda item: (item[0].network_address, item[0].prefixlen, item[1]),
+    )
     problems = []
-    zones = list(created)
-    for i, zone in enumerate(zones):
-        for earlier in zones[:i]:
-            if ipaddress.IPv4Network(created[zone]).overlaps(ipaddress.IPv4Network(created[earlier])):
-                problems.append(
-                    Problem(
-                        key_path(["podVSwitches", "zones", zone, "cidr"]),
-                        f"{created[zone]} overlaps {created[earlier]} of zone {earlier}",
-                    )
+    cover: Optional[tuple[ipaddress.IPv4Network, str]] = None
+    for network, zone in networks:
+        if cover is not None and network.network_address <= cover[0].broadcast_address:
+            first, second = sorted((zone, cover[1]))
+            problems.append(
+                Problem(
+                    key_path(["podVSwitches", "zones", second, "cidr"]),
+                    f"{created[second]} overlaps {created[first]} of zone {first}",
                 )
-    return problems
+            )
+        if cover is None or network.broadcast_address > cover[0].broadcast_address:
+            cover = (network, zone)
+    return sorted(problems, key=lambda p: p.path)
 
 
 def _typha_problems(settings: StackSettings) -> list[Problem]:
@@ -296,5 +326,7 @@ def parse_settings(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
         except ValidationError as err:
             problems = _snake_case_hints(problems_from_validation_error(err, secret_roots=secret_keys))
     if problems:
+        problems = at_most_shown(problems)
         raise InputError(redact(problems, secret_leaves(raw, secret_keys)) if secret_keys else problems)
+    settings._secret_roots = frozenset(secret_keys)
     return settings

@@ -27,6 +27,7 @@ from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
 from .dual_stack import ipv6_plan
+from .secrets import kept_component_outputs, redacted
 
 
 def _stop_on_input_error(fn):
@@ -36,7 +37,7 @@ def _stop_on_input_error(fn):
         try:
             return fn(*args)
         except InputError as err:
-            raise pulumi.RunError(str(err)) from None
+            raise pulumi.RunError(redacted(str(err))) from None  # live values may hold a secret id
 
     return wrapped
 
@@ -130,7 +131,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
         self.trigger = _written_trigger(self.policy_writer, self.eni_conf_writer)
         self.restarts = [self._restart(ds, "change", self.trigger, writers) for ds in settings.terway.daemon_sets]
         self.release_restarts = release_restarts
-        self.register_outputs({"trigger": self.trigger})
+        self.register_outputs(kept_component_outputs(settings, {"trigger": self.trigger}, "podVSwitches", "networkPolicy"))
 
     def _eni_conf_writer(self, wanted, depends_on) -> EniConfWriter:
         return EniConfWriter(

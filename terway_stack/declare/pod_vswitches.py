@@ -24,7 +24,7 @@ from ..decide.facts import CLUSTER_TAG_KEY, MANAGED_BY_TAG
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.settings import PodVSwitchSettings, StackSettings
 from ..decide.sizing import usable_addresses
-from .config_source import secret_config_keys
+from .secrets import kept_component_outputs
 
 
 
@@ -125,12 +125,6 @@ def resolve_snat_table(pods: PodVSwitchSettings) -> Optional[str]:
     return gateways[0].snat_table_ids[0]
 
 
-def _kept_secret(value: str, config_key: str) -> pulumi.Input[str]:
-    # A value read from a secret key (`--secret --path ...snatIps[0]` makes all of podVSwitches secret)
-    # stays secret in state.
-    return pulumi.Output.secret(value) if config_key in secret_config_keys() else value
-
-
 class PodVSwitches(pulumi.ComponentResource):
     """Pod vSwitches for Terway: created ones (cidr) plus adopted ones (vswitchId), zone by zone."""
 
@@ -166,7 +160,9 @@ class PodVSwitches(pulumi.ComponentResource):
             **{zone: vswitch.id for zone, vswitch in created.items()}, **pods.adopted_zones
         ).apply(lambda ids: dict(sorted(ids.items())))
         self.register_outputs(
-            {"vswitchIds": self.vswitch_ids, "cidrs": self.cidrs, "usableIps": self.usable_ips}
+            kept_component_outputs(
+                settings, {"vswitchIds": self.vswitch_ids, "cidrs": self.cidrs, "usableIps": self.usable_ips}, "podVSwitches"
+            )
         )
 
     def _retained(self) -> pulumi.ResourceOptions:
@@ -195,7 +191,7 @@ class PodVSwitches(pulumi.ComponentResource):
             f"{cluster}-pods-{zone}-snat",
             snat_table_id=snat_table_id,
             source_vswitch_id=vswitch.id,
-            snat_ip=_kept_secret(",".join(str(ip) for ip in pods.snat.snat_ips), "terway:podVSwitches"),
+            snat_ip=",".join(str(ip) for ip in pods.snat.snat_ips),  # kept secret by declare/secrets.py
             snat_entry_name=f"{cluster}-terway-pods-{zone}",
             opts=self._retained(),
         )

@@ -6,6 +6,7 @@ from typing import Any, Optional
 import pulumi
 
 from ..decide.advisories import network_policy_advisories
+from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
@@ -14,11 +15,19 @@ from .eni_config import EniConfigOwnership, LiveEniConfig
 from .pod_networkings import PodNetworkings
 from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
+from .secrets import keep_secrets_everywhere, names_problems
 from .typha import TyphaRelay
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
-    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`."""
+    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`.
+
+    Every value derived from a secret config key stays secret in every input and output (declare/secrets.py).
+    """
+    problems = names_problems(settings)
+    if problems:
+        raise InputError(problems)
+    secrecy = keep_secrets_everywhere(settings)
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     if settings.pod_vswitches is not None and settings.cloud_lookups:
@@ -44,7 +53,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     )
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
     PodNetworkings(settings, cluster, live.configmap.data, capacity.snapshot, pods.vswitch_ids if pods else None, gates)
-    return exports({
+    return secrecy.outputs(exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
         "typhaServiceName": typha.service_name if typha else None,
@@ -55,4 +64,4 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
         "podIpCapacity": capacity.figures,
-    })
+    }))

@@ -6,18 +6,17 @@ Exit codes: 0 ok, 1 a mandatory policy violation, 2 invalid configuration or inp
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
 import sys
+import threading
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import pulumi
-import yaml
 
 from ..decide.config_values import data_problems
 from ..decide.eni_conf_codec import parse_eni_conf
@@ -30,7 +29,7 @@ from ..declare.config_source import load_settings
 from ..declare.preflight import preflight_settings
 from .cluster_files import KUBECTL, ClusterFiles, read_document
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
-from .policy_adapter import plan_violations
+from .policy_adapter import plan_violations, policy_config_problems
 from .report import PlanReport
 from .stack_files import load_stack_config
 
@@ -38,10 +37,8 @@ VSWITCH_ID = re.compile(r"vsw-[a-z0-9]+")
 TRACEBACK_ENV = "TERWAY_STACK_TRACEBACK"
 # A plan takes a few seconds; anything near this is a bug (a promise that never resolves), not slowness.
 PLAN_TIMEOUT_SECONDS = 120
-
-
-class PlanTimeout(Exception):
-    pass
+TIMEOUT_ENV = "TERWAY_STACK_PLAN_TIMEOUT"
+DEADLINE_GRACE_SECONDS = 10
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,16 +75,40 @@ def _parser() -> argparse.ArgumentParser:
 def _live_eni_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     if path is None:
         return None
-    try:
-        configmap = load_configmap(path)
-    except FileNotFoundError:
-        raise InputError([Problem(str(path), "file not found")]) from None
-    except Exception as err:  # yaml errors and shape errors alike: name the file, not the parser
-        raise InputError([Problem(str(path), f"is not a saved ConfigMap ({err})".replace("\n", " "))]) from None
+    configmap = read_document(path)
+    if not isinstance(configmap, dict) or configmap.get("kind") not in (None, "ConfigMap"):
+        raise InputError([Problem(str(path), "is not a saved ConfigMap (kubectl get cm eni-config -n kube-system -o yaml)")])
+    _check_metadata(path, configmap.get("metadata"))
     if not isinstance(configmap.get("data"), dict):
         raise InputError([Problem(f"{path}: data", "missing: the ConfigMap has no data")])
     _check_data_values(path, configmap["data"])
     return configmap
+
+
+def _check_metadata(path: Path, metadata: Any) -> None:
+    """The shapes the offline checks read (metadata.managedFields[].fieldsV1.f:data, manager, operation),
+    as the API server would have returned them; anything else is not what kubectl saved."""
+    problems = []
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise InputError([Problem(f"{path}: metadata", "must be a mapping")])
+    managed = metadata.get("managedFields")
+    if managed is not None and not isinstance(managed, list):
+        raise InputError([Problem(f"{path}: metadata.managedFields", "must be a list")])
+    for index, entry in enumerate(managed or []):
+        where = f"{path}: metadata.managedFields[{index}]"
+        if not isinstance(entry, dict):
+            problems.append(Problem(where, "must be a mapping"))
+            continue
+        for key in ("manager", "operation"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                problems.append(Problem(f"{where}.{key}", "must be a string"))
+        fields = entry.get("fieldsV1")
+        if fields is not None and (not isinstance(fields, dict) or not isinstance(fields.get("f:data", {}), (dict, type(None)))):
+            problems.append(Problem(f"{where}.fieldsV1", "must be a mapping whose f:data is a mapping"))
+    if problems:
+        raise InputError(problems)
 
 
 def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
@@ -202,16 +223,14 @@ def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
 
 
 def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
+    """The --policy-config document (JSON, as `pulumi preview --policy-pack-config` takes), checked against
+    the pack's own schema: every problem names the file and the policy's key."""
     if path is None:
         return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:  # ValueError: not JSON, not UTF-8, a number too long
-        raise InputError([Problem(str(path), f"is not a readable JSON policy config ({err})")]) from None
-    except RecursionError:
-        raise InputError([Problem(str(path), "is nested too deeply to be a policy config")]) from None
-    if not isinstance(document, dict):
-        raise InputError([Problem(str(path), "must be a JSON object of policy name -> settings")])
+    document = read_document(path, yaml_allowed=False)
+    problems = policy_config_problems(document)
+    if problems:
+        raise InputError([Problem(f"{path}: {where}" if where else str(path), why) for where, why in problems])
     return document
 
 
@@ -249,10 +268,8 @@ def plan(args: argparse.Namespace, out=None) -> int:
     stack = args.stack or stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
     config = load_stack_config(stack_file, args.project_dir)
     settings = load_settings(config)  # fails fast, before the runtime starts
+    # Every input file is read and checked before the runtime starts: a malformed one exits 2 at once.
     live = _live_eni_config(args.eni_config)
-
-    from ..program import run  # after validation: importing providers is the slow part
-
     files = ClusterFiles(args.nodes, args.node_crs, args.configmaps, args.pod_networkings)
     node_reader = files.reader
     cloud = {
@@ -260,6 +277,10 @@ def plan(args: argparse.Namespace, out=None) -> int:
         **(_instance_type_facts(args.instance_types) or {}),
         **(_snat_entry_facts(args.snat_entries) or {}),
     }
+    policy_config = _policy_config(args.policy_config)
+
+    from ..program import run  # after validation: importing providers is the slow part
+
     evaluation = evaluate(
         lambda: run(config, environ={}, node_reader=node_reader), config, stack=stack, eni_config=live, cloud_answers=cloud
     )
@@ -267,26 +288,48 @@ def plan(args: argparse.Namespace, out=None) -> int:
     live_data = live_configmap.get("data") or {}
     offline = offline_preflight(settings, live_configmap, files.node_configs())
     offline.not_run += cloud_checks_not_run(settings, live_data, args.snat_entries is not None)
-    violations = plan_violations(evaluation, settings, _policy_config(args.policy_config))
+    violations = plan_violations(evaluation, settings, policy_config)
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))
     return EXIT_VIOLATION if report.model.mandatory_violations else EXIT_OK
 
 
+def _deadline_seconds() -> int:
+    # TERWAY_STACK_PLAN_TIMEOUT: for tests of the deadline itself (a whole number of seconds >= 1).
+    value = os.environ.get(TIMEOUT_ENV, "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) >= 1 else PLAN_TIMEOUT_SECONDS
+
+
 @contextmanager
 def _deadline(seconds: int) -> Iterator[None]:
-    """Turn a stall into PlanTimeout, so that every input finishes or fails (main thread only)."""
+    """End the process when the plan has not finished within `seconds`, wherever it is stuck.
 
-    def expire(signum: int, frame: Any) -> None:
-        raise PlanTimeout(f"the plan did not finish within {seconds} s")
+    A watchdog thread, not an exception: an exception raised into a stalled event loop is caught by
+    the loop (the old SIGALRM handler printed a traceback and the plan ran on). The thread writes one
+    line and ends the process with exit code 3 (a stall is a bug). A stall inside C code that holds
+    the interpreter lock keeps the thread from running, so the kernel's alarm, with its default
+    action, ends the process a little later in any case.
+    """
+    finished = threading.Event()
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
+    def watch() -> None:
+        if not finished.wait(seconds):
+            os.write(2, f"error: internal error (the plan did not finish within {seconds} s); please report it "
+                        f"with the input\n".encode())
+            os._exit(EXIT_INTERNAL)
+
+    threading.Thread(target=watch, name="plan-deadline", daemon=True).start()
+    backstop = threading.current_thread() is threading.main_thread()
+    if backstop:
+        previous = signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(seconds + DEADLINE_GRACE_SECONDS)
     try:
         yield
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        finished.set()
+        if backstop:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def _one_line(text: str) -> str:
@@ -296,7 +339,7 @@ def _one_line(text: str) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with _deadline(PLAN_TIMEOUT_SECONDS):
+        with _deadline(_deadline_seconds()):
             return plan(args)
     except InputError as err:
         print(f"error: invalid input\n{err}", file=sys.stderr)

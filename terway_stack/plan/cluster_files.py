@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
-
-from ..act.cluster_nodes import NODE_CONFIG_LABEL, NodesUnreadable
+from ..act.cluster_nodes import NodesUnreadable
+from ..decide.facts import NODE_CONFIG_LABEL
+from ..decide import strict_json
 from ..decide.problems import InputError, Problem
 
 KUBECTL = {
@@ -22,14 +22,43 @@ KUBECTL = {
 }
 
 
-def read_document(path: Path) -> Any:
+def read_document(path: Path, yaml_allowed: bool = True) -> Any:
+    """Any input file, through the one strict reader (decide.strict_json.read_document); a problem names
+    the file and the path inside it, and exits 2."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError([Problem(str(path), "file not found")]) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        reason = type(err).__name__ if isinstance(err, yaml.YAMLError) else str(err)
-        raise InputError([Problem(str(path), f"is not readable YAML or JSON ({reason})")]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = f"is not UTF-8 text ({err.reason})" if isinstance(err, UnicodeDecodeError) else f"cannot be read ({err.strerror})"
+        raise InputError([Problem(str(path), reason)]) from None
+    try:
+        return strict_json.read_document(text, yaml_allowed)
+    except strict_json.JsonTextError as err:
+        raise InputError([Problem(f"{path}: {err.path}" if err.path else str(path), err.reason)]) from None
+
+
+def check_nodes(path: Path, items: list) -> None:
+    """items[].metadata.{name, labels, annotations} as the API server returns them; the capacity figures
+    read nothing else."""
+    problems = []
+    for index, item in enumerate(items):
+        where = f"{path}: items[{index}]"
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(metadata, (dict, type(None))):
+            problems.append(Problem(where, "must be a Node: a mapping with a metadata mapping"))
+            continue
+        for key, what in (("labels", "label"), ("annotations", "annotation")):
+            mapping = (metadata or {}).get(key)
+            if mapping is not None and not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
+                problems.append(Problem(f"{where}.metadata.{key}", f"must map {what} names to strings"))
+        name = (metadata or {}).get("name")
+        if name is not None and not isinstance(name, str):
+            problems.append(Problem(f"{where}.metadata.name", "must be a string"))
+        if len(problems) >= 10:
+            break
+    if problems:
+        raise InputError(problems)
 
 
 def _items(path: Optional[Path], what: str) -> Optional[list]:
@@ -38,9 +67,12 @@ def _items(path: Optional[Path], what: str) -> Optional[list]:
     document = read_document(path)
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise InputError([Problem(f"{path}: items", f"missing: expected the output of `{KUBECTL[what]}`")])
+    if what == "nodes":
+        check_nodes(path, document["items"])
+        return document["items"]
     for index, item in enumerate(document["items"]):
         if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
-            raise InputError([Problem(f"{path}: items.{index}.metadata", "missing: every item needs its metadata")])
+            raise InputError([Problem(f"{path}: items[{index}].metadata", "missing: every item needs its metadata")])
     return document["items"]
 
 
@@ -77,5 +109,5 @@ class ClusterFiles:
             return None
         if self.node_items is None:
             return {n: d for n, d in self.configmaps.items() if n != "eni-config" and "eni_conf" in d}
-        wanted = {((i["metadata"].get("labels") or {}).get(NODE_CONFIG_LABEL)) for i in self.node_items} - {None, ""}
+        wanted = {(((i.get("metadata") or {}).get("labels") or {}).get(NODE_CONFIG_LABEL)) for i in self.node_items} - {None, ""}
         return {n: d for n, d in self.configmaps.items() if n in wanted}

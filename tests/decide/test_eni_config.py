@@ -240,8 +240,10 @@ def test_restore_disable_policy(prior, held, live, expected):
     assert pk.restore_disable_policy(prior, held, live) == expected
 
 
-@pytest.mark.parametrize("value, enabled", [(None, True), ("false", True), ("0", True), ("", True), ("true", False), ("1", False),
-                                            ("yes", False), ("false\n", False), (" 0", False), ("False", False)])
+@pytest.mark.parametrize("value, enabled", [
+    (None, True), ("false", True), ("0", True), ("", True), ("true", False), ("1", False), ("yes", False),
+    ("false\n", False), (" 0", False), ("false\x1f", False),  # Terway compares exactly: these turn policy off
+])
 def test_disable_network_policy_is_read_like_terway_reads_it(value, enabled):
     assert pk.policy_enabled(value) is enabled
 

@@ -211,7 +211,7 @@ def test_switching_policy_on_needs_confirmation_and_says_how_many_policies(live,
     assert pf.preflight(settings(mode, confirm_network_policy_enforcement=True), facts(cm, count=7)).problems == []
 
 
-@pytest.mark.parametrize("live", [None, "false", "0", ""])
+@pytest.mark.parametrize("live", [None, "false", "0", ""])  # " false " is off: Terway compares exactly
 def test_policy_already_on_or_mode_disabled_needs_no_confirmation(live):
     data = {} if live is None else {"disable_network_policy": live}
     cm = configmap(data)
