@@ -23,6 +23,7 @@ import pulumi.dynamic as dyn
 
 from ..decide import preflight as decide
 from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
+from .access_review import denied
 from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
 from .kube import KubeError, kube_client, list_items, read
 
@@ -74,10 +75,12 @@ def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.Li
             name: read(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
         }
         count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
+        refused = denied(client, settings.accesses)
     node_configs = read_node_configs(kubeconfig) if decide.needs_node_configs(settings) else None
+    present = configmap is not None
     if configmap is None:
-        configmap = {"data": {}}  # reported by the eni_conf shape check, or as no relay and policy on
-    return decide.LiveFacts(configmap, daemon_sets, count, node_configs)
+        configmap = {"data": {}}  # reported as missing; the other checks read it as empty
+    return decide.LiveFacts(configmap, daemon_sets, count, node_configs, refused, eni_config_present=present)
 
 
 def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckFailure]]:

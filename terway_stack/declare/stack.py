@@ -37,20 +37,28 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     gates = [live.gate, Preflight("preflight", settings, cluster).gate]
     gated = pulumi.ResourceOptions(depends_on=gates)
     pods = PodVSwitches("pod-vswitches", settings, opts=gated, ipv6=live.ipv6) if settings.pod_vswitches else None
-    typha = (
-        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates))
-        if settings.network_policy == "typha"
-        else None
-    )
+    typhas: list[TyphaRelay] = []
+
+    def declare_typha(after: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        # Typha waits for the checks and for the eni_conf write, if any: a run that cannot write
+        # eni-config (gone, not writable, a vSwitch that failed) writes no Typha. The relay itself is
+        # written only after Typha is ready (the policy writer depends on it); see docs/eni-config.md.
+        if settings.network_policy != "typha":
+            return []
+        opts = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[*gates, *after])
+        typhas.append(TyphaRelay("typha", settings, opts=opts))
+        return [typhas[0].deployment]
+
     eni_config = EniConfigOwnership(
         "eni-config",
         settings,
         cluster,
         live,
         pods.vswitch_ids if pods else None,
-        typha_ready=[typha.deployment] if typha else [],
+        typha_ready=declare_typha,
         gates=gates[1:],
     )
+    typha = typhas[0] if typhas else None
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
     PodNetworkings(settings, cluster, live.configmap.data, capacity.snapshot, pods.vswitch_ids if pods else None, gates)
     return secrecy.outputs(exports({
