@@ -5,6 +5,7 @@
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
 (c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
+(d) `fleet up` of 3 to 5 stacks against the sum of their single `pulumi up`s (bench/fleet_bench.py).
 
 Run with `make bench` (builds or reuses the engine first).
 """
@@ -110,16 +111,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--only", choices=("preview", "restart", "validation"))
+    parser.add_argument("--fleet", type=int, default=3, help="stacks in the fleet measurement (3 to 5)")
+    parser.add_argument("--only", choices=("preview", "restart", "validation", "fleet"))
     args = parser.parse_args()
     if args.only in (None, "validation"):
         validation_ratios()
-    if args.only == "validation":
-        return
-    if args.only != "restart":
+    if args.only in (None, "preview"):
         preview_ratio(args.runs)
-    if args.only != "preview":
+    if args.only in (None, "restart"):
         restart_ratios(args.nodes)
+    if args.only in (None, "fleet"):
+        from fleet_bench import fleet_ratio  # beside this script
+
+        fleet_ratio(args.fleet)
 
 
 if __name__ == "__main__":
