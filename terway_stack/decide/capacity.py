@@ -208,6 +208,24 @@ class ZoneCapacity:
 
 
 @dataclass(frozen=True)
+class ZoneFigures:
+    """A zone's figures read back from the `podIpCapacity` output: what capacity_warnings needs (fleet gates)."""
+
+    zone: str
+    nodes: Optional[int]
+    min_pool_size: int
+    listed_vswitches: list[str]
+    new_cidrs: list[str]
+    added_ips: Optional[int]
+    nodes_at_eni_limit: Optional[int]
+    usable_headroom_ips: Optional[int]
+
+    @property
+    def growth_warm_ips(self) -> int:
+        return growth_nodes(self.nodes or 0) * self.min_pool_size
+
+
+@dataclass(frozen=True)
 class CapacityInputs:
     """Everything the figures depend on; None for a live input that could not be read."""
 
@@ -327,7 +345,7 @@ def _cloud_suffix(inputs: CapacityInputs) -> str:
     return f" ({inputs.cloud_note})" if inputs.cloud_note else ""
 
 
-def capacity_warnings(capacities: Mapping[str, ZoneCapacity]) -> list[str]:
+def capacity_warnings(capacities: Mapping[str, "ZoneCapacity | ZoneFigures"]) -> list[str]:
     """Thin headroom, nodes a new vSwitch cannot help, and zones with nodes that eni_conf will not list."""
     warnings = []
     for zone, capacity in capacities.items():
