@@ -48,15 +48,21 @@ class ZoneCapacityOutput(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", strict=True, frozen=True)
 
     nodes: Optional[Int]
+    nodes_by_mode: _zone_map(Int)  # shared / exclusive / prefix: each node's own mode
     nodes_by_instance_type: _zone_map(Int)
-    max_pods_per_node: _zone_map(Optional[Int])
+    max_pods_per_node: _zone_map(Optional[Int])  # "<instance type> <mode>" -> pods
+    nodes_can_attach_eni: Optional[Int]
+    nodes_at_eni_limit: Optional[Int]  # a new vSwitch gives them nothing: they need new nodes
+    nodes_eni_state_unknown: Optional[Int]
     min_pool_size: Int
-    warm_ips: Optional[Int]
+    warm_ips: Optional[Int]  # information only: available_ips already leaves them out
     vswitches: StringList
     new_vswitch_cidrs: StringList = Field(alias="newVSwitchCidrs")
     available_ips: Optional[Int]
     added_ips: Optional[Int]
-    headroom: Optional[Int]
+    new_eni_ips: Optional[Int]
+    added_usable_ips: Optional[Int]
+    usable_headroom_ips: Optional[Int]
     worst_case_ips: Optional[Int]
     unknown: StringList
 
@@ -92,7 +98,7 @@ class OutputType:
     """A JSON type as a consumer sees it (a pydantic type), with the README's way of writing it.
 
     `restore_nulls` puts back the null members that Pulumi's Python SDK drops when it deserializes a
-    value (a StackReference read): `{"headroom": null}` arrives as `{}`.
+    value (a StackReference read): `{"usableHeadroomIps": null}` arrives as `{}`.
     """
 
     def __init__(self, readme: str, annotation: Any, restore_nulls: Callable[[Any], Any] = _same):
@@ -167,7 +173,7 @@ CONTRACT: tuple[Output, ...] = (
         ZONE_TO_CAPACITY,
         "pod-IP capacity per zone, see [Pod-IP capacity](#pod-ip-capacity-per-zone). Figures that could not be"
         " read are `null`, and `unknown` says why",
-        '`{"cn-shanghai-f": {"nodes": 2, ..., "headroom": 8180, "unknown": []}}`',
+        '`{"cn-shanghai-f": {"nodes": 2, ..., "usableHeadroomIps": 132, "unknown": []}}`',
     ),
 )
 

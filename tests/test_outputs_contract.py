@@ -60,18 +60,38 @@ PROD_LIKE = {
     "terwayDaemonSets": ["terway-eniip"],
     "eniConfigTrigger": "0" * 64,
     "podIpCapacity": {
+        # 2 shared ecs.g7.4xlarge nodes (8 ENIs x 30 IPs): one at its 7 pod ENIs, one with 3 attached.
         "cn-shanghai-f": {
-            "nodes": 2, "nodesByInstanceType": {"ecs.g7.4xlarge": 2}, "maxPodsPerNode": {"ecs.g7.4xlarge": 210},
+            "nodes": 2, "nodesByMode": {"shared": 2, "exclusive": 0, "prefix": 0},
+            "nodesByInstanceType": {"ecs.g7.4xlarge": 2}, "maxPodsPerNode": {"ecs.g7.4xlarge shared": 210},
+            "nodesCanAttachEni": 1, "nodesAtEniLimit": 1, "nodesEniStateUnknown": 0,
             "minPoolSize": 10, "warmIps": 20, "vswitches": ["vsw-a"], "newVSwitchCidrs": ["10.0.32.0/19"],
-            "availableIps": 12, "addedIps": 8188, "headroom": 8180, "worstCaseIps": 420, "unknown": [],
+            "availableIps": 12, "addedIps": 8188, "newEniIps": 120, "addedUsableIps": 120, "usableHeadroomIps": 132,
+            "worstCaseIps": 420, "unknown": [],
         },
         "cn-shanghai-g": {  # nothing could be read: null figures, `unknown` says why
-            "nodes": None, "nodesByInstanceType": {}, "maxPodsPerNode": {}, "minPoolSize": 0, "warmIps": None,
-            "vswitches": [], "newVSwitchCidrs": [], "availableIps": None, "addedIps": None, "headroom": None,
+            "nodes": None, "nodesByMode": {}, "nodesByInstanceType": {}, "maxPodsPerNode": {},
+            "nodesCanAttachEni": None, "nodesAtEniLimit": None, "nodesEniStateUnknown": None,
+            "minPoolSize": 0, "warmIps": None, "vswitches": [], "newVSwitchCidrs": [], "availableIps": None,
+            "addedIps": None, "newEniIps": None, "addedUsableIps": None, "usableHeadroomIps": None,
             "worstCaseIps": None, "unknown": ["nodes: not read"],
         },
     },
 }
+
+# The fields of one podIpCapacity zone. Changed on purpose (issue 18): `headroom` (available + added
+# - warm) counted warm IPs twice and counted a new vSwitch for nodes at their ENI limit; it is gone,
+# and `usableHeadroomIps` with the per-node figures replace it.
+PUBLISHED_ZONE_FIELDS = [
+    "nodes", "nodesByMode", "nodesByInstanceType", "maxPodsPerNode", "nodesCanAttachEni", "nodesAtEniLimit",
+    "nodesEniStateUnknown", "minPoolSize", "warmIps", "vswitches", "newVSwitchCidrs", "availableIps", "addedIps",
+    "newEniIps", "addedUsableIps", "usableHeadroomIps", "worstCaseIps", "unknown",
+]
+
+
+def test_capacity_zone_fields_are_the_published_ones():
+    fields = [f.alias or f.name for f in contract.ZoneCapacityOutput.model_fields.values()]
+    assert fields == PUBLISHED_ZONE_FIELDS and "headroom" not in fields
 
 
 def test_a_conforming_set_of_outputs_has_no_problem():
@@ -111,7 +131,7 @@ def test_exports_follow_the_contract_order():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("headroom", "lots"), ("nodes", 2.5), ("vswitches", "vsw-a"), ("unknown", None), ("maxPodsPerNode", {"ecs.x": "210"})],
+    [("usableHeadroomIps", "lots"), ("nodes", 2.5), ("vswitches", "vsw-a"), ("unknown", None), ("maxPodsPerNode", {"ecs.x": "210"})],
 )
 def test_a_retyped_capacity_figure_is_a_problem(field, value):
     zone = {**PROD_LIKE["podIpCapacity"]["cn-shanghai-f"], field: value}
@@ -122,14 +142,14 @@ def test_a_retyped_capacity_figure_is_a_problem(field, value):
 
 def test_a_renamed_or_missing_capacity_figure_is_a_problem():
     zone = dict(PROD_LIKE["podIpCapacity"]["cn-shanghai-f"])
-    zone["headroomIps"] = zone.pop("headroom")
+    zone["headroom"] = zone.pop("usableHeadroomIps")
     assert contract.problems({**PROD_LIKE, "podIpCapacity": {"cn-shanghai-f": zone}}) != []
 
 
 def test_outputs_read_through_a_stack_reference_have_their_nulls_dropped_and_still_conform():
     disabled = {**PROD_LIKE, "networkPolicyMode": "disabled", "typhaServiceName": None, "typhaReplicas": 0}
     read = contract.drop_nulls(disabled)
-    assert "typhaServiceName" not in read and "headroom" not in read["podIpCapacity"]["cn-shanghai-g"]
+    assert "typhaServiceName" not in read and "usableHeadroomIps" not in read["podIpCapacity"]["cn-shanghai-g"]
     assert contract.problems(read, nulls_dropped=True) == []
     assert contract.problems(read) == [
         "output typhaServiceName: missing",

@@ -87,7 +87,7 @@ def capacity_of_the_e2e_cluster(cp):
     def check(figures: dict) -> bool:
         assert {zone: f["nodesByInstanceType"] for zone, f in figures.items() if f["nodes"]} == nodes
         for zone, f in figures.items():  # no cloud here: quotas unknown, null, and `unknown` says why
-            assert f["maxPodsPerNode"] == {kind: None for kind in nodes.get(zone, {})}
+            assert f["maxPodsPerNode"] == {f"{kind} shared": None for kind in nodes.get(zone, {})}
             assert any("terway:cloudLookups is false" in note for note in f["unknown"])
         assert figures[ZONES[0]]["vswitches"][-1] == ADOPTED[ZONES[0]]
         return True

@@ -201,12 +201,13 @@ def _check_written(merged: str, wanted: Mapping[str, Sequence[str]]) -> None:
 
 
 def per_node_config_gaps(
-    node_configs: Mapping[str, Mapping[str, Any]], wanted: Mapping[str, Sequence[str]]
+    node_configs: Mapping[str, Mapping[str, Any]], wanted: Mapping[str, Sequence[str]], new_zones: Sequence[str] = ()
 ) -> list[Problem]:
     """Per-node ConfigMaps (label terway-config) that set vswitches for a zone but miss a wanted id.
 
     RFC 7396 merge-patch replaces the base's zone list whole, so such nodes would never see the new
-    vSwitch.
+    vSwitch. `"vswitches": null` removes the base's map altogether: those nodes take pod IPs from their
+    primary ENI vSwitch in every zone (`new_zones`: zones whose new vSwitch has no id yet).
     """
     problems = []
     for name in sorted(node_configs):
@@ -215,6 +216,17 @@ def per_node_config_gaps(
         if ENI_CONF_KEY not in data:
             continue
         conf = parse_eni_conf(data, configmap=configmap)
+        if VSWITCHES_KEY in conf and conf[VSWITCHES_KEY] is None and (wanted or new_zones):
+            zones = ", ".join(sorted(set(wanted) | set(new_zones)))
+            problems.append(
+                Problem(
+                    key_path([ENI_CONF_KEY, VSWITCHES_KEY], namespace=configmap),
+                    f"is null, which removes the base's vswitches (RFC 7396) for nodes labelled "
+                    f"{NODE_CONFIG_LABEL}={name}: they take pod IPs from their primary ENI vSwitch and never use "
+                    f"the new vSwitch of {zones}; list the zones there instead",
+                )
+            )
+            continue
         overrides = conf.get(VSWITCHES_KEY) or {}
         relevant = {zone: ids for zone, ids in wanted.items() if zone in overrides}
         for zone, absent in missing_vswitches(conf, relevant).items():

@@ -46,6 +46,9 @@ NODE_CONFIG_LABEL = "terway-config"
 
 # --------------------------------------------------------------------------- Terway and Typha
 
+# Terway's own CRDs (pkg/apis/network.alibabacloud.com): Node CRs (`nodes`) and PodNetworkings.
+TERWAY_CRD_GROUP, TERWAY_CRD_VERSION = "network.alibabacloud.com", "v1beta1"
+
 TERWAY_NAMESPACE = KUBE_SYSTEM
 SHARED_ENI_DAEMON_SET = "terway-eniip"  # shared ENI: the mode with NetworkPolicy (Felix)
 EXCLUSIVE_ENI_DAEMON_SET = "terway-eni"  # exclusive ENI before Terway v1.11: no NetworkPolicy
@@ -88,6 +91,7 @@ ENI_CONFIG_WRITER_KIND = "terway-eni-config-writer"  # act/eni_config_writer.py,
 ENI_CONF_ROLE = "eni_conf"  # the writer's `role` input
 POLICY_KEYS_ROLE = "policy-keys"
 PREFLIGHT_KIND = "terway-preflight"  # act/preflight.py
+POD_NETWORKING_WRITER_KIND = "terway-pod-networking-writer"  # act/pod_networking_writer.py
 
 # --------------------------------------------------------------------------- field managers and user agents
 
@@ -105,6 +109,7 @@ LEGACY_POLICY_MANAGER = "terway-stack-eni-config-network-policy"
 ROLLOUT_USER_AGENT = "terway-stack-rollout/1"
 ENI_CONFIG_WRITER_USER_AGENT = "terway-stack-eni-config/1"
 PREFLIGHT_USER_AGENT = "terway-stack-preflight/1"  # read-only: the preflight gate and the node reader
+POD_NETWORKING_WRITER_USER_AGENT = "terway-stack-pod-networkings/1"
 
 # --------------------------------------------------------------------------- exit codes
 

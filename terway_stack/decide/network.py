@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from .problems import Problem, key_path
 from .settings import PodVSwitchSettings
@@ -17,6 +17,7 @@ class ExistingVSwitch:
     name: str = ""
     vpc_id: str = ""  # "" = unknown (the offline plan's placeholder answers)
     available_ips: Optional[int] = None
+    ipv6_cidr: Optional[str] = None  # None = unknown, "" = no IPv6
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,140 @@ def eip_problems(pods: PodVSwitchSettings, gateway: NatGateway, eips: Sequence[E
             bound = f"{eip.instance_type} {eip.instance_id}".strip()
             problems.append(Problem(path, f"{address} is bound to {bound}, not to NAT gateway {gateway.id}"))
     return problems
+
+
+# --------------------------------------------------------------------------- egress: SNAT coverage and routing
+
+
+@dataclass(frozen=True)
+class SnatEntry:
+    id: str
+    source_cidr: str = ""  # "" when the entry names a vSwitch instead
+    source_vswitch_id: str = ""
+    snat_ip: str = ""
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    destination: str
+    next_hop_type: str = ""
+    next_hop_id: str = ""
+
+
+CONFIRM_EGRESS_KEY = key_path(["podVSwitches", "snat", "confirmEgressChange"])
+DEFAULT_ROUTE = "0.0.0.0/0"
+
+
+def snat_coverage_problems(pods: PodVSwitchSettings, entries: Sequence[SnatEntry]) -> list[Problem]:
+    """A CIDR SNAT entry already covering a new vSwitch: our per-vSwitch entry would change its egress IP.
+
+    Alibaba Cloud matches the vSwitch entry first, so pods in the new vSwitch would leave from
+    `snatIps` instead of the IPs partners may have allow-listed. Confirmed by confirmEgressChange.
+    """
+    if pods.snat is None or pods.snat.confirm_egress_change:
+        return []
+    problems = []
+    for zone, cidr in pods.created_zones.items():
+        network = ipaddress.IPv4Network(cidr)
+        for entry in entries:
+            try:
+                covers = bool(entry.source_cidr) and network.subnet_of(ipaddress.IPv4Network(entry.source_cidr, strict=False))
+            except ValueError:
+                continue
+            if covers:
+                problems.append(
+                    Problem(
+                        _zone_path(zone, "cidr"),
+                        f"{cidr} is already covered by SNAT entry {entry.id} (source_cidr {entry.source_cidr}, egress "
+                        f"IP {entry.snat_ip or 'unknown'}); the stack's per-vSwitch entry would change these pods' egress "
+                        f"IP to {', '.join(str(ip) for ip in pods.snat.snat_ips)}, which breaks allow-lists that name the "
+                        f"old one. Set {CONFIRM_EGRESS_KEY} true to go ahead, or drop terway:podVSwitches.snat to keep "
+                        "the existing entry",
+                    )
+                )
+    return problems
+
+
+def default_route_problems(
+    pods: PodVSwitchSettings, gateway_id: str, route_table_id: str, routes: Sequence[RouteEntry]
+) -> list[Problem]:
+    """The route table the new vSwitches use must send 0.0.0.0/0 to the NAT gateway of the SNAT entries."""
+    if pods.snat is None or not pods.created_zones or not gateway_id or not route_table_id:
+        return []
+    default = [r for r in routes if r.destination == DEFAULT_ROUTE]
+    if any(r.next_hop_id == gateway_id for r in default):
+        return []
+    now = ", ".join(f"{r.next_hop_type or 'next hop'} {r.next_hop_id}".strip() for r in default) or "no route"
+    key = "natGatewayId" if pods.snat.nat_gateway_id else "snatTableId"
+    return [
+        Problem(
+            key_path(["podVSwitches", "snat", key]),
+            f"route table {route_table_id} (the one new vSwitches of the VPC use) sends {DEFAULT_ROUTE} to {now}, not to "
+            f"NAT gateway {gateway_id}: the SNAT entries would give the new vSwitches no internet egress. Add the "
+            "route first",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- dual stack
+
+
+IPV6_STACKS = ("dual", "ipv6")
+
+
+def ipv6_needed(conf: Mapping[str, Any]) -> bool:
+    """Terway asks for IPv6 on every new ENI when ip_stack is dual or ipv6 (types/daemon/config.go GetIPStack)."""
+    return conf.get("ip_stack") in IPV6_STACKS
+
+
+def ipv6_problems(
+    conf: Mapping[str, Any],
+    pods: PodVSwitchSettings,
+    vpc_ipv6_cidr: Optional[str],
+    adopted: Sequence[ExistingVSwitch],
+) -> list[Problem]:
+    """Under dual/ipv6 stack a new vSwitch needs IPv6 (so the VPC needs an IPv6 block) and an adopted one must have it.
+
+    `vpc_ipv6_cidr` None = unknown (offline), "" = the VPC has none. Adopted vSwitches whose IPv6 is
+    unknown (`ipv6_cidr` None) are skipped.
+    """
+    if not ipv6_needed(conf):
+        return []
+    stack = f"kube-system/eni-config:eni_conf.ip_stack is {conf.get('ip_stack')!r}"
+    problems = []
+    if pods.created_zones and vpc_ipv6_cidr == "":
+        for zone in pods.created_zones:
+            problems.append(
+                Problem(
+                    _zone_path(zone, "cidr"),
+                    f"{stack}, so Terway asks for IPv6 on every new ENI, but VPC {pods.vpc_id} has no IPv6 CIDR block: "
+                    "the new vSwitch could not have IPv6 and pods would stay stuck. Enable IPv6 on the VPC first",
+                )
+            )
+    by_id = {v.id: v for v in adopted}
+    for zone, vswitch_id in pods.adopted_zones.items():
+        found = by_id.get(vswitch_id)
+        if found is not None and found.ipv6_cidr == "":
+            problems.append(
+                Problem(
+                    _zone_path(zone, "vswitchId"),
+                    f"{stack}, so Terway asks for IPv6 on every new ENI, but {vswitch_id} has no IPv6 CIDR block: ECS "
+                    "refuses such ENIs and pods would stay stuck. Enable IPv6 on the vSwitch first",
+                )
+            )
+    return problems
+
+
+def ipv6_block_masks(vpc_ipv6_cidr: str, used: Sequence[str], zones: Sequence[str]) -> dict[str, int]:
+    """A free /64 of the VPC's IPv6 block per zone, as vpc.Switch's ipv6_cidr_block_mask (its index in the block)."""
+    vpc = ipaddress.IPv6Network(vpc_ipv6_cidr)
+    taken = set()
+    for block in used:
+        try:
+            network = ipaddress.IPv6Network(block)
+        except ValueError:
+            continue
+        if network.prefixlen == 64 and network.subnet_of(vpc):
+            taken.add((int(network.network_address) - int(vpc.network_address)) >> 64)
+    free = (i for i in range(2 ** (64 - vpc.prefixlen)) if i not in taken)
+    return {zone: next(free) for zone in sorted(zones)}

@@ -123,7 +123,7 @@ def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str
     reasons = []
     if EXCLUSIVE_ENI_DAEMON_SET in daemon_sets:
         reasons.append(f"DaemonSet {EXCLUSIVE_ENI_DAEMON_SET} is exclusive-ENI mode, which has no NetworkPolicy (no Felix)")
-    for key in CNI_CONFIG_KEYS:
+    for key in cni_config_keys(live_data):
         virtual_type = _cni_virtual_type((live_data or {}).get(key))
         if virtual_type in ("ipvlan", "datapathv2"):
             reasons.append(f"{key} sets eniip_virtual_type {virtual_type}: policy is enforced by Cilium, not Felix")
@@ -131,6 +131,15 @@ def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str
         if _cni_terway_value((live_data or {}).get(key), "network_policy_provider") == "ebpf":
             reasons.append(f"{key} sets network_policy_provider ebpf: policy is enforced by Cilium, Felix does not run")
     return reasons
+
+
+def cni_config_keys(live_data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The CNI config key Terway installs: `10-terway.conflist` when present, else `10-terway.conf`.
+
+    terway-cli (cmd/terway-cli/cni.go) reads both and uses the conflist whenever it exists.
+    """
+    conf, conflist = CNI_CONFIG_KEYS
+    return (conflist,) if (live_data or {}).get(conflist) is not None else (conf,)
 
 
 def _cni_virtual_type(text: Optional[str]) -> Optional[str]:

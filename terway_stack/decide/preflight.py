@@ -311,7 +311,7 @@ def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str,
     known = {z: [i for i in ids if i != PENDING_ID] for z, ids in settings.wanted_vswitches.items()}
     new_zones = sorted(z for z, ids in settings.wanted_vswitches.items() if PENDING_ID in ids)
     try:  # parses every per-node eni_conf: a malformed one is reported naming its ConfigMap
-        problems = per_node_config_gaps(node_configs, {z: ids for z, ids in known.items() if ids})
+        problems = per_node_config_gaps(node_configs, {z: ids for z, ids in known.items() if ids}, new_zones)
         overridden = {
             name: parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get(VSWITCHES_KEY) or {}
             for name, data in sorted(node_configs.items())

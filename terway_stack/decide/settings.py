@@ -119,6 +119,8 @@ class SnatSettings(_Model):
     snat_table_id: Optional[SnatTableId] = None
     nat_gateway_id: Optional[NatGatewayId] = None
     snat_ips: list[EipAddress] = Field(alias="snatIps")
+    # A CIDR SNAT entry already covering a new vSwitch: our per-vSwitch entry changes its pods' egress IP.
+    confirm_egress_change: bool = False
 
     @field_validator("snat_ips", mode="before")
     @classmethod
@@ -146,6 +148,8 @@ class PodVSwitchSettings(_Model):
     zones: dict[ZoneKey, ZoneSpec] = Field(min_length=1)
     snat: Optional[SnatSettings] = None
     tags: dict[str, TagValue] = Field(default_factory=dict)
+    # Add the pod vSwitch ids to existing PodNetworkings that cover their zone (declare/pod_networkings.py).
+    update_pod_networkings: bool = False
 
     @field_validator("tags")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
-from ..act.cluster_nodes import NodesUnreadable, read_nodes
+from ..act.cluster_nodes import NodesUnreadable, read_cluster
 from ..decide import capacity as decide
 from ..decide.eni_conf_codec import parse_eni_conf
 from ..decide.facts import EXCLUSIVE_ENI_DAEMON_SET, SHARED_ENI_DAEMON_SET, VSWITCHES_KEY
@@ -23,7 +23,8 @@ from .cluster import ClusterConnection
 from .eni_config import LiveEniConfig
 from .pod_vswitches import lookup_vswitches
 
-# kubeconfig text -> a NodeList document; raises NodesUnreadable. The offline plan passes its own.
+# kubeconfig text -> a cluster snapshot (act.cluster_nodes.read_cluster's shape) or a bare NodeList;
+# raises NodesUnreadable. The offline plan passes its own.
 NodeReader = Callable[[str], Mapping[str, Any]]
 LOOKUPS_OFF = "terway:cloudLookups is false"
 
@@ -43,24 +44,24 @@ class PodIpCapacity:
         if pods is not None:
             for warning in decide.no_snat_warnings(list(pods.created_zones), pods.snat is not None):
                 pulumi.log.warn(warning)
-        reader = node_reader or read_nodes
+        reader = node_reader or read_cluster
         # The node list is not secret; only the kubeconfig that reads it is, and it goes nowhere else.
         # A worker thread reads it: the program's event loop goes on registering resources meanwhile.
-        nodes = pulumi.Output.unsecret(cluster.kubeconfig).apply(
-            lambda text: asyncio.get_running_loop().run_in_executor(None, _read_nodes, reader, text)
+        self.snapshot = pulumi.Output.unsecret(cluster.kubeconfig).apply(
+            lambda text: asyncio.get_running_loop().run_in_executor(None, read_snapshot, reader, text)
         )
-        self.figures: pulumi.Output[dict] = pulumi.Output.all(nodes, live.configmap.data).apply(
+        self.figures: pulumi.Output[dict] = pulumi.Output.all(self.snapshot, live.configmap.data).apply(
             lambda args: self._figures(*args)
         )
 
-    def _figures(self, nodes: tuple, data: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    def _figures(self, snapshot: "ClusterSnapshot", data: Optional[Mapping[str, Any]]) -> dict[str, Any]:
         settings, pods = self._settings, self._settings.pod_vswitches
         try:
             conf = parse_eni_conf(data or {})
         except InputError:
             conf = {}  # the eni-config gate reports it and stops the run
         listed = conf.get(VSWITCHES_KEY) or {}
-        node_list, unreadable = nodes
+        node_list, unreadable = snapshot.nodes, snapshot.unreadable
         quotas, facts, note = self._cloud_facts(node_list or [], listed)
         inputs = decide.CapacityInputs(
             nodes=node_list,
@@ -73,6 +74,9 @@ class PodIpCapacity:
             exclusive_eni=exclusive_eni(settings.terway.daemon_sets),
             nodes_unreadable=unreadable,
             cloud_note=note,
+            base_conf=conf,
+            node_crs=snapshot.node_crs,
+            node_configs=snapshot.node_configs,
         )
         capacities = decide.zone_capacities(inputs)
         for capacity in capacities.values():
@@ -101,11 +105,39 @@ class PodIpCapacity:
         return quotas, facts, ""
 
 
-def _read_nodes(reader: NodeReader, kubeconfig: str) -> tuple[Optional[list], str]:
+class ClusterSnapshot:
+    """What was read of the cluster for the read-outs; None/empty where it could not be read."""
+
+    def __init__(self, document: Optional[Mapping[str, Any]], unreadable: str = ""):
+        document = document or {}
+        if "items" in document:  # a bare NodeList (kubectl get nodes -o json)
+            document = {"nodes": document}
+        self.unreadable = unreadable
+        self.nodes = None if unreadable else decide.nodes_from_list(document.get("nodes") or {})
+        crs = document.get("nodeCrs")
+        self.node_crs = None if crs is None else {
+            str((cr.get("metadata") or {}).get("name")): cr for cr in crs if isinstance(cr, Mapping)
+        }
+        self.node_configs = _per_node_confs(document.get("nodeConfigs") or {})
+        self.pod_networkings = document.get("podNetworkings")
+
+
+def _per_node_confs(configs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
+    """name -> parsed eni_conf of each per-node ConfigMap; a malformed one is the preflight's to report."""
+    result = {}
+    for name, data in configs.items():
+        try:
+            result[name] = parse_eni_conf(data or {}, configmap=f"kube-system/{name}")
+        except InputError:
+            continue
+    return result
+
+
+def read_snapshot(reader: NodeReader, kubeconfig: str) -> ClusterSnapshot:
     try:
-        return decide.nodes_from_list(reader(kubeconfig)), ""
+        return ClusterSnapshot(reader(kubeconfig))
     except NodesUnreadable as err:
-        return None, str(err)
+        return ClusterSnapshot(None, str(err) or "not read")
 
 
 def eni_quota(instance_type: str) -> Optional[decide.EniQuota]:

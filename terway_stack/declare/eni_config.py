@@ -27,6 +27,7 @@ from ..decide.problems import InputError
 from ..decide.restarts import policy_baseline
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
+from .dual_stack import ipv6_plan
 from .secrets import kept_component_outputs, redacted
 
 
@@ -59,7 +60,12 @@ class LiveEniConfig:
         self.configmap = k8s.core.v1.ConfigMap.get(
             "eni-config-live", ENI_CONFIG, opts=pulumi.ResourceOptions(provider=cluster.provider)
         )
-        self.gate = self.configmap.data.apply(_stop_on_input_error(self._check))
+        # IPv6 for new pod vSwitches where the live eni_conf says dual/ipv6 stack (declare/dual_stack.py);
+        # a vSwitch that cannot get IPv6 fails the gate, so nothing is written.
+        self.ipv6 = self.configmap.data.apply(_stop_on_input_error(lambda data: ipv6_plan(settings, data)))
+        self.gate = pulumi.Output.all(self.configmap.data, self.ipv6).apply(
+            _stop_on_input_error(lambda args: self._check(args[0]))
+        )
 
     def _check(self, data: Optional[Mapping[str, Any]]) -> k8s.core.v1.ConfigMap:
         if self._manages_vswitches:

@@ -10,11 +10,15 @@ from ..decide.network import (
     Eip,
     ExistingVSwitch,
     NatGateway,
+    RouteEntry,
+    SnatEntry,
     adopted_problems,
     cloud_problems,
+    default_route_problems,
     eip_problems,
     nat_gateway_problems,
     pod_vswitch_name,
+    snat_coverage_problems,
 )
 from ..decide.facts import CLUSTER_TAG_KEY, MANAGED_BY_TAG
 from ..decide.problems import InputError, Problem, key_path
@@ -31,6 +35,7 @@ def check_against_cloud(pods: PodVSwitchSettings, cluster: str = "") -> None:
     The offline plan's placeholder answers leave unknown fields empty; the checks then skip them.
     """
     problems = []
+    route_table = ""
     if pods.vpc_id is not None:
         vpcs = alicloud.vpc.get_networks(ids=[pods.vpc_id]).vpcs
         if not vpcs:
@@ -38,6 +43,7 @@ def check_against_cloud(pods: PodVSwitchSettings, cluster: str = "") -> None:
         switches = alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches
         existing = [ExistingVSwitch(s.id, s.cidr_block, s.zone_id, s.vswitch_name or "") for s in switches]
         problems += cloud_problems(pods, vpcs[0].cidr_block, existing, check_adopted=False, cluster=cluster)
+        route_table = vpcs[0].route_table_id or ""  # a new vSwitch joins the VPC's system route table
     if pods.adopted_zones:
         problems += adopted_problems(pods, lookup_vswitches(list(pods.adopted_zones.values())))
     if pods.snat is not None:
@@ -46,8 +52,27 @@ def check_against_cloud(pods: PodVSwitchSettings, cluster: str = "") -> None:
             problems += nat_gateway_problems(pods, gateway)
         if gateway is not None:
             problems += eip_problems(pods, gateway, lookup_eips([str(ip) for ip in pods.snat.snat_ips]))
+            problems += egress_problems(pods, gateway, route_table)
     if problems:
         raise InputError(problems)
+
+
+def egress_problems(pods: PodVSwitchSettings, gateway: NatGateway, route_table: str) -> list[Problem]:
+    """SNAT entries already covering a new CIDR, and the default route of the new vSwitches' route table."""
+    if not pods.created_zones:
+        return []
+    table = pods.snat.snat_table_id or (gateway.snat_table_ids[0] if gateway.snat_table_ids else "")
+    entries = alicloud.vpc.get_snat_entries(snat_table_id=table).entries or [] if table else []
+    problems = snat_coverage_problems(
+        pods, [SnatEntry(e.id or "", e.source_cidr or "", e.source_vswitch_id or "", e.snat_ip or "") for e in entries]
+    )
+    if route_table:
+        routes = alicloud.vpc.get_route_entries(route_table_id=route_table).entries or []
+        problems += default_route_problems(
+            pods, gateway.id, route_table,
+            [RouteEntry(r.cidr_block or "", r.next_hop_type or "", r.instance_id or "") for r in routes],
+        )
+    return problems
 
 
 def lookup_vswitches(ids: list[str]) -> list[ExistingVSwitch]:
@@ -57,7 +82,9 @@ def lookup_vswitches(ids: list[str]) -> list[ExistingVSwitch]:
     found = alicloud.vpc.get_switches(ids=ids).vswitches or []
     return [
         ExistingVSwitch(
-            s.id, s.cidr_block or "", s.zone_id or "", s.vswitch_name or "", s.vpc_id or "", s.available_ip_address_count
+            s.id, s.cidr_block or "", s.zone_id or "", s.vswitch_name or "", s.vpc_id or "", s.available_ip_address_count,
+            # the offline plan's placeholder vSwitch (no zone) says nothing about IPv6
+            (s.ipv6_cidr_block or "") if s.zone_id else None,
         )
         for s in found
     ]
@@ -103,8 +130,16 @@ class PodVSwitches(pulumi.ComponentResource):
 
     vswitch_ids: pulumi.Output[dict]
 
-    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(
+        self,
+        name: str,
+        settings: StackSettings,
+        opts: Optional[pulumi.ResourceOptions] = None,
+        ipv6: Optional[pulumi.Output] = None,
+    ):
         super().__init__("terway:index:PodVSwitches", name, None, opts)
+        # zone -> IPv6 /64 index, where the live eni_conf runs dual stack (declare/dual_stack.py)
+        self._ipv6 = ipv6 if ipv6 is not None else pulumi.Output.from_input(None)
         # A component's depends_on does not reach its children; pass it on so every write waits.
         self._depends_on = opts.depends_on if opts else None
         pods = settings.pod_vswitches
@@ -144,6 +179,8 @@ class PodVSwitches(pulumi.ComponentResource):
             vswitch_name=pod_vswitch_name(cluster, zone),
             description=f"Terway pod vSwitch for ACK cluster {cluster}, managed by terway-stack",
             tags=tags,
+            enable_ipv6=self._ipv6.apply(lambda plan: True if plan is not None and zone in plan else None),
+            ipv6_cidr_block_mask=self._ipv6.apply(lambda plan: (plan or {}).get(zone)),
             opts=self._retained(),
         )
 

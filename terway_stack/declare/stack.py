@@ -12,6 +12,7 @@ from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
 from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
+from .pod_networkings import PodNetworkings
 from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
 from .secrets import keep_secrets_everywhere, names_problems
@@ -35,7 +36,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     # Every write, cloud and cluster, waits for the read-only checks of the live state.
     gates = [live.gate, Preflight("preflight", settings, cluster).gate]
     gated = pulumi.ResourceOptions(depends_on=gates)
-    pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
+    pods = PodVSwitches("pod-vswitches", settings, opts=gated, ipv6=live.ipv6) if settings.pod_vswitches else None
     typhas: list[TyphaRelay] = []
 
     def declare_typha(after: list[pulumi.Resource]) -> list[pulumi.Resource]:
@@ -59,6 +60,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     )
     typha = typhas[0] if typhas else None
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
+    PodNetworkings(settings, cluster, live.configmap.data, capacity.snapshot, pods.vswitch_ids if pods else None, gates)
     return secrecy.outputs(exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,

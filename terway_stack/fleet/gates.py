@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ..act.terway_rollout import RolloutStatus
 from ..decide.facts import TERWAY_NAMESPACE, TYPHA_NAMESPACE, TYPHA_SERVICE_NAME
 from ..decide.live_objects import update_strategy
-from ..decide.capacity import ZoneCapacity, capacity_warnings
+from ..decide.capacity import ZoneFigures, capacity_warnings
 from ..outputs_contract import ZoneCapacityOutput
 from .model import GATE_CAPACITY, GATE_NO_CHANGES, GATE_ROLLOUT, GATE_TYPHA, Gate, StepChange
 
@@ -59,20 +59,18 @@ def rollout_gate(daemon_sets: Mapping[str, Optional[Mapping[str, Any]]]) -> Gate
     return Gate(GATE_ROLLOUT, not problems, "; ".join(problems) or "complete: " + ", ".join(done))
 
 
-def zone_capacity(zone: str, figures: Mapping[str, Any]) -> ZoneCapacity:
+def zone_capacity(zone: str, figures: Mapping[str, Any]) -> ZoneFigures:
     """A zone's capacity back from the `podIpCapacity` output, read by its contract (outputs_contract.py)."""
     read = ZoneCapacityOutput.read(figures)
-    return ZoneCapacity(
+    return ZoneFigures(
         zone=zone,
-        nodes_by_type=dict(read.nodes_by_instance_type),
-        max_pods_by_type=dict(read.max_pods_per_node),
+        nodes=read.nodes,
         min_pool_size=read.min_pool_size,
         listed_vswitches=list(read.vswitches),
         new_cidrs=list(read.new_vswitch_cidrs),
-        available_ips=read.available_ips,
         added_ips=read.added_ips,
-        unknown=list(read.unknown),
-        nodes_known=read.nodes is not None,
+        nodes_at_eni_limit=read.nodes_at_eni_limit,
+        usable_headroom_ips=read.usable_headroom_ips,
     )
 
 

@@ -18,15 +18,16 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import pulumi
 
-from ..decide import strict_json
 from ..decide.config_values import data_problems
+from ..decide.eni_conf_codec import parse_eni_conf
 from ..decide.facts import ENI_CONFIG, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_VIOLATION
+from ..decide.network import ipv6_needed
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.preflight import LiveFacts, PreflightResult, preflight
 from ..decide.settings import StackSettings
 from ..declare.config_source import load_settings
 from ..declare.preflight import preflight_settings
-from ..act.cluster_nodes import NodesUnreadable
+from .cluster_files import KUBECTL, ClusterFiles, read_document
 from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
 from .policy_adapter import plan_violations, policy_config_problems
 from .report import PlanReport
@@ -49,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--stack-config", type=Path, help="path of a stack config file")
     plan.add_argument("--eni-config", type=Path, help="live ConfigMap from `kubectl get cm eni-config -n kube-system -o yaml`")
     plan.add_argument("--nodes", type=Path, help="live nodes from `kubectl get nodes -o json` (capacity per zone)")
+    plan.add_argument("--node-crs", type=Path, help=f"Terway's Node CRs from `{KUBECTL['node_crs']}` (ENI limits, ENIs attached)")
+    plan.add_argument("--configmaps", type=Path, help=f"per-node configs (label terway-config) from `{KUBECTL['configmaps']}`")
+    plan.add_argument("--pod-networkings", type=Path, help=f"PodNetworkings from `{KUBECTL['pod_networkings']}`")
     plan.add_argument(
         "--vswitches", type=Path, help="free IPs of vSwitches: YAML/JSON map of id -> {zone, availableIps} (capacity)"
     )
@@ -56,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         "--instance-types",
         type=Path,
         help="ENI quotas: YAML/JSON map of instance type -> {eniQuantity, privateIpsPerEni} (max pods per node)",
+    )
+    plan.add_argument(
+        "--snat-entries", type=Path, help="the SNAT table's entries: YAML/JSON list of {id, sourceCidr, snatIp} (egress check)"
     )
     plan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     plan.add_argument(
@@ -68,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 def _live_eni_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     if path is None:
         return None
-    configmap = _read_document(path)
+    configmap = read_document(path)
     if not isinstance(configmap, dict) or configmap.get("kind") not in (None, "ConfigMap"):
         raise InputError([Problem(str(path), "is not a saved ConfigMap (kubectl get cm eni-config -n kube-system -o yaml)")])
     _check_metadata(path, configmap.get("metadata"))
@@ -123,67 +130,13 @@ def _check_data_values(path: Path, data: dict[Any, Any]) -> None:
         raise InputError(problems)
 
 
-def _read_document(path: Path, yaml_allowed: bool = True) -> Any:
-    """Any input file, through the one strict reader (decide.strict_json.read_document); a problem names
-    the file and the path inside it, and exits 2."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(str(path), "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        reason = f"is not UTF-8 text ({err.reason})" if isinstance(err, UnicodeDecodeError) else f"cannot be read ({err.strerror})"
-        raise InputError([Problem(str(path), reason)]) from None
-    try:
-        return strict_json.read_document(text, yaml_allowed)
-    except strict_json.JsonTextError as err:
-        raise InputError([Problem(f"{path}: {err.path}" if err.path else str(path), err.reason)]) from None
-
-
-def _check_nodes(path: Path, items: list) -> None:
-    """items[].metadata.{name, labels} as the API server returns them; the capacity figures read nothing else."""
-    problems = []
-    for index, item in enumerate(items):
-        where = f"{path}: items[{index}]"
-        metadata = item.get("metadata") if isinstance(item, dict) else None
-        if not isinstance(item, dict) or not isinstance(metadata, (dict, type(None))):
-            problems.append(Problem(where, "must be a Node: a mapping with a metadata mapping"))
-            continue
-        labels = (metadata or {}).get("labels")
-        if labels is not None and not (isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values())):
-            problems.append(Problem(f"{where}.metadata.labels", "must map label names to strings"))
-        name = (metadata or {}).get("name")
-        if name is not None and not isinstance(name, str):
-            problems.append(Problem(f"{where}.metadata.name", "must be a string"))
-        if len(problems) >= 10:
-            break
-    if problems:
-        raise InputError(problems)
-
-
-def _node_reader(path: Optional[Path]) -> Callable[[str], dict[str, Any]]:
-    """The plan's stand-in for listing the cluster's nodes: the --nodes file, or a reason to show."""
-    document = None
-    if path is not None:
-        document = _read_document(path)
-        if not isinstance(document, dict) or not isinstance(document.get("items"), list):
-            raise InputError([Problem(f"{path}: items", "missing: expected the output of `kubectl get nodes -o json`")])
-        _check_nodes(path, document["items"])
-
-    def reader(_kubeconfig: str) -> dict[str, Any]:
-        if document is None:
-            raise NodesUnreadable("offline plan without --nodes (kubectl get nodes -o json)")
-        return document
-
-    return reader
-
-
 # One entry of a facts file: (problems, the mock answer's value or None).
 EntryCheck = Callable[[Any, Any, str], tuple[list[Problem], Optional[dict[str, Any]]]]
 
 
 def _facts_file(path: Path, shape: str, check_entry: EntryCheck) -> dict[str, dict[str, Any]]:
     """key -> answer value of a YAML/JSON map file; InputError naming every bad entry at once."""
-    document = _read_document(path)
+    document = read_document(path)
     if not isinstance(document, dict):
         raise InputError([Problem(str(path), f"must map {shape}")])
     problems: list[Problem] = []
@@ -201,15 +154,17 @@ def _facts_file(path: Path, shape: str, check_entry: EntryCheck) -> dict[str, di
 def _vswitch_entry(vswitch_id: Any, facts: Any, where: str) -> tuple[list[Problem], Optional[dict[str, Any]]]:
     if not isinstance(vswitch_id, str) or not VSWITCH_ID.fullmatch(vswitch_id):
         return [Problem(where, "is not a vSwitch id (vsw-...)")], None
-    if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps"}:
-        return [Problem(where, "must be {zone: <zone>, availableIps: <count>}")], None
+    if not isinstance(facts, dict) or set(facts) - {"zone", "availableIps", "ipv6CidrBlock"}:
+        return [Problem(where, "must be {zone: <zone>, availableIps: <count>[, ipv6CidrBlock: <block or \"\">]}")], None
     problems = []
-    count, zone = facts.get("availableIps"), facts.get("zone")
+    count, zone, ipv6 = facts.get("availableIps"), facts.get("zone"), facts.get("ipv6CidrBlock", "")
+    if not isinstance(ipv6, str):
+        problems.append(Problem(f"{where}.ipv6CidrBlock", "must be the vSwitch's IPv6 block, or \"\" for none"))
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         problems.append(Problem(f"{where}.availableIps", f"must be a whole number >= 0, got {count!r}"))
     if not isinstance(zone, str) or not zone:
         problems.append(Problem(f"{where}.zone", "must name the vSwitch's zone"))
-    return problems, {"zoneId": zone, "availableIpAddressCount": count}
+    return problems, {"zoneId": zone, "availableIpAddressCount": count, "ipv6CidrBlock": ipv6}
 
 
 def _instance_type_entry(_kind: Any, facts: Any, where: str) -> tuple[list[Problem], Optional[dict[str, Any]]]:
@@ -231,6 +186,28 @@ def _vswitch_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     return {"alicloud:vpc/getSwitches:getSwitches": switches_answer(known)}
 
 
+SNAT_ENTRY_KEYS = {"id", "sourceCidr", "sourceVswitchId", "snatIp"}
+
+
+def _snat_entry_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
+    """Cloud answers for getSnatEntries from the --snat-entries file: the SNAT table's existing entries,
+    a list of {id, sourceCidr | sourceVswitchId, snatIp} (`aliyun vpc DescribeSnatTableEntries`)."""
+    if path is None:
+        return None
+    document = read_document(path)
+    if not isinstance(document, list):
+        raise InputError([Problem(str(path), "must list SNAT entries: [{id, sourceCidr or sourceVswitchId, snatIp}]")])
+    problems = []
+    for index, entry in enumerate(document):
+        if not isinstance(entry, dict) or set(entry) - SNAT_ENTRY_KEYS or not isinstance(entry.get("id"), str):
+            problems.append(Problem(f"{path}: {index}", "must be {id, sourceCidr or sourceVswitchId, snatIp}"))
+        elif any(not isinstance(v, str) for v in entry.values()):
+            problems.append(Problem(f"{path}: {index}", "values must be strings"))
+    if problems:
+        raise InputError(problems)
+    return {"alicloud:vpc/getSnatEntries:getSnatEntries": lambda _args: {"ids": [e["id"] for e in document], "entries": document}}
+
+
 def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
     """Cloud answers for getInstanceTypes from the --instance-types file (type -> ENI quota)."""
     if path is None:
@@ -250,18 +227,39 @@ def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:
     the pack's own schema: every problem names the file and the policy's key."""
     if path is None:
         return None
-    document = _read_document(path, yaml_allowed=False)
+    document = read_document(path, yaml_allowed=False)
     problems = policy_config_problems(document)
     if problems:
         raise InputError([Problem(f"{path}: {where}" if where else str(path), why) for where, why in problems])
     return document
 
 
-def offline_preflight(settings: StackSettings, configmap: dict[str, Any]) -> PreflightResult:
-    """The preflight checks the saved eni-config allows; the rest are listed as not run."""
-    result = preflight(preflight_settings(settings), LiveFacts(eni_config=configmap))
+def offline_preflight(
+    settings: StackSettings, configmap: dict[str, Any], node_configs: Optional[dict[str, Any]] = None
+) -> PreflightResult:
+    """The preflight checks the saved eni-config (and --configmaps) allow; the rest are listed as not run."""
+    result = preflight(preflight_settings(settings), LiveFacts(eni_config=configmap, node_configs=node_configs))
     result.raise_if_problems()
     return result
+
+
+def cloud_checks_not_run(settings: StackSettings, live_data: dict[str, Any], snat_entries_given: bool) -> list[str]:
+    """The cloud checks an offline plan cannot make (the cloud answers with placeholders)."""
+    pods = settings.pod_vswitches
+    if pods is None or not pods.created_zones:
+        return []
+    lines = []
+    if pods.snat is not None:
+        if not snat_entries_given:
+            lines.append("SNAT entries already covering the new CIDRs: not read (--snat-entries)")
+        lines.append("0.0.0.0/0 route of the VPC's route table to the NAT gateway: not read offline")
+    try:
+        dual = ipv6_needed(parse_eni_conf(live_data))
+    except InputError:
+        dual = False
+    if dual:
+        lines.append(f"IPv6 block of VPC {pods.vpc_id} (eni_conf.ip_stack needs IPv6 on the new vSwitches): not read offline")
+    return lines
 
 
 def plan(args: argparse.Namespace, out=None) -> int:
@@ -272,8 +270,13 @@ def plan(args: argparse.Namespace, out=None) -> int:
     settings = load_settings(config)  # fails fast, before the runtime starts
     # Every input file is read and checked before the runtime starts: a malformed one exits 2 at once.
     live = _live_eni_config(args.eni_config)
-    node_reader = _node_reader(args.nodes)
-    cloud = {**(_vswitch_facts(args.vswitches) or {}), **(_instance_type_facts(args.instance_types) or {})}
+    files = ClusterFiles(args.nodes, args.node_crs, args.configmaps, args.pod_networkings)
+    node_reader = files.reader
+    cloud = {
+        **(_vswitch_facts(args.vswitches) or {}),
+        **(_instance_type_facts(args.instance_types) or {}),
+        **(_snat_entry_facts(args.snat_entries) or {}),
+    }
     policy_config = _policy_config(args.policy_config)
 
     from ..program import run  # after validation: importing providers is the slow part
@@ -283,7 +286,8 @@ def plan(args: argparse.Namespace, out=None) -> int:
     )
     live_configmap = live or load_configmap(SAMPLE_ENI_CONFIG)
     live_data = live_configmap.get("data") or {}
-    offline = offline_preflight(settings, live_configmap)
+    offline = offline_preflight(settings, live_configmap, files.node_configs())
+    offline.not_run += cloud_checks_not_run(settings, live_data, args.snat_entries is not None)
     violations = plan_violations(evaluation, settings, policy_config)
     report = PlanReport(stack, settings, evaluation, live_data, violations, checks_not_run=offline.not_run)
     out.write(report.render(args.format))

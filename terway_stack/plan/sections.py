@@ -146,10 +146,12 @@ class CapacitySection(Section):
     zones: dict[str, Any]
     json_key: ClassVar[str] = "capacity"
     title: ClassVar[str] = (
-        "Pod IP capacity per zone (headroom = available + added - warm; worst case = nodes x max pods per node)"
+        "Pod IP capacity per zone (usable headroom = available + added usable; added usable = the added IPs that nodes"
+        " still able to attach an ENI can take; warm IPs are already out of available; worst case = sum of max pods)"
     )
     COLUMNS: ClassVar[tuple[str, ...]] = (
-        "ZONE", "NODES", "MAX PODS/NODE", "WARM", "AVAILABLE", "ADDED", "HEADROOM", "WORST CASE"
+        "ZONE", "NODES", "MAX PODS/NODE", "CAN ATTACH ENI", "AT ENI LIMIT", "AVAILABLE", "ADDED", "ADDED USABLE",
+        "USABLE HEADROOM", "WARM", "WORST CASE",
     )
     NO_ZONE: ClassVar[str] = "no zone: no nodes were read and the stack adds no pod vSwitch"
 
@@ -176,7 +178,11 @@ class CapacitySection(Section):
         notes = [f"{md.code(zone)}: not computed: {md.text(note)}" for zone, note in self._notes()]
         return md.section(
             "Pod IP capacity per zone",
-            md.text("Headroom = available + added - warm; worst case = nodes x max pods per node."),
+            md.text(
+                "Usable headroom = available + added usable (the added IPs that nodes still able to attach an ENI can"
+                " take); warm IPs are already out of available; worst case = sum of max pods. Nodes at their ENI limit"
+                " need new nodes: a new vSwitch serves new ENIs only."
+            ),
             md.table(tuple(c.lower() for c in self.COLUMNS), rows),
             md.bullets(notes),
         )
@@ -187,13 +193,15 @@ def _shown(value: Optional[float]) -> str:
 
 
 def _zone_row(zone: str, figures: ZoneCapacityOutput) -> tuple[str, ...]:
-    by_type = figures.nodes_by_instance_type
-    nodes = _shown(figures.nodes) + (" (" + ", ".join(f"{count} {kind}" for kind, count in by_type.items()) + ")" if by_type else "")
+    by_mode = {mode: n for mode, n in figures.nodes_by_mode.items() if n}
+    nodes = _shown(figures.nodes) + (" (" + ", ".join(f"{count} {mode}" for mode, count in by_mode.items()) + ")" if by_mode else "")
     max_pods = ", ".join(f"{kind} {_shown(n)}" for kind, n in figures.max_pods_per_node.items()) or "-"
+    at_limit = _shown(figures.nodes_at_eni_limit) + (" (needs new nodes)" if figures.nodes_at_eni_limit else "")
     warm = f"{_shown(figures.warm_ips)} (min_pool_size {figures.min_pool_size})"
     return (
-        zone, nodes, max_pods, warm, _shown(figures.available_ips), _shown(figures.added_ips),
-        _shown(figures.headroom), _shown(figures.worst_case_ips),
+        zone, nodes, max_pods, _shown(figures.nodes_can_attach_eni), at_limit, _shown(figures.available_ips),
+        _shown(figures.added_ips), _shown(figures.added_usable_ips), _shown(figures.usable_headroom_ips), warm,
+        _shown(figures.worst_case_ips),
     )
 
 

@@ -85,13 +85,19 @@ def env_value(container: Mapping[str, Any], name: str) -> Any:
     return None
 
 
-_ACR_HOST = re.compile(r"(?:^|[.-])registry(?:-vpc)?(?:-intl)?\.(?P<region>[a-z]{2}(?:-[a-z0-9]+)+)\.(?:cr\.)?aliyuncs\.com$")
+_REGION = r"[a-z]{2}(?:-[a-z0-9]+)+?"
+_ACR_HOSTS = (
+    # registry[-vpc][-intl].<region>.aliyuncs.com, and ACR Enterprise's <instance>-registry[-vpc].<region>.cr.aliyuncs.com
+    re.compile(rf"(?:^|[.-])registry(?:-vpc)?(?:-intl)?\.(?P<region>{_REGION})\.(?:cr\.)?aliyuncs\.com$"),
+    # ACK's own registry: registry-<region>[-vpc].ack.aliyuncs.com (the form ACK's add-on images use today)
+    re.compile(rf"^registry-(?P<region>{_REGION})(?:-vpc)?\.ack\.aliyuncs\.com$"),
+)
 
 
 def registry_region(image: str) -> Optional[str]:
     """Region of an Alibaba Cloud Container Registry host; None for any other registry."""
     host = image.split("/", 1)[0] if "/" in image else ""
-    match = _ACR_HOST.search(host)
+    match = next((m for m in (pattern.search(host) for pattern in _ACR_HOSTS) if m), None)
     return match["region"] if match else None
 
 

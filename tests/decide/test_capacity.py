@@ -1,4 +1,4 @@
-"""Pod-IP capacity per zone, as plain data: seed 003's formula, warm demand, headroom, warnings."""
+"""Pod-IP capacity per zone, as plain data: per-node limits, ENIs attached, usable headroom, warnings."""
 from __future__ import annotations
 
 import pytest
@@ -56,28 +56,53 @@ def inputs(**overrides):
         vswitch_facts={"vsw-a": cap.VSwitchFacts("vsw-a", available_ips=100), "vsw-b": cap.VSwitchFacts("vsw-b", available_ips=50)},
         quotas={"ecs.g7.4xlarge": G7_4X},
         min_pool_size=10,
+        base_conf={"max_pool_size": 50},  # the legacy path caps min_pool_size at max_pool_size
     )
     base.update(overrides)
     return cap.CapacityInputs(**base)
 
 
+def attached(count, erdma=0):
+    """A Node CR whose status holds `count` pod ENIs (and `erdma` ERDMA ones, which are not pod ENIs)."""
+    nics = {f"eni-{i}": {"networkInterfaceType": "Secondary", "networkInterfaceTrafficMode": "Standard"} for i in range(count)}
+    nics.update({f"eri-{i}": {"networkInterfaceType": "Secondary", "networkInterfaceTrafficMode": "HighPerformance"} for i in range(erdma)})
+    return {"status": {"networkInterfaces": nics}}
+
+
 def test_figures_of_a_zone():
-    [(zone, figures)] = cap.zone_capacities(inputs()).items()
+    # 20 shared nodes of 7 pod ENIs x 30 IPs; 5 are at their limit, 15 have 3 ENIs attached (4 free each).
+    crs = {f"n{i}": attached(7 if i < 5 else 3) for i in range(20)}
+    [(zone, figures)] = cap.zone_capacities(inputs(node_crs=crs)).items()
     assert zone == "cn-shanghai-f"
     assert figures.as_output() == {
         "nodes": 20,
+        "nodesByMode": {"shared": 20, "exclusive": 0, "prefix": 0},
         "nodesByInstanceType": {"ecs.g7.4xlarge": 20},
-        "maxPodsPerNode": {"ecs.g7.4xlarge": 210},
+        "maxPodsPerNode": {"ecs.g7.4xlarge shared": 210},
+        "nodesCanAttachEni": 15,
+        "nodesAtEniLimit": 5,
+        "nodesEniStateUnknown": 0,
         "minPoolSize": 10,
         "warmIps": 200,
         "vswitches": ["vsw-a", "vsw-b"],
         "newVSwitchCidrs": ["10.0.32.0/19"],
         "availableIps": 150,
         "addedIps": 8188,
-        "headroom": 150 + 8188 - 200,
+        "newEniIps": 15 * 4 * 30,
+        "addedUsableIps": 15 * 4 * 30,
+        "usableHeadroomIps": 150 + 15 * 4 * 30,  # warm IPs are already out of available: not subtracted again
         "worstCaseIps": 20 * 210,
         "unknown": [],
     }
+
+
+def test_added_ips_count_only_as_far_as_nodes_can_take_them():
+    crs = {f"n{i}": attached(7) for i in range(20)}  # every node at its limit
+    figures = cap.zone_capacities(inputs(node_crs=crs))["cn-shanghai-f"]
+    assert (figures.added_ips, figures.added_usable_ips, figures.usable_headroom_ips) == (8188, 0, 150)
+    assert any("20 of 20 nodes are at their ENI limit" in w and "need new nodes" in w for w in cap.capacity_warnings({"cn-shanghai-f": figures}))
+    roomy = cap.zone_capacities(inputs(node_crs={f"n{i}": attached(0) for i in range(20)}))["cn-shanghai-f"]
+    assert (roomy.new_eni_ips, roomy.added_usable_ips) == (20 * 210, 4200)  # 4200 < 8188: bounded by the nodes
 
 
 def test_an_adopted_vswitch_not_yet_listed_counts_as_added():
@@ -94,24 +119,26 @@ def test_missing_inputs_are_named_not_invented():
     figures = cap.zone_capacities(
         inputs(vswitch_facts={"vsw-a": cap.VSwitchFacts("vsw-a", available_ips=100)}, quotas={}, cloud_note="offline")
     )["cn-shanghai-f"]
-    assert figures.available_ips is None and figures.headroom is None and figures.worst_case_ips is None
+    assert figures.available_ips is None and figures.usable_headroom_ips is None and figures.worst_case_ips is None
     assert figures.unknown == [
-        "max pods per node of ecs.g7.4xlarge: getInstanceTypes gave no ENI quota (offline)",
+        "max pods per node of ecs.g7.4xlarge: no alibabacloud.com/instance-type-info annotation or Node CR nodeCap, "
+        "and getInstanceTypes gave no ENI quota (offline)",
+        "ENIs attached: no Node CR status for 20 node(s) (n0, n1, n2 and 17 more), so whether they can still attach an ENI is unknown",
         "available IPs: free IPs of vsw-b unknown (offline)",
     ]
     unread = cap.zone_capacities(inputs(nodes=None, nodes_unreadable="cannot reach the Kubernetes API server"))
     figures = unread["cn-shanghai-f"]  # still shown: the stack adds a vSwitch there
-    assert figures.nodes is None and figures.warm_ips is None and figures.headroom is None
+    assert figures.nodes is None and figures.warm_ips is None and figures.usable_headroom_ips is None
     assert figures.unknown == ["nodes: cannot reach the Kubernetes API server"]
 
 
 def test_headroom_warning_uses_the_warm_demand_of_ten_percent_more_nodes():
     # 20 nodes: 10% more is 2 nodes x min_pool_size 10 = 20 IPs of warm demand.
     thin = cap.zone_capacities(inputs(created={}, vswitch_facts={
-        "vsw-a": cap.VSwitchFacts("vsw-a", available_ips=210), "vsw-b": cap.VSwitchFacts("vsw-b", available_ips=9)}))
-    assert thin["cn-shanghai-f"].headroom == 19
+        "vsw-a": cap.VSwitchFacts("vsw-a", available_ips=10), "vsw-b": cap.VSwitchFacts("vsw-b", available_ips=9)}))
+    assert thin["cn-shanghai-f"].usable_headroom_ips == 19
     [warning] = cap.capacity_warnings(thin)
-    assert "headroom after this run is 19 IPs, below the warm pool of 10% more nodes (2 x min_pool_size 10 = 20)" in warning
+    assert "usable headroom after this run is 19 IPs, below the warm pool of 10% more nodes (2 x min_pool_size 10 = 20)" in warning
     enough = cap.zone_capacities(inputs(created={}, vswitch_facts={
         "vsw-a": cap.VSwitchFacts("vsw-a", available_ips=210), "vsw-b": cap.VSwitchFacts("vsw-b", available_ips=10)}))
     assert cap.capacity_warnings(enough) == []
@@ -126,22 +153,30 @@ def test_a_zone_with_nodes_and_no_vswitch_entry_is_warned_about():
 
 @settings(max_examples=100, deadline=None)
 @given(
-    counts=st.dictionaries(st.sampled_from(["ecs.a", "ecs.b", "ecs.c"]), st.integers(1, 300), min_size=1),
+    counts=st.dictionaries(st.sampled_from(["ecs.a", "ecs.b", "ecs.c"]), st.integers(1, 60), min_size=1),
     quotas=st.fixed_dictionaries({k: st.builds(cap.EniQuota, st.integers(1, 15), st.integers(1, 50)) for k in ["ecs.a", "ecs.b", "ecs.c"]}),
     available=st.integers(0, 60000),
     pool=st.integers(0, 50),
     exclusive=st.booleans(),
+    used=st.integers(0, 16),
 )
-def test_figures_are_consistent(counts, quotas, available, pool, exclusive):
+def test_figures_are_consistent(counts, quotas, available, pool, exclusive, used):
     nodes = [cap.NodeInfo(f"{k}-{i}", "cn-shanghai-f", k) for k, n in counts.items() for i in range(n)]
     figures = cap.zone_capacities(inputs(
         nodes=nodes, quotas=quotas, min_pool_size=pool, exclusive_eni=exclusive, listed={"cn-shanghai-f": ["vsw-a"]},
+        node_crs={n.name: attached(used) for n in nodes},
         vswitch_facts={"vsw-a": cap.VSwitchFacts("vsw-a", available_ips=available)}))["cn-shanghai-f"]
-    assert figures.nodes == len(nodes) and figures.warm_ips == len(nodes) * pool
-    assert figures.headroom == available + 8188 - len(nodes) * pool
+    # Warm: zero on exclusive nodes; else min_pool_size capped by max_pool_size 50 and the node's capacity.
+    warm = 0 if exclusive else sum(n * min(pool, 50, cap.max_pods_per_node(quotas[k], False)) for k, n in counts.items())
+    assert figures.nodes == len(nodes) and figures.warm_ips == warm
+    assert figures.nodes_can_attach_eni + figures.nodes_at_eni_limit == len(nodes)
     assert figures.worst_case_ips == sum(n * cap.max_pods_per_node(quotas[k], exclusive) for k, n in counts.items())
-    warned = any("headroom" in w for w in cap.capacity_warnings({"cn-shanghai-f": figures}))
-    assert warned == (figures.headroom < cap.growth_nodes(len(nodes)) * pool)
+    assert 0 <= figures.added_usable_ips <= min(8188, figures.new_eni_ips)
+    assert figures.usable_headroom_ips == available + figures.added_usable_ips  # never warm subtracted twice
+    if figures.nodes_can_attach_eni == 0:
+        assert figures.new_eni_ips == 0 and figures.added_usable_ips == 0
+    warned = any("usable headroom" in w for w in cap.capacity_warnings({"cn-shanghai-f": figures}))
+    assert warned == (figures.usable_headroom_ips < cap.growth_nodes(len(nodes)) * pool)
 
 
 def test_no_snat_and_selection_policy_warnings():

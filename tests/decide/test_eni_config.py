@@ -259,6 +259,15 @@ def test_trigger_changes_exactly_when_an_effective_value_changes():
     assert eni.plan_eni_config(live, "direct", None).trigger() != eni.plan_eni_config(live, "disabled", None).trigger()
 
 
+def test_centralized_ipam_still_restarts_terway_for_new_vswitches():
+    # Terway's daemon re-reads eni-config only on Node CR events (pkg/eni/node_reconcile.go), which can
+    # be hours apart (multiIPNodeSyncPeriod 12h): the restart trigger must still follow vswitches.
+    live = {"eni_conf": '{"ipam_type": "crd", "vswitches": {"cn-shanghai-f": ["vsw-a"]}}'}
+    before = eni.EniConfigChange(policy={}, eni_conf=live["eni_conf"]).trigger()
+    after = eni.plan_eni_config(live, "direct", {"cn-shanghai-f": ["vsw-new"]})
+    assert eni.EniConfigChange(policy={}, eni_conf=after.eni_conf).trigger() != before
+
+
 def test_per_node_configs_that_override_a_zone_must_carry_the_new_id():
     configs = {
         "big-nodes": {"eni_conf": '{"vswitches": {"cn-shanghai-f": ["vsw-special"]}}'},
@@ -270,6 +279,22 @@ def test_per_node_configs_that_override_a_zone_must_carry_the_new_id():
     problems = codec.per_node_config_gaps(configs, {"cn-shanghai-f": ["vsw-new"]})
     assert [p.path for p in problems] == ["kube-system/big-nodes:eni_conf.vswitches.cn-shanghai-f"]
     assert "without vsw-new" in problems[0].message and "terway-config=big-nodes" in problems[0].message
+
+
+def test_a_per_node_config_with_null_vswitches_hides_every_new_vswitch():
+    configs = {"gpu": {"eni_conf": '{"vswitches": null}'}, "fine": {"eni_conf": '{"max_pool_size": 5}'}}
+    [problem] = codec.per_node_config_gaps(configs, {"cn-shanghai-f": ["vsw-new"]}, new_zones=["cn-shanghai-g"])
+    assert problem.path == "kube-system/gpu:eni_conf.vswitches"
+    assert "removes the base's vswitches (RFC 7396)" in problem.message and "cn-shanghai-f, cn-shanghai-g" in problem.message
+    assert codec.per_node_config_gaps(configs, {}) == []
+
+
+def test_the_conflist_is_the_cni_config_terway_installs():
+    ebpf = '{"type": "terway", "network_policy_provider": "ebpf"}'
+    veth = '{"plugins": [{"type": "terway", "eniip_virtual_type": "Veth"}]}'
+    assert pk.cni_config_keys({"10-terway.conf": ebpf, "10-terway.conflist": veth}) == ("10-terway.conflist",)
+    assert pk.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": ebpf, "10-terway.conflist": veth}) == []
+    assert len(pk.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": ebpf})) == 1
 
 
 def test_malformed_per_node_config_names_that_configmap():

@@ -197,7 +197,8 @@ def test_relay_managers_come_from_managed_fields_or_are_said_to_be_unknown():
 # --------------------------------------------------------------------------- issue 10 §2: policy never switched on silently
 
 
-@pytest.mark.parametrize("live", ["true", "yes", "1", "True"])
+# Terway compares the value exactly: " false " and "false\n" turn policy OFF (cmd/terway-cli/common.go).
+@pytest.mark.parametrize("live", ["true", "yes", "1", "True", " false ", "false\n"])
 @pytest.mark.parametrize("mode", ["typha", "direct"])
 def test_switching_policy_on_needs_confirmation_and_says_how_many_policies(live, mode):
     cm = configmap({"disable_network_policy": live})

@@ -106,45 +106,73 @@ def eni_config_with(**conf_changes):
     return saved
 
 
+def full_crs(names, attached=0):
+    """Node CRs whose status holds `attached` pod ENIs each."""
+    return [{"metadata": {"name": n}, "status": {"networkInterfaces": {
+        f"eni-{i}": {"networkInterfaceType": "Secondary", "networkInterfaceTrafficMode": "Standard"} for i in range(attached)}}}
+        for n in names]
+
+
 def test_capacity_per_zone_from_live_nodes_quotas_and_free_ips():
     cloud = Cloud()
-    evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud, eni_config=eni_config_with(min_pool_size=2))
+    names = [i["metadata"]["name"] for i in NODES["items"]]
+    # n0..n29: g7.4xlarge in f; n0 and n1 at their 7 pod ENIs, the rest with 6 (one free ENI each).
+    crs = full_crs(names[:2], 7) + full_crs(names[2:30], 6) + full_crs(names[30:32], 0) + full_crs(names[32:], 1)
+    snapshot = {"nodes": NODES, "nodeCrs": crs, "nodeConfigs": {}, "podNetworkings": None}
+    evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud, nodes=snapshot, eni_config=eni_config_with(min_pool_size=2))
     figures = evaluation.outputs["podIpCapacity"]
     assert figures["cn-shanghai-f"] == {
         "nodes": 32,
+        "nodesByMode": {"shared": 32, "exclusive": 0, "prefix": 0},
         "nodesByInstanceType": {"ecs.g7.2xlarge": 2, "ecs.g7.4xlarge": 30},
-        "maxPodsPerNode": {"ecs.g7.2xlarge": 5 * 20, "ecs.g7.4xlarge": 7 * 30},
+        "maxPodsPerNode": {"ecs.g7.2xlarge shared": 5 * 20, "ecs.g7.4xlarge shared": 7 * 30},
+        "nodesCanAttachEni": 30,
+        "nodesAtEniLimit": 2,
+        "nodesEniStateUnknown": 0,
         "minPoolSize": 2,
         "warmIps": 64,
         "vswitches": ["vsw-uf6existing00000000f"],
         "newVSwitchCidrs": ["10.0.32.0/19"],
         "availableIps": 40,
         "addedIps": 8188,
-        "headroom": 40 + 8188 - 64,
+        "newEniIps": 28 * 30 + 2 * 5 * 20,
+        "addedUsableIps": 28 * 30 + 2 * 5 * 20,
+        "usableHeadroomIps": 40 + 28 * 30 + 2 * 5 * 20,
         "worstCaseIps": 2 * 100 + 30 * 210,
         "unknown": [],
     }
     g = figures["cn-shanghai-g"]  # the adopted vSwitch is not listed yet: its free IPs are what the run adds
     assert (g["availableIps"], g["addedIps"], g["vswitches"]) == (5000, 7000, ["vsw-uf6existing00000000g", "vsw-adopted1"])
+    assert (g["newEniIps"], g["addedUsableIps"]) == (3 * 6 * 30, 3 * 6 * 30)
     # One look-up per instance type, however many nodes have it.
     assert sorted(args["instanceType"] for token, args in cloud.calls if token == INSTANCE_TYPES) == [
         "ecs.g7.2xlarge", "ecs.g7.4xlarge"]
+    assert any("pod IPs in cn-shanghai-f: 2 of 32 nodes are at their ENI limit" in w for w in evaluation.warnings)
 
 
 def test_exclusive_eni_mode_counts_one_pod_per_secondary_eni():
     config = stack_config(pods=PODS_WITH_SNAT_TABLE, **{"terway:terway": {"daemonSets": ["terway-eni"]}})
     figures = declare(config, Cloud()).outputs["podIpCapacity"]["cn-shanghai-f"]
-    assert figures["maxPodsPerNode"] == {"ecs.g7.2xlarge": 5, "ecs.g7.4xlarge": 7}
+    assert figures["maxPodsPerNode"] == {"ecs.g7.2xlarge exclusive": 5, "ecs.g7.4xlarge exclusive": 7}
+
+
+def test_exclusive_eni_per_node_pool_by_label_on_terway_eniip():
+    nodes = copy.deepcopy(NODES)
+    nodes["items"][0]["metadata"]["labels"]["k8s.aliyun.com/exclusive-mode-eni-type"] = "eniOnly"
+    figures = declare(stack_config(pods=PODS_WITH_SNAT_TABLE), Cloud(), nodes=nodes).outputs["podIpCapacity"]["cn-shanghai-f"]
+    assert figures["nodesByMode"] == {"shared": 31, "exclusive": 1, "prefix": 0}
+    assert figures["maxPodsPerNode"]["ecs.g7.4xlarge exclusive"] == 7
+    assert figures["worstCaseIps"] == 2 * 100 + 29 * 210 + 7
 
 
 def test_thin_headroom_and_unlisted_zone_are_warned_at_preview():
     pods = {"zones": {"cn-shanghai-g": {"vswitchId": "vsw-adopted1"}}}
     nodes = node_list(*[("cn-shanghai-f", "ecs.g7.4xlarge")] * 30, ("cn-shanghai-e", "ecs.g7.4xlarge"))
-    live = eni_config_with(min_pool_size=10, vswitch_selection_policy=None)
+    live = eni_config_with(min_pool_size=20, vswitch_selection_policy=None)
     evaluation = declare(stack_config(pods=pods), Cloud(), nodes=nodes, eni_config=live)
     warnings = "\n".join(evaluation.warnings)
-    # cn-shanghai-f: 40 free - 300 warm = -260, below 3 more nodes x 10.
-    assert "pod IPs in cn-shanghai-f: headroom after this run is -260 IPs, below the warm pool of 10% more nodes" in warnings
+    # cn-shanghai-f: 40 free (warm IPs already out of it), below 3 more nodes x 20.
+    assert "pod IPs in cn-shanghai-f: usable headroom after this run is 40 IPs, below the warm pool of 10% more nodes" in warnings
     assert "pod IPs in cn-shanghai-e: 1 nodes but eni_conf lists no vSwitch for the zone" in warnings
     assert "vswitch_selection_policy is absent" in warnings and '"ordered"' in warnings
 
@@ -158,7 +186,7 @@ def test_a_new_vswitch_without_snat_is_warned_about():
 def test_an_unreadable_cluster_leaves_the_node_figures_unknown_and_the_run_goes_on():
     evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE), Cloud(), nodes=NodesUnreadable("cannot reach the Kubernetes API server: timed out"))
     figures = evaluation.outputs["podIpCapacity"]["cn-shanghai-f"]
-    assert figures["nodes"] is None and figures["headroom"] is None
+    assert figures["nodes"] is None and figures["usableHeadroomIps"] is None
     assert figures["unknown"] == ["nodes: cannot reach the Kubernetes API server: timed out"]
     assert any(r.type == "alicloud:vpc/switch:Switch" for r in evaluation.resources)
 
@@ -178,7 +206,9 @@ def test_cloud_lookups_off_means_no_alicloud_invoke_but_node_figures_stay():
     assert cloud.calls == []
     figures = evaluation.outputs["podIpCapacity"]["cn-shanghai-g"]
     assert figures["nodesByInstanceType"] == {"ecs.g7.4xlarge": 3}
-    assert figures["unknown"][0] == "max pods per node of ecs.g7.4xlarge: getInstanceTypes gave no ENI quota (terway:cloudLookups is false)"
+    assert figures["unknown"][0] == (
+        "max pods per node of ecs.g7.4xlarge: no alibabacloud.com/instance-type-info annotation or Node CR nodeCap, "
+        "and getInstanceTypes gave no ENI quota (terway:cloudLookups is false)")
 
 
 # ------------------------------------------------------------------ cloud references gate every write

@@ -15,7 +15,9 @@ def daemon_set(desired=6, updated=6, available=6, unavailable=0, strategy="Rolli
 
 
 def zone(**figures):
-    base = {"nodes": 4, "nodesByInstanceType": {"ecs.g7.4xlarge": 4}, "maxPodsPerNode": {"ecs.g7.4xlarge": 210},
-            "minPoolSize": 10, "warmIps": 40, "vswitches": ["vsw-a"], "newVSwitchCidrs": [], "availableIps": 1000,
-            "addedIps": 0, "headroom": 960, "worstCaseIps": 840, "unknown": []}
+    base = {"nodes": 4, "nodesByMode": {"shared": 4, "exclusive": 0, "prefix": 0}, "nodesByInstanceType": {"ecs.g7.4xlarge": 4},
+            "maxPodsPerNode": {"ecs.g7.4xlarge shared": 210}, "nodesCanAttachEni": 4, "nodesAtEniLimit": 0,
+            "nodesEniStateUnknown": 0, "minPoolSize": 10, "warmIps": 40, "vswitches": ["vsw-a"], "newVSwitchCidrs": [],
+            "availableIps": 1000, "addedIps": 0, "newEniIps": 840, "addedUsableIps": 0, "usableHeadroomIps": 1000,
+            "worstCaseIps": 840, "unknown": []}
     return {**base, **figures}

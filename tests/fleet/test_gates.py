@@ -28,11 +28,13 @@ def test_rollout_gate_needs_every_daemon_set_rolled_and_rolling():
 
 def test_capacity_gate_applies_the_stacks_own_warning_rule_to_its_output():
     assert capacity_gate({"cn-shanghai-f": zone()}).passed
-    thin = capacity_gate({"cn-shanghai-f": zone(availableIps=45)})
-    assert not thin.passed and "headroom after this run is 5 IPs" in thin.reason
+    thin = capacity_gate({"cn-shanghai-f": zone(availableIps=5, usableHeadroomIps=5)})
+    assert not thin.passed and "usable headroom after this run is 5 IPs" in thin.reason
+    full = capacity_gate({"cn-shanghai-f": zone(addedIps=8188, nodesAtEniLimit=4, nodesCanAttachEni=0)})
+    assert not full.passed and "4 of 4 nodes are at their ENI limit" in full.reason
     unlisted = capacity_gate({"cn-shanghai-g": zone(vswitches=[])})
     assert not unlisted.passed and "eni_conf lists no vSwitch for the zone" in unlisted.reason
-    unknown = capacity_gate({"cn-shanghai-f": zone(availableIps=None, headroom=None)})
+    unknown = capacity_gate({"cn-shanghai-f": zone(availableIps=None, usableHeadroomIps=None)})
     assert unknown.passed  # figures not read are not a warning (as at preview)
     assert not capacity_gate(None).passed
 
@@ -53,6 +55,6 @@ def test_health_gates_in_order():
 
 def test_a_capacity_output_off_the_contract_fails_the_gate():
     broken = zone()
-    del broken["headroom"]
+    del broken["usableHeadroomIps"]
     gate = capacity_gate({"cn-shanghai-f": broken})
     assert not gate.passed and "does not match the outputs contract" in gate.reason

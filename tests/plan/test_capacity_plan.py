@@ -35,8 +35,10 @@ def test_capacity_json_section_from_the_files(files):
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     f = document["capacity"]["cn-shanghai-f"]
-    assert (f["nodes"], f["maxPodsPerNode"], f["availableIps"], f["addedIps"], f["headroom"], f["worstCaseIps"]) == (
-        40, {"ecs.g7.4xlarge": 210}, 35, 8188, 35 + 8188, 40 * 210)
+    assert (f["nodes"], f["maxPodsPerNode"], f["availableIps"], f["addedIps"], f["worstCaseIps"]) == (
+        40, {"ecs.g7.4xlarge shared": 210}, 35, 8188, 40 * 210)
+    # Without --node-crs nobody knows which nodes can still attach an ENI: no usable headroom is invented.
+    assert (f["nodesEniStateUnknown"], f["addedUsableIps"], f["usableHeadroomIps"]) == (40, None, None)
     assert document["outputs"]["podIpCapacity"] == document["capacity"]
     e = document["capacity"]["cn-shanghai-e"]
     assert e["availableIps"] is None and "getInstanceTypes gave no ENI quota" in e["unknown"][0]

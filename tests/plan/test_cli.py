@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from terway_stack.plan.sections import CapacitySection
+
 from .plan_cli import ROOT, plan
 
 
@@ -327,7 +329,8 @@ def test_markdown_has_one_section_per_part_of_the_plan(prod_markdown):
 def test_markdown_capacity_is_the_json_capacity(prod_markdown, prod_json):
     rows = table_rows(markdown_tokens(prod_markdown), "Pod IP capacity per zone")
     assert [row[0] for row in rows] == list(prod_json["capacity"]) == ["cn-shanghai-f", "cn-shanghai-g"]
-    assert [row[5] for row in rows] == [str(z["addedIps"]) for z in prod_json["capacity"].values()] == ["8188", "8188"]
+    added = CapacitySection.COLUMNS.index("ADDED")
+    assert [row[added] for row in rows] == [str(z["addedIps"]) for z in prod_json["capacity"].values()] == ["8188", "8188"]
     for zone, figures in prod_json["capacity"].items():
         for note in figures["unknown"]:
             assert f"- `{zone}`: not computed: " in prod_markdown and note.split(" (")[0] in prod_markdown

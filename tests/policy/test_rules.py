@@ -155,6 +155,9 @@ def test_effective_mode_prefers_what_the_patch_writes(data, configured, mode):
         ("registry.ap-southeast-1.aliyuncs.com/acs/typha:v3.20.2", "ap-southeast-1"),
         ("prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com/calico/typha:v3.26.1", "cn-hangzhou"),
         ("registry-intl.eu-central-1.aliyuncs.com/acs/typha:v3.20.2", "eu-central-1"),
+        ("registry-cn-hangzhou.ack.aliyuncs.com/acs/typha:v3.24.5", "cn-hangzhou"),  # ACK's registry form
+        ("registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/typha:v3.24.5", "cn-hangzhou"),
+        ("registry-ap-southeast-1-vpc.ack.aliyuncs.com/acs/typha:v3.24.5", "ap-southeast-1"),
         ("quay.io/calico/typha:v3.20.2", None),
         ("typha:v3.20.2", None),
     ],
