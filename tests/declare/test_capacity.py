@@ -59,11 +59,10 @@ class Cloud:
         }
 
     def _types(self, args):
-        kind = args["instanceType"]
-        if kind not in self.quotas:
-            return {"ids": [], "instanceTypes": []}
-        enis, ips = self.quotas[kind]
-        return {"ids": [kind], "instanceTypes": [{"id": kind, "eniQuantity": enis, "eniPrivateIpAddressQuantity": ips}]}
+        # As the real data source answers: DescribeInstanceTypes has no InstanceType filter, so every
+        # type of the region comes back whatever `instanceType` says.
+        return {"ids": list(self.quotas), "instanceTypes": [
+            {"id": kind, "eniQuantity": enis, "eniPrivateIpAddressQuantity": ips} for kind, (enis, ips) in self.quotas.items()]}
 
     def _switches(self, args):
         ids = [i for i in args.get("ids") or [] if i in self.free]
@@ -79,9 +78,9 @@ class Cloud:
         return {"ids": [g["id"] for g in found], "gateways": found}
 
     def _eips(self, args):
-        return {"addresses": [{"ipAddress": ip, "instanceId": self.eips[ip][0], "instanceType": self.eips[ip][1],
-                               "status": "InUse" if self.eips[ip][0] else "Available"}
-                              for ip in args.get("ipAddresses") or [] if ip in self.eips]}
+        return mocks.eip_addresses_answer({
+            ip: {"instanceId": bound, "instanceType": kind, "status": "InUse" if bound else "Available"}
+            for ip, (bound, kind) in self.eips.items()})(args)
 
     def count(self, token):
         return len([c for c in self.calls if c[0] == token])
