@@ -145,9 +145,11 @@ class PodVSwitches(pulumi.ComponentResource):
         self.vswitches = created
         self.cidrs = dict(pods.created_zones)
         self.usable_ips = {zone: usable_addresses(cidr) for zone, cidr in pods.created_zones.items()}
-        self.vswitch_ids = pulumi.Output.all(
-            **{zone: vswitch.id for zone, vswitch in created.items()}, **pods.adopted_zones
-        ).apply(lambda ids: dict(sorted(ids.items())))
+        ids = pulumi.Output.all(**{zone: vswitch.id for zone, vswitch in created.items()}, **pods.adopted_zones)
+        # eni-config must not list a new vSwitch before its SNAT entry exists: pods placed there in
+        # between would have no internet egress. Carrying the entries' ids makes every user wait.
+        egress = [entry.id for entry in self.snat_entries.values()]
+        self.vswitch_ids = pulumi.Output.all(ids, *egress).apply(lambda parts: dict(sorted(parts[0].items())))
         self.register_outputs(
             {"vswitchIds": self.vswitch_ids, "cidrs": self.cidrs, "usableIps": self.usable_ips}
         )
