@@ -8,8 +8,8 @@ from terway_stack.declare.cloud_reads import ATTEMPTS, api_error, read
 from terway_stack.decide.problems import InputError
 from terway_stack.plan import mocks
 
-from .test_capacity import EIPS, Cloud, declare
-from .test_stack import PODS_WITH_SNAT_TABLE, stack_config
+from .cloud_answers import EIPS, Cloud, declare
+from .stacks import PODS_WITH_SNAT_TABLE, stack_config
 
 # What the provider's error looks like when the API throttles (tea SDKError, as wrapped by the provider).
 THROTTLED = (
