@@ -6,8 +6,9 @@ A test double: the Alibaba Cloud API itself (`e2e/alicloud_api`, loopback RPC se
 the assertions read. The module runs in a network namespace holding only `lo` (`e2e/run.sh` starts it
 under `unshare -n`), so nothing can leave the machine; run outside one, it fails.
 
-One stack lives through the module, in order: refused EIPs, preview, two refused ups, an up through
-throttling / conflicts / a slow vSwitch, a second up, destroy with ENIs still in the new vSwitch.
+One stack (mode `disabled`, so that destroy has a key to give back and a restart to do) lives through
+the module, in order: refused EIPs, preview, two refused ups, an up through throttling / conflicts / a
+slow vSwitch, a second up, destroy with ENIs still in the new vSwitch.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def pulumi(cp, api, tmp_path_factory):
     require_alicloud_plugin()
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(cli, "cloud", cloud_stack_config(CLUSTER, NODES, "direct", api.endpoint, PODS), cp.kubeconfig_inline())
+    init_stack(cli, "cloud", cloud_stack_config(CLUSTER, NODES, "disabled", api.endpoint, PODS), cp.kubeconfig_inline())
     set_fake_alicloud_credentials(cli)
     return cli
 
@@ -152,7 +153,8 @@ def test_3_up_refused_by_the_cloud_says_why_and_leaves_nothing(cp, api, pulumi, 
     assert "Traceback" not in text
     assert [r.code for r in api.calls("CreateVSwitch", since)] == [code]  # not retried: it cannot succeed
     assert our_vswitches(api) == [] and api.calls("CreateSnatEntry", since) == []
-    assert eni_config(cp) == baseline and restarts(cp, audit) == []
+    # eni_conf is written only with the vSwitch id, and Terway restarts only after every writer.
+    assert eni_config(cp)["eni_conf"] == baseline["eni_conf"] and restarts(cp, audit) == []
 
 
 def test_4_up_rides_out_throttling_conflicts_and_a_slow_vswitch_then_creates_each_thing_once(cp, api, pulumi, baseline):
@@ -210,7 +212,7 @@ def test_5_second_up_sends_no_write_to_the_cloud_or_the_cluster(cp, api, pulumi)
     assert len(our_vswitches(api)) == 1 and len(api.cloud.snat_entries) == 1
 
 
-def test_6_destroy_keeps_a_vswitch_enis_still_use_and_touches_no_cloud_object(cp, api, pulumi):
+def test_6_destroy_keeps_a_vswitch_enis_still_use_and_touches_no_cloud_object(cp, api, pulumi, baseline):
     state = pulumi("stack", "export").stdout
     assert "alicloud:vpc/switch:Switch" in state
     assert "LTAI-e2e-fake-access-key" not in state and "e2e-fake-secret-key" not in state
@@ -223,5 +225,8 @@ def test_6_destroy_keeps_a_vswitch_enis_still_use_and_touches_no_cloud_object(cp
     assert api.writes(since) == [] and refused.hits == 0  # retained: no DeleteVSwitch, no DeleteSnatEntry
     assert our_vswitches(api) == [vswitch] and len(api.cloud.snat_entries) == 1
     assert vswitch.id in listed(cp)[ZONE_NEW]  # pods still hold IPs there: eni_conf keeps naming it
+    # What destroy does write: the policy key goes back to what it was, then Terway rolls once.
+    assert eni_config(cp)["disable_network_policy"] == baseline["disable_network_policy"]
     released = cp.write_events(since=audit, field_manager=POLICY_MANAGER, resource="configmaps", name="eni-config")
-    assert released and len(restarts(cp, audit)) == 1
+    [restart] = restarts(cp, audit)
+    assert released and released[-1]["stageTimestamp"] <= restart["requestReceivedTimestamp"]
