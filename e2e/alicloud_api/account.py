@@ -43,3 +43,18 @@ def e2e_account() -> Cloud:
         cloud.add_instance_type(f"ecs.other{i:03d}.large", 3, 6, cores=2, memory=8.0)
     cloud.add_instance_type(type_id, enis, ips)
     return cloud
+
+
+ZONE_NEW, ZONE_ADOPTED = "cn-shanghai-f", "cn-shanghai-g"
+NEW_CIDR = "10.3.0.0/19"  # free in the VPC
+EXTRA_TAGS = {"team": "network", "cost-center": "k8s"}
+
+
+def pod_vswitches() -> dict:
+    """`terway:podVSwitches` for this account: create one zone's vSwitch with SNAT, adopt the other's."""
+    return {
+        "vpcId": VPC_ID,
+        "zones": {ZONE_NEW: {"cidr": NEW_CIDR}, ZONE_ADOPTED: {"vswitchId": ADOPTED[ZONE_ADOPTED]}},
+        "snat": {"natGatewayId": NAT_GATEWAY_ID, "snatIps": list(EIPS_OF_NAT)},
+        "tags": dict(EXTRA_TAGS),
+    }

@@ -26,7 +26,8 @@ if str(REPO) not in sys.path:
 
 from e2e.alicloud_api import LoopbackAlibabaCloud  # noqa: E402
 from e2e.alicloud_api.account import (  # noqa: E402
-    ADOPTED, EIP_OF_AN_INSTANCE, EIPS_OF_NAT, FOREIGN_INSTANCE, NAT_GATEWAY_ID, SNAT_TABLE_ID, VPC_ID, e2e_account,
+    ADOPTED, EIP_OF_AN_INSTANCE, EIPS_OF_NAT, EXTRA_TAGS, FOREIGN_INSTANCE, NAT_GATEWAY_ID, NEW_CIDR, SNAT_TABLE_ID,
+    VPC_ID, ZONE_ADOPTED, ZONE_NEW, e2e_account, pod_vswitches,
 )
 from e2e.controlplane import ADMIN_USER  # noqa: E402
 from e2e.pulumi_project import (  # noqa: E402
@@ -36,16 +37,7 @@ from e2e.pulumi_project import (  # noqa: E402
 NODES = 4
 NS, DS = "kube-system", "terway-eniip"
 CLUSTER = "cloud"
-ZONE_NEW, ZONE_ADOPTED = "cn-shanghai-f", "cn-shanghai-g"
-NEW_CIDR = "10.3.0.0/19"
-TAGS = {"team": "network", "cost-center": "k8s"}
-STACK_TAGS = {**TAGS, "managed-by": "terway-stack", "terway-stack/cluster": CLUSTER}
-PODS = {
-    "vpcId": VPC_ID,
-    "zones": {ZONE_NEW: {"cidr": NEW_CIDR}, ZONE_ADOPTED: {"vswitchId": ADOPTED[ZONE_ADOPTED]}},
-    "snat": {"natGatewayId": NAT_GATEWAY_ID, "snatIps": list(EIPS_OF_NAT)},
-    "tags": TAGS,
-}
+STACK_TAGS = {**EXTRA_TAGS, "managed-by": "terway-stack", "terway-stack/cluster": CLUSTER}
 ROLLOUT_AGENT = "terway-stack-rollout"
 ENI_CONF_MANAGER = "terway-stack-eni-conf"
 POLICY_MANAGER = "terway-stack-policy-keys"
@@ -71,7 +63,7 @@ def pulumi(cp, api, tmp_path_factory):
     require_alicloud_plugin()
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(cli, "cloud", cloud_stack_config(CLUSTER, NODES, "disabled", api.endpoint, PODS), cp.kubeconfig_inline())
+    init_stack(cli, "cloud", cloud_stack_config(CLUSTER, NODES, "disabled", api.endpoint, pod_vswitches()), cp.kubeconfig_inline())
     set_fake_alicloud_credentials(cli)
     return cli
 
