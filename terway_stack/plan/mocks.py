@@ -174,8 +174,15 @@ def eip_addresses_answer(known: Optional[Mapping[str, Mapping[str, Any]]] = None
     return answer
 
 
-def _instance_types(args: dict[str, Any]) -> dict[str, Any]:
-    return {"ids": [], "instanceTypes": []}  # ENI quotas are unknown offline
+def instance_types_answer(known: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """getInstanceTypes as the real data source answers it: every type it knows, whatever `instanceType`
+    says (DescribeInstanceTypes has no such filter). Offline nothing is known: ENI quotas are unknown."""
+    rows = [{"id": kind, **dict(facts)} for kind, facts in (known or {}).items()]
+
+    def answer(args: dict[str, Any]) -> dict[str, Any]:
+        return {"ids": [r["id"] for r in rows], "instanceTypes": [dict(r) for r in rows]}
+
+    return answer
 
 
 _CLOUD_ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -183,7 +190,7 @@ _CLOUD_ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "alicloud:vpc/getNetworks:getNetworks": _networks,
     "alicloud:vpc/getSwitches:getSwitches": switches_answer(),
     "alicloud:ecs/getEipAddresses:getEipAddresses": eip_addresses_answer(),
-    "alicloud:ecs/getInstanceTypes:getInstanceTypes": _instance_types,
+    "alicloud:ecs/getInstanceTypes:getInstanceTypes": instance_types_answer(),
 }
 
 
