@@ -44,11 +44,13 @@ POLICY_MANAGER = "terway-stack-policy-keys"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def loopback_only():
+def isolated_network():
+    # `lo` and the veth pair e2e/run.sh adds, both ends inside this namespace (kube-apiserver needs a
+    # default route): no interface leads out of it.
     names = sorted(name for _, name in socket.if_nameindex())
-    assert names == ["lo"], (
-        f"network interfaces {names}: run this module in a loopback-only network namespace "
-        "(`bash e2e/run.sh` does: unshare -n), so that it proves nothing leaves the machine"
+    assert names == ["lo", "tw0", "tw1"], (
+        f"network interfaces {names}: run this module in the isolated network namespace "
+        "`bash e2e/run.sh` makes (unshare -n), so that it proves nothing leaves the machine"
     )
 
 
