@@ -6,6 +6,8 @@
     to the loopback Alibaba Cloud API.
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
+(c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
+(d) `fleet up` of 3 to 5 stacks against the sum of their single `pulumi up`s (bench/fleet_bench.py).
 
 Run with `make bench` (builds or reuses the engine first).
 """
@@ -32,6 +34,9 @@ from e2e.pulumi_project import (  # noqa: E402
 )
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
+
+from validation import validation_ratios  # noqa: E402  (bench/validation.py, next to this file)
 
 FLOOR = Path(__file__).with_name("floor")
 STACK_CONFIG = {
@@ -95,12 +100,12 @@ def restart_on(nodes: int) -> dict:
         since = cp.audit_offset()
         provider = engine_copy(tr.TerwayRolloutProvider())
         props = {
-            "kind": tr.KIND, "restartMethod": tr.RESTART_METHOD, "daemonSet": "terway-eniip",
+            "kind": facts.ROLLOUT_KIND, "restartMethod": facts.ROLLOUT_METHOD, "daemonSet": "terway-eniip",
             "namespace": "kube-system", "trigger": uuid.uuid4().hex, "restartOn": "change",
             "timeoutSeconds": 1800.0, "kubeconfig": cp.kubeconfig_inline(),
         }
         seconds = timed(lambda: provider.create(props))
-        ours = cp.count_writes(since, user_agent=tr.USER_AGENT.split("/")[0])
+        ours = cp.count_writes(since, user_agent=facts.ROLLOUT_USER_AGENT.split("/")[0])
         controller = cp.count_writes(since, predicate=by_daemonset_controller)
     return {"nodes": nodes, "seconds": seconds, "provider_writes": ours, "controller_writes": controller}
 
@@ -124,12 +129,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--only", choices=("preview", "restart"))
+    parser.add_argument("--fleet", type=int, default=3, help="stacks in the fleet measurement (3 to 5)")
+    parser.add_argument("--only", choices=("preview", "restart", "validation", "fleet"))
     args = parser.parse_args()
-    if args.only != "restart":
+    if args.only in (None, "validation"):
+        validation_ratios()
+    if args.only in (None, "preview"):
         preview_ratio(args.runs)
-    if args.only != "preview":
+    if args.only in (None, "restart"):
         restart_ratios(args.nodes)
+    if args.only in (None, "fleet"):
+        from fleet_bench import fleet_ratio  # beside this script
+
+        fleet_ratio(args.fleet)
 
 
 if __name__ == "__main__":

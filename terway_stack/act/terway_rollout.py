@@ -9,16 +9,20 @@ the DaemonSet's own maxUnavailable. It never deletes a pod itself. Then it waits
 
 Two modes, one resource each:
 
-- ``restart_on="change"`` depends on the eni-config patch. Create restarts; an update restarts only
-  when ``trigger`` (a hash of the effective managed values) changed. A second ``pulumi up`` with the
-  same inputs restarts nothing. In preview an unknown trigger shows as an update and does nothing.
-  Delete does nothing: removing this resource changes no configuration.
+- ``restart_on="change"`` depends on the eni-config writers. Create restarts only when a writer
+  changed a value Terway reads at start in that run (``writersChanged``): a cluster already in the
+  wanted state is not restarted. An update restarts only when ``trigger`` (a hash of the effective
+  managed values) changed. A second ``pulumi up`` with the same inputs restarts nothing. In preview
+  an unknown trigger shows as an update and does nothing. Delete does nothing. The rules are in
+  decide/restarts.py; the restart itself, its budget and its wait in act/rollout_restart.py.
 - ``restart_on="release"`` restarts on DELETE only. Create/update record state. The program places it
-  BEFORE the eni-config patch that owns ``felix_relay_service``/``disable_network_policy`` (the patch
-  depends on it) and AFTER the Typha Deployment (it depends on Typha). Pulumi destroys in reverse
-  dependency order, so on destroy: (1) the patch is deleted, releasing ``felix_relay_service``;
+  BEFORE the policy-keys writer that owns ``felix_relay_service``/``disable_network_policy`` (the
+  writer depends on it) and AFTER the Typha Deployment (it depends on Typha). Pulumi destroys in
+  reverse dependency order, so on destroy: (1) the writer is deleted, releasing ``felix_relay_service``;
   (2) this resource rolls Terway, so every Felix restarts without the relay key and talks to the API
-  server directly; (3) only then is Typha deleted. Felix never points at a Typha that is gone.
+  server directly; (3) only then is Typha deleted. Felix never points at a Typha that is gone. Its
+  ``trigger`` is the baseline of the policy values the stack left; (2) happens only when the live
+  values differ from it (mode direct releases nothing Felix reads: no restart).
 
 Resuming: the restart also writes ``terway-stack.io/restart-trigger`` on the pod template. If the live
 template already carries the trigger being applied (a previous run patched it and then timed out,
@@ -31,347 +35,43 @@ a dynamic provider has no engine connection and falls back to the same stderr.
 Credentials: the kubeconfig is an input wrapped in ``Output.secret`` and declared an additional
 secret output, so state holds it encrypted. The provider object holds no state (it is pickled BY
 REFERENCE to this module path with dill, so this path must stay stable); API clients are built inside
-each method from the kubeconfig text and closed afterwards. The kubeconfig never appears in a message.
+each method from the kubeconfig text and closed afterwards (act/kube.py). The kubeconfig never appears
+in a message.
 """
 from __future__ import annotations
 
-import json
-import math
-import sys
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi.dynamic as dyn
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
 
-KIND = "terway-rollout-restart"
-RESTART_METHOD = "rollout-restart"
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-TRIGGER_ANNOTATION = "terway-stack.io/restart-trigger"
+from ..decide import restarts as restart_rules
+from ..decide.facts import ROLLOUT_KIND, ROLLOUT_METHOD, TERWAY_NAMESPACE
+from ..decide.rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
+from .rollout_restart import (  # noqa: F401 (the restart's names are part of this module's API)
+    RESTARTED_AT,
+    TRIGGER_ANNOTATION,
+    Budget,
+    DaemonSetMissing,
+    RestartOutcome,
+    observe,
+    read_eni_config_data,
+    reporter,
+    restart_and_wait,
+    restart_patch,
+)
+from .rollout_wait import RolloutError, RolloutStatus, wait_for_rollout  # noqa: F401
+
 RELEASE_PREFIX = "release:"
-FIELD_MANAGER = "terway-stack-rollout"
-# Sent on every request so the audit log can tell our calls from the controllers'.
-USER_AGENT = "terway-stack-rollout/1"
 MODES = ("change", "release")
 # Inputs whose change means a different object to restart: replace, never update in place.
 REPLACE_KEYS = ("daemonSet", "namespace", "restartOn")
-INPUT_KEYS = ("kind", "restartMethod", "daemonSet", "namespace", "trigger", "restartOn", "timeoutSeconds", "kubeconfig")
-OUTPUT_KEYS = ("restartedAt", "restarts", "observedGeneration")
-
-
-class RolloutError(Exception):
-    """A restart that cannot start or did not finish. Messages never contain the kubeconfig."""
-
-
-class DaemonSetMissing(RolloutError):
-    def __init__(self, namespace: str, name: str):
-        super().__init__(
-            f"DaemonSet {namespace}/{name} not found: check terway:terway.daemonSets "
-            f"(kubectl -n {namespace} get daemonsets)"
-        )
-
-
-# --------------------------------------------------------------------------- unknowns and secrets
-
-
-def is_unknown(value: Any) -> bool:
-    """An unknown preview value as pulumi.dynamic hands it over: the sentinel string in diff, and in
-    check (which deserializes with keep_unknowns) a `pulumi.output.Unknown` instance. The latter was
-    first met under the real engine with a vSwitch created by the stack (its id known after apply)."""
-    return isinstance(value, Unknown) or value == rpc.UNKNOWN
-
-
-def plain(value: Any) -> Any:
-    """A value with an RPC secret wrapper removed (the engine normally strips them already)."""
-    return rpc.unwrap_rpc_secret(value)
-
-
-# --------------------------------------------------------------------------- Kubernetes access
-
-
-@contextmanager
-def kube_client(kubeconfig: str) -> Iterator[Any]:
-    """An ApiClient for the kubeconfig text, closed on exit. Errors never echo the text."""
-    import yaml
-    from kubernetes import config as kconfig
-
-    if not isinstance(kubeconfig, str) or not kubeconfig.strip():
-        raise RolloutError("kubeconfig is empty")
-    try:
-        document = yaml.safe_load(kubeconfig)
-    except yaml.YAMLError:
-        # YAML errors quote the offending line, which may hold a token: say only that it failed.
-        raise RolloutError("kubeconfig is not valid YAML") from None
-    if not isinstance(document, dict):
-        raise RolloutError("kubeconfig is not a YAML mapping")
-    try:
-        client = kconfig.new_client_from_config_dict(document)
-    except Exception as err:  # ConfigException and friends; type name only, values stay out
-        raise RolloutError(f"kubeconfig was rejected by the Kubernetes client ({type(err).__name__})") from None
-    client.user_agent = USER_AGENT
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def _api_error(err: Exception, what: str) -> RolloutError:
-    status = getattr(err, "status", None)
-    reason = getattr(err, "reason", None) or type(err).__name__
-    return RolloutError(f"{what}: {status or ''} {reason}".replace("  ", " ").strip())
-
-
-def _unreachable(err: Exception) -> RolloutError:
-    # urllib3 names the server and the failure (e.g. connection refused); never headers or bodies.
-    return RolloutError(f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}")
-
-
-def read_json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Optional[dict]:
-    """Call a generated API method and return the JSON body as a dict; None on 404."""
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    try:
-        response = call(*args, _preload_content=False, **kwargs)
-    except ApiException as err:
-        if err.status == 404:
-            return None
-        raise _api_error(err, f"{getattr(call, '__name__', 'request')} failed") from None
-    except (HTTPError, OSError) as err:
-        raise _unreachable(err) from None
-    return json.loads(response.data)
-
-
-def read_daemon_set(client: Any, namespace: str, name: str) -> dict:
-    from kubernetes.client import AppsV1Api
-
-    obj = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
-    if obj is None:
-        raise DaemonSetMissing(namespace, name)
-    return obj
-
-
-def patch_restart(client: Any, namespace: str, name: str, body: dict) -> dict:
-    """One strategic-merge patch of the pod template annotations, as kubectl rollout restart sends."""
-    from kubernetes.client import AppsV1Api
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    try:
-        response = AppsV1Api(client).patch_namespaced_daemon_set(
-            name,
-            namespace,
-            body,
-            field_manager=FIELD_MANAGER,
-            _content_type="application/strategic-merge-patch+json",
-            _preload_content=False,
-        )
-    except ApiException as err:
-        if err.status == 404:
-            raise DaemonSetMissing(namespace, name) from None
-        raise _api_error(err, f"patching DaemonSet {namespace}/{name} failed") from None
-    except (HTTPError, OSError) as err:
-        raise _unreachable(err) from None
-    return json.loads(response.data)
-
-
-# --------------------------------------------------------------------------- pure rollout logic
-
-
-def rfc3339(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def restart_patch(now: datetime, trigger_mark: str) -> dict:
-    """The patch body: restartedAt like kubectl, plus the trigger that makes a rerun resumable."""
-    return {
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {RESTARTED_AT: rfc3339(now), TRIGGER_ANNOTATION: trigger_mark}}
-            }
-        }
-    }
-
-
-def template_annotations(ds: Mapping[str, Any]) -> dict:
-    return dict((((ds.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {})
-
-
-def update_strategy(ds: Mapping[str, Any]) -> str:
-    return ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") or "RollingUpdate"
-
-
-def scaled(value: Any, total: int, round_up: bool) -> int:
-    """An IntOrString (3 or "10%") resolved against total, as Kubernetes does for DaemonSets."""
-    if value is None:
-        return 1 if total else 0
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.endswith("%"):
-        exact = total * int(text[:-1]) / 100
-        return math.ceil(exact) if round_up else math.floor(exact)
-    return int(text)
-
-
-@dataclass(frozen=True)
-class RolloutStatus:
-    generation: int
-    observed_generation: int
-    desired: int
-    updated: int
-    available: int
-    unavailable: int
-    ready: int
-    max_unavailable: Any
-
-    @classmethod
-    def of(cls, ds: Mapping[str, Any]) -> "RolloutStatus":
-        status = ds.get("status") or {}
-        rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-        return cls(
-            generation=int((ds.get("metadata") or {}).get("generation") or 0),
-            observed_generation=int(status.get("observedGeneration") or 0),
-            desired=int(status.get("desiredNumberScheduled") or 0),
-            updated=int(status.get("updatedNumberScheduled") or 0),
-            available=int(status.get("numberAvailable") or 0),
-            unavailable=int(status.get("numberUnavailable") or 0),
-            ready=int(status.get("numberReady") or 0),
-            max_unavailable=rolling.get("maxUnavailable", 1),
-        )
-
-    def complete(self) -> bool:
-        """kubectl rollout status for DaemonSets, plus no pod left unavailable."""
-        return (
-            self.generation <= self.observed_generation
-            and self.updated == self.desired
-            and self.available == self.desired
-            and self.unavailable == 0
-        )
-
-    def allowed_unavailable(self) -> int:
-        """maxUnavailable in pods; DaemonSets round a percentage up (at least 1 unless surging)."""
-        return scaled(self.max_unavailable, self.desired, round_up=True)
-
-    def describe(self) -> str:
-        # Before the controller observes the new template its counts describe the old one.
-        stale = "new template not yet observed; " if self.observed_generation < self.generation else ""
-        return stale + (
-            f"{self.updated}/{self.desired} updated, {self.available}/{self.desired} available, "
-            f"{self.unavailable} unavailable, {self.ready} ready "
-            f"(generation {self.generation}, observed {self.observed_generation}, "
-            f"maxUnavailable {self.max_unavailable} = {self.allowed_unavailable()})"
-        )
-
-
-def timeout_message(namespace: str, name: str, status: RolloutStatus, timeout_seconds: int) -> str:
-    return (
-        f"DaemonSet {namespace}/{name} did not finish its rolling restart within {timeout_seconds}s: "
-        f"{status.describe()}. The restart itself was applied; run `pulumi up` again to keep waiting "
-        f"(it will not restart again), and check pods with "
-        f"`kubectl -n {namespace} rollout status daemonset/{name}`."
-    )
-
-
-def backoff(initial: float = 0.5, factor: float = 1.6, cap: float = 5.0) -> Iterator[float]:
-    delay = initial
-    while True:
-        yield delay
-        delay = min(cap, delay * factor)
-
-
-def wait_for_rollout(
-    read: Callable[[], Mapping[str, Any]],
-    *,
-    namespace: str,
-    name: str,
-    timeout_seconds: float,
-    report: Callable[[str], None],
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RolloutStatus:
-    """Poll the DaemonSet with backoff until the rollout completes; RolloutError with status on timeout."""
-    start = clock()
-    deadline = start + timeout_seconds
-    last_line = None
-    delays = backoff()
-    while True:
-        status = RolloutStatus.of(read())
-        line = status.describe()
-        if line != last_line:  # one line per visible change, not per poll
-            report(f"{line} after {clock() - start:.0f}s")
-            last_line = line
-        if status.complete():
-            return status
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise RolloutError(timeout_message(namespace, name, status, int(timeout_seconds)))
-        sleep(min(next(delays), remaining))
-
-
-def reporter(namespace: str, name: str) -> Callable[[str], None]:
-    def report(line: str) -> None:
-        print(f"terway-rollout {namespace}/{name}: {line}", file=sys.stderr, flush=True)
-
-    return report
-
-
-@dataclass(frozen=True)
-class RestartOutcome:
-    restarted: bool
-    restarted_at: Optional[str]
-    observed_generation: int
-
-
-def restart_and_wait(
-    kubeconfig: str,
-    namespace: str,
-    name: str,
-    trigger_mark: str,
-    timeout_seconds: float,
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-) -> RestartOutcome:
-    """Patch restartedAt unless the live template already carries this trigger, then wait."""
-    report = reporter(namespace, name)
-    with kube_client(kubeconfig) as client:
-        ds = read_daemon_set(client, namespace, name)
-        if update_strategy(ds) != "RollingUpdate":
-            raise RolloutError(
-                f"DaemonSet {namespace}/{name} uses updateStrategy {update_strategy(ds)}: a rolling "
-                f"restart would not replace its pods; switch it to RollingUpdate"
-            )
-        restarted = template_annotations(ds).get(TRIGGER_ANNOTATION) != trigger_mark
-        if restarted:
-            ds = patch_restart(client, namespace, name, restart_patch(now(), trigger_mark))
-            report(f"rolling restart requested ({RESTARTED_AT}={template_annotations(ds).get(RESTARTED_AT)})")
-        else:
-            report("restart for this trigger already applied; waiting for the rollout only")
-        status = wait_for_rollout(
-            lambda: read_daemon_set(client, namespace, name),
-            namespace=namespace,
-            name=name,
-            timeout_seconds=timeout_seconds,
-            report=report,
-        )
-        report("rollout complete")
-        live = read_daemon_set(client, namespace, name)
-    return RestartOutcome(restarted, template_annotations(live).get(RESTARTED_AT), status.observed_generation)
-
-
-def observe(kubeconfig: str, namespace: str, name: str) -> tuple[Optional[str], Optional[int]]:
-    """Live restartedAt and observedGeneration; (None, None) when the DaemonSet is gone."""
-    from kubernetes.client import AppsV1Api
-
-    with kube_client(kubeconfig) as client:
-        ds = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
-    if ds is None:
-        return None, None
-    return template_annotations(ds).get(RESTARTED_AT), RolloutStatus.of(ds).observed_generation
+INPUT_KEYS = (
+    "kind", "restartMethod", "daemonSet", "namespace", "trigger", "restartOn", "timeoutSeconds", "kubeconfig",
+    "writersChanged", "maxUnavailableShare", "confirmMaxUnavailable",
+)
+OUTPUT_KEYS = ("restartedAt", "restarts", "observedGeneration", "notUpdatedNodes")
 
 
 # --------------------------------------------------------------------------- the dynamic provider
@@ -389,7 +89,7 @@ def trigger_mark(props: Mapping[str, Any]) -> str:
 
 def diff_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dyn.DiffResult:
     """Changed inputs (an unknown counts as changed); a different DaemonSet or mode is a replacement."""
-    changed = [k for k in INPUT_KEYS if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
+    changed = changed_inputs(olds, news, INPUT_KEYS)
     replaces = [k for k in REPLACE_KEYS if k in changed]
     stables = [k for k in INPUT_KEYS if k not in changed]
     return dyn.DiffResult(
@@ -424,66 +124,83 @@ class TerwayRolloutProvider(dyn.ResourceProvider):
         outs = inputs_of(props)
         ns, name = props["namespace"], props["daemonSet"]
         if props["restartOn"] == "change":
-            outs.update(self._restart(props, restarts=0))
+            decision = restart_rules.restart_on_change(None, props["trigger"], _writers_changed(props))
+            outs.update(self._restart(props, restarts=0, decision=decision))
         else:  # release: only prove the DaemonSet is there, so destroy will not be the first to find out
             restarted_at, generation = observe(plain(props["kubeconfig"]), ns, name)
             if generation is None:
                 raise DaemonSetMissing(ns, name)
-            outs.update(restartedAt=restarted_at, observedGeneration=generation, restarts=0)
+            outs.update(restartedAt=restarted_at, observedGeneration=generation, restarts=0, notUpdatedNodes=[])
         return dyn.CreateResult(id_=f"{ns}/{name}:{props['restartOn']}", outs=outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         outs = inputs_of(news)
         carried = {k: olds.get(k) for k in OUTPUT_KEYS}
         carried["restarts"] = int(carried.get("restarts") or 0)
-        if news["restartOn"] == "change" and news["trigger"] != olds.get("trigger"):
-            outs.update(self._restart(news, restarts=carried["restarts"]))
-        else:  # timeout, kubeconfig or a release-mode trigger changed: record only
+        decision = restart_rules.restart_on_change(olds.get("trigger"), news["trigger"], _writers_changed(news))
+        if news["restartOn"] == "change" and decision.restart:
+            outs.update(self._restart(news, restarts=carried["restarts"], decision=decision))
+        else:  # timeout, kubeconfig, budget or a release-mode baseline changed: record only
             outs.update(carried)
         return dyn.UpdateResult(outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if props.get("restartOn") != "release":
             return
+        report = reporter(props["namespace"], props["daemonSet"])
+        live = read_eni_config_data(plain(props["kubeconfig"]), props["namespace"])
+        decision = restart_rules.restart_on_release(props.get("trigger"), live)
+        if not decision.restart:
+            report(f"no restart on delete: {decision.reason}")
+            return
+        mark = RELEASE_PREFIX + restart_rules.policy_baseline(live or {})
         try:
-            self._restart(props, restarts=int(props.get("restarts") or 0))
+            self._restart(props, restarts=int(props.get("restarts") or 0), decision=decision, mark=mark)
         except DaemonSetMissing as err:
             # Nothing left to restart, so nothing keeps reading the released keys.
-            reporter(props["namespace"], props["daemonSet"])(f"skipped on delete: {err}")
+            report(f"skipped on delete: {err}")
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        outs = {**inputs_of(props), "restarts": int(props.get("restarts") or 0)}
+        outs = {**inputs_of(props), "restarts": int(props.get("restarts") or 0),
+                "notUpdatedNodes": list(props.get("notUpdatedNodes") or [])}
         restarted_at, generation = observe(plain(props["kubeconfig"]), props["namespace"], props["daemonSet"])
         outs.update(restartedAt=restarted_at, observedGeneration=generation)
         return dyn.ReadResult(id_=id_, outs=outs)
 
     @staticmethod
-    def _restart(props: Mapping[str, Any], restarts: int) -> dict[str, Any]:
+    def _restart(props: Mapping[str, Any], restarts: int, decision: restart_rules.RestartDecision,
+                 mark: Optional[str] = None) -> dict[str, Any]:
         outcome = restart_and_wait(
             plain(props["kubeconfig"]),
             props["namespace"],
             props["daemonSet"],
-            trigger_mark(props),
+            mark or trigger_mark(props),
             float(props["timeoutSeconds"]),
+            wanted=decision.restart,
+            reason=decision.reason,
+            budget=Budget.of(props),
         )
         return {
             "restartedAt": outcome.restarted_at,
             "observedGeneration": outcome.observed_generation,
             "restarts": restarts + (1 if outcome.restarted else 0),
+            "notUpdatedNodes": list(outcome.not_updated_nodes),
         }
 
 
-def with_secret_kubeconfig(opts: Optional[pulumi.ResourceOptions]) -> pulumi.ResourceOptions:
-    """`opts` plus: the kubeconfig input stays secret in the resource's outputs, hence in state."""
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
+def _writers_changed(props: Mapping[str, Any]) -> Sequence[Optional[bool]]:
+    """Whether each eni-config writer changed a value Terway reads; None for a writer that does not say."""
+    changed = plain(props.get("writersChanged"))
+    return [c if isinstance(c, bool) else None for c in changed] if isinstance(changed, (list, tuple)) else []
 
 
-class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
+class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollout"):
     """Rolling restart of one Terway DaemonSet; see the module docstring for the two modes."""
 
     restartedAt: pulumi.Output[Optional[str]]
     restarts: pulumi.Output[int]
     observedGeneration: pulumi.Output[Optional[int]]
+    notUpdatedNodes: pulumi.Output[Optional[list]]
 
     def __init__(
         self,
@@ -494,22 +211,25 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
         trigger: pulumi.Input[str],
         restart_on: str,
         timeout_seconds: int,
-        namespace: str = "kube-system",
+        namespace: str = TERWAY_NAMESPACE,
+        writers_changed: pulumi.Input[Sequence[Optional[bool]]] = (),
+        max_unavailable_share: int = DEFAULT_MAX_UNAVAILABLE_SHARE,
+        confirm_max_unavailable: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if restart_on not in MODES:
-            raise ValueError(f"restart_on must be one of {MODES}, got {restart_on!r}")
+        require_choice(restart_on, MODES, "restart_on")
         if not isinstance(timeout_seconds, int) or timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be a positive integer, got {timeout_seconds!r}")
         props = {
-            "kind": KIND,
-            "restartMethod": RESTART_METHOD,
+            "kind": ROLLOUT_KIND,
+            "restartMethod": ROLLOUT_METHOD,
             "daemonSet": daemon_set,
             "namespace": namespace,
             "trigger": trigger,
             "restartOn": restart_on,
             "timeoutSeconds": timeout_seconds,
-            "kubeconfig": pulumi.Output.secret(kubeconfig),
-            **{k: None for k in OUTPUT_KEYS},
+            "writersChanged": writers_changed,
+            "maxUnavailableShare": max_unavailable_share,
+            "confirmMaxUnavailable": confirm_max_unavailable,
         }
-        super().__init__(TerwayRolloutProvider(), name, props, with_secret_kubeconfig(opts))
+        super().__init__(TerwayRolloutProvider(), name, props, kubeconfig, opts, output_keys=OUTPUT_KEYS)

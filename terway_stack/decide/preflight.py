@@ -14,39 +14,40 @@ Terway's Dockerfile (see TERWAY_FELIX).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from .eni_config import (
+from .eni_conf_codec import parse_eni_conf, per_node_config_gaps
+from .facts import (
+    DEFAULT_TYPHA_VERSION,
     DISABLE_POLICY_KEY,
     ENI_CONF_KEY,
+    ENI_CONFIG,
     ENI_CONFIG_NAME,
     ENI_CONFIG_NAMESPACE,
     NODE_CONFIG_LABEL,
+    PENDING_ID,
+    POLICY_CONTAINER,
+    RELAY_ENV,
     RELAY_KEY,
+    TERWAY_NAMESPACE,
     TYPHA_SERVICE_NAME,
-    parse_eni_conf,
-    per_node_config_gaps,
-    policy_enabled,
+    VSWITCHES_KEY,
 )
+from .live_objects import container, data_key_owners, image_tag, max_unavailable, parse_version, update_strategy
+from .permissions import Access, denial_problem
+from .policy_keys import policy_enabled
 from .problems import InputError, Problem, key_path  # noqa: F401 (Problem is part of the API)
+from .rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE, budget_problem
 
-POLICY_CONTAINER = "policy"
-RELAY_ENV = "FELIX_TYPHAK8SSERVICENAME"
-# Stands in for the id of a vSwitch this run would create: never equal to a real id.
-PENDING_ID = "<new vSwitch, id known after apply>"
 REPLACE_RELAY_KEY = "terway:typha.replaceExistingRelay"
 CONFIRM_ENFORCEMENT_KEY = "terway:confirmNetworkPolicyEnforcement"
-_CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
 
 # Felix (Calico) version built into Terway's image, by Terway version (first version of each range),
 # from the Calico branch in Terway's Dockerfile / deploy/images/policy/Dockerfile at each release tag:
 # v1.0.10 v3.5.2; v1.1.0 .. v1.4.4 v3.20.2; v1.5.1 .. v1.17.5 v3.24.5. Newer Terway: not known here.
 TERWAY_FELIX: tuple[tuple[tuple[int, int], str], ...] = (((1, 0), "v3.5.2"), ((1, 1), "v3.20.2"), ((1, 5), "v3.24.5"))
 TERWAY_FELIX_KNOWN_UNTIL = (1, 17)
-
-_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,15 @@ class PreflightSettings:
 
     mode: str
     daemon_sets: tuple[str, ...]
-    typha_version: str = "v3.20.2"
+    typha_version: str = DEFAULT_TYPHA_VERSION
     wanted_vswitches: Mapping[str, Sequence[str]] = field(default_factory=dict)  # zone -> ids (PENDING_ID if new)
     manages_vswitches: bool = False
     replace_existing_relay: bool = False
     confirm_network_policy_enforcement: bool = False
-    namespace: str = ENI_CONFIG_NAMESPACE
+    namespace: str = TERWAY_NAMESPACE
+    max_unavailable_share: int = DEFAULT_MAX_UNAVAILABLE_SHARE
+    confirm_max_unavailable: bool = False
+    accesses: tuple[Access, ...] = ()  # the run's requests to review (decide/permissions.py)
 
     def as_props(self) -> dict[str, Any]:
         return {
@@ -72,6 +76,9 @@ class PreflightSettings:
             "replaceExistingRelay": self.replace_existing_relay,
             "confirmNetworkPolicyEnforcement": self.confirm_network_policy_enforcement,
             "namespace": self.namespace,
+            "maxUnavailableShare": self.max_unavailable_share,
+            "confirmMaxUnavailable": self.confirm_max_unavailable,
+            "accesses": [access.as_props() for access in self.accesses],
         }
 
     @classmethod
@@ -79,12 +86,15 @@ class PreflightSettings:
         return cls(
             mode=props["mode"],
             daemon_sets=tuple(props.get("daemonSets") or ()),
-            typha_version=props.get("typhaVersion") or "v3.20.2",
+            typha_version=props.get("typhaVersion") or DEFAULT_TYPHA_VERSION,
             wanted_vswitches={z: list(ids) for z, ids in (props.get("wantedVSwitches") or {}).items()},
             manages_vswitches=bool(props.get("managesVSwitches")),
             replace_existing_relay=bool(props.get("replaceExistingRelay")),
             confirm_network_policy_enforcement=bool(props.get("confirmNetworkPolicyEnforcement")),
-            namespace=props.get("namespace") or ENI_CONFIG_NAMESPACE,
+            namespace=props.get("namespace") or TERWAY_NAMESPACE,
+            max_unavailable_share=int(props.get("maxUnavailableShare") or DEFAULT_MAX_UNAVAILABLE_SHARE),
+            confirm_max_unavailable=bool(props.get("confirmMaxUnavailable")),
+            accesses=tuple(Access.from_props(a) for a in props.get("accesses") or ()),
         )
 
 
@@ -96,6 +106,8 @@ class LiveFacts:
     daemon_sets: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None  # name -> object, None if absent
     network_policy_count: Optional[int] = None
     node_configs: Optional[Mapping[str, Mapping[str, Any]]] = None  # per-node ConfigMap name -> data
+    denied: Optional[Sequence[tuple[Access, str]]] = None  # reviewed requests refused, with the server's reason
+    eni_config_present: Optional[bool] = None  # False: read, and not found
 
 
 @dataclass
@@ -115,12 +127,11 @@ class PreflightResult:
 
 def relay_managers(configmap: Mapping[str, Any], key: str = RELAY_KEY) -> list[str]:
     """Field managers owning data.<key>, from metadata.managedFields, as `manager (operation)`."""
-    owners = []
-    for entry in ((configmap or {}).get("metadata") or {}).get("managedFields") or []:
-        fields = ((entry or {}).get("fieldsV1") or {}).get("f:data") or {}
-        if f"f:{key}" in fields:
-            owners.append(f"{entry.get('manager') or '(unnamed)'} ({entry.get('operation') or '?'})")
-    return owners
+    return [
+        f"{manager or '(unnamed)'} ({operation or '?'})"
+        for manager, operation, keys in data_key_owners(configmap)
+        if key in keys
+    ]
 
 
 def relay_problems(settings: PreflightSettings, configmap: Mapping[str, Any]) -> list[Problem]:
@@ -137,7 +148,7 @@ def relay_problems(settings: PreflightSettings, configmap: Mapping[str, Any]) ->
         owned = "no field manager recorded"
     return [
         Problem(
-            key_path([RELAY_KEY], namespace=_CONFIGMAP),
+            key_path([RELAY_KEY], namespace=ENI_CONFIG),
             f"is {current!r} ({owned}), another relay than {TYPHA_SERVICE_NAME}; networkPolicy typha would point "
             f"Felix at {TYPHA_SERVICE_NAME} instead. Set {REPLACE_RELAY_KEY} true to take it over",
         )
@@ -160,7 +171,7 @@ def enforcement_problems(
         objects = f"{network_policy_count} NetworkPolicy object{'' if network_policy_count == 1 else 's'} (all namespaces)"
     return [
         Problem(
-            key_path([DISABLE_POLICY_KEY], namespace=_CONFIGMAP),
+            key_path([DISABLE_POLICY_KEY], namespace=ENI_CONFIG),
             f"is {data.get(DISABLE_POLICY_KEY)!r}: NetworkPolicy is off, and networkPolicy {settings.mode} turns it on. "
             f"{objects} will start being enforced when Terway restarts. Set {CONFIRM_ENFORCEMENT_KEY} true to go ahead",
         )
@@ -181,13 +192,8 @@ def eni_config_problems(settings: PreflightSettings, configmap: Mapping[str, Any
 # --------------------------------------------------------------------------- DaemonSets
 
 
-def _containers(ds: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    spec = (((ds.get("spec") or {}).get("template") or {}).get("spec") or {})
-    return [c for c in spec.get("containers") or [] if isinstance(c, Mapping)]
-
-
 def policy_container(ds: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
-    return next((c for c in _containers(ds) if c.get("name") == POLICY_CONTAINER), None)
+    return container(ds, POLICY_CONTAINER)
 
 
 def reads_relay_key(container: Mapping[str, Any]) -> bool:
@@ -197,27 +203,6 @@ def reads_relay_key(container: Mapping[str, Any]) -> bool:
         if env.get("name") == RELAY_ENV and ref.get("name") == ENI_CONFIG_NAME and ref.get("key") == RELAY_KEY:
             return True
     return False
-
-
-def max_unavailable(ds: Mapping[str, Any]) -> Any:
-    rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-    return rolling.get("maxUnavailable", 1)  # the API server's default for DaemonSets
-
-
-def update_strategy(ds: Mapping[str, Any]) -> str:
-    return ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") or "RollingUpdate"
-
-
-def parse_version(text: str) -> Optional[tuple[int, int]]:
-    match = _VERSION.match(text or "")
-    return (int(match[1]), int(match[2])) if match else None
-
-
-def image_tag(image: str) -> Optional[str]:
-    """The tag of an image reference; None for a digest-only or untagged reference."""
-    reference = (image or "").split("@", 1)[0]
-    last = reference.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else None
 
 
 def felix_version(image: str) -> Optional[str]:
@@ -257,6 +242,12 @@ def daemon_set_problems(settings: PreflightSettings, daemon_sets: Mapping[str, O
                     "replace its pods; switch it to RollingUpdate",
                 )
             )
+        else:
+            desired = int((ds.get("status") or {}).get("desiredNumberScheduled") or 0)
+            refused = budget_problem(max_unavailable(ds), desired, settings.max_unavailable_share,
+                                     settings.confirm_max_unavailable)
+            if refused:
+                problems.append(Problem(f"DaemonSet {ns}/{name}", refused))
         if settings.mode == "typha":
             container = policy_container(ds)
             if container is not None and not reads_relay_key(container):
@@ -322,7 +313,7 @@ def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str,
     try:  # parses every per-node eni_conf: a malformed one is reported naming its ConfigMap
         problems = per_node_config_gaps(node_configs, {z: ids for z, ids in known.items() if ids})
         overridden = {
-            name: parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get("vswitches") or {}
+            name: parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get(VSWITCHES_KEY) or {}
             for name, data in sorted(node_configs.items())
             if ENI_CONF_KEY in (data or {})
         }
@@ -333,7 +324,7 @@ def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str,
             if zone in overrides:
                 problems.append(
                     Problem(
-                        key_path([ENI_CONF_KEY, "vswitches", zone], namespace=f"{ENI_CONFIG_NAMESPACE}/{name}"),
+                        key_path([ENI_CONF_KEY, VSWITCHES_KEY, zone], namespace=f"{ENI_CONFIG_NAMESPACE}/{name}"),
                         f"per-node config overrides zone {zone}, so nodes labelled {NODE_CONFIG_LABEL}={name} would "
                         f"never use the vSwitch this stack creates there (terway:podVSwitches.zones.{zone}.cidr). "
                         "Remove the zone from its vswitches, or create the vSwitch elsewhere, list it there, "
@@ -357,8 +348,13 @@ def needs_node_configs(settings: PreflightSettings) -> bool:
 def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
     """Every read-only check; what could not be checked is listed in `not_run`."""
     result = PreflightResult()
+    if facts.eni_config_present is False:
+        result.problems.append(
+            Problem(ENI_CONFIG, "not found: this cluster has no Terway eni-config (kubectl -n kube-system get cm "
+                    "eni-config); the stack writes nothing, Typha included, until it exists")
+        )
     if facts.eni_config is None:
-        result.not_run.append(f"{_CONFIGMAP}: shape of eni_conf, owner of {RELAY_KEY}, {DISABLE_POLICY_KEY} (not read)")
+        result.not_run.append(f"{ENI_CONFIG}: shape of eni_conf, owner of {RELAY_KEY}, {DISABLE_POLICY_KEY} (not read)")
     else:
         result.problems += eni_config_problems(settings, facts.eni_config)
         data = facts.eni_config.get("data") or {}
@@ -377,6 +373,11 @@ def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
         result.problems += daemon_set_problems(settings, facts.daemon_sets)
         result.warnings += daemon_set_warnings(settings, facts.daemon_sets)
         result.notes += daemon_set_notes(settings, facts.daemon_sets)
+    if settings.accesses:
+        if facts.denied is None:
+            result.not_run.append("permissions of the run's writes (SelfSubjectAccessReview; needs the cluster)")
+        else:
+            result.problems += [denial_problem(access, reason) for access, reason in facts.denied]
     if needs_node_configs(settings):
         if facts.node_configs is None:
             result.not_run.append(

@@ -6,6 +6,7 @@ from typing import Any, Optional
 import pulumi
 
 from ..decide.advisories import network_policy_advisories
+from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
@@ -13,11 +14,19 @@ from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
 from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
+from .secrets import keep_secrets_everywhere, names_problems
 from .typha import TyphaRelay
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
-    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`."""
+    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`.
+
+    Every value derived from a secret config key stays secret in every input and output (declare/secrets.py).
+    """
+    problems = names_problems(settings)
+    if problems:
+        raise InputError(problems)
+    secrecy = keep_secrets_everywhere(settings)
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     if settings.pod_vswitches is not None and settings.cloud_lookups:
@@ -27,22 +36,30 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     gates = [live.gate, Preflight("preflight", settings, cluster).gate]
     gated = pulumi.ResourceOptions(depends_on=gates)
     pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
-    typha = (
-        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates))
-        if settings.network_policy == "typha"
-        else None
-    )
+    typhas: list[TyphaRelay] = []
+
+    def declare_typha(after: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        # Typha waits for the checks and for the eni_conf write, if any: a run that cannot write
+        # eni-config (gone, not writable, a vSwitch that failed) writes no Typha. The relay itself is
+        # written only after Typha is ready (the policy writer depends on it); see docs/eni-config.md.
+        if settings.network_policy != "typha":
+            return []
+        opts = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[*gates, *after])
+        typhas.append(TyphaRelay("typha", settings, opts=opts))
+        return [typhas[0].deployment]
+
     eni_config = EniConfigOwnership(
         "eni-config",
         settings,
         cluster,
         live,
         pods.vswitch_ids if pods else None,
-        typha_ready=[typha.deployment] if typha else [],
+        typha_ready=declare_typha,
         gates=gates[1:],
     )
+    typha = typhas[0] if typhas else None
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
-    return exports({
+    return secrecy.outputs(exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
         "typhaServiceName": typha.service_name if typha else None,
@@ -53,4 +70,4 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
         "podIpCapacity": capacity.figures,
-    })
+    }))

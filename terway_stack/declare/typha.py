@@ -16,9 +16,10 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..decide.eni_config import TYPHA_SERVICE_NAME
+from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.settings import StackSettings
 from ..decide.typha_manifests import TyphaManifests, render_typha
+from .secrets import kept_component_outputs
 
 TYPE_TOKEN = "terway:index:TyphaRelay"
 _PDB_CLASSES = {
@@ -55,7 +56,9 @@ class TyphaRelay(pulumi.ComponentResource):
         # inherited, so it is passed on to make every write wait for it too.
         self._depends_on = opts.depends_on if opts else None
         self._declare(manifests)
-        self.register_outputs({"serviceName": self.service_name, "replicas": self.replicas})
+        self.register_outputs(
+            kept_component_outputs(settings, {"serviceName": self.service_name, "replicas": self.replicas}, "cluster", "typha")
+        )
 
     def _child_opts(self, **extra: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=self._depends_on, **extra)
