@@ -3,8 +3,9 @@
 Real: the Pulumi CLI and engine, the Python language host, pulumi-resource-kubernetes and
 pulumi-resource-alicloud (built from upstream source), the program, kube-apiserver and kwok nodes.
 A test double: the Alibaba Cloud API itself (`e2e/alicloud_api`, loopback RPC server), whose request log
-the assertions read. The module runs in a network namespace holding only `lo` (`e2e/run.sh` starts it
-under `unshare -n`), so nothing can leave the machine; run outside one, it fails.
+the assertions read. The module runs in a network namespace with no way out (`e2e/run.sh` starts it
+under `unshare -n`: `lo` plus a veth pair with both ends inside), so nothing can leave the machine;
+run outside one, it fails.
 
 One stack (mode `disabled`, so that destroy has a key to give back and a restart to do) lives through
 the module, in order: refused EIPs, preview, two refused ups, an up through throttling / conflicts / a
