@@ -1,7 +1,9 @@
 """Benchmark: prints measurements and ratios; asserts nothing (tests do that).
 
 (a) `pulumi preview` of the real stack vs a floor stack that uses the same providers (kubernetes,
-    the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio.
+    the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio;
+    also the stack creating a pod vSwitch with SNAT, its look-ups through the real alicloud provider
+    to the loopback Alibaba Cloud API.
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
 (c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
@@ -25,7 +27,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from e2e.alicloud_api import LoopbackAlibabaCloud  # noqa: E402
+from e2e.alicloud_api.account import e2e_account, pod_vswitches  # noqa: E402
+from e2e.pulumi_project import (  # noqa: E402
+    PulumiCli, cloud_stack_config, copy_project, require_alicloud_plugin, set_fake_alicloud_credentials,
+)
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
@@ -49,32 +55,44 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def prepared_stack(project: Path, home: Path, config: dict, kubeconfig: str) -> PulumiCli:
+def prepared_stack(project: Path, home: Path, config: dict, kubeconfig: str, before_warm_up=None) -> PulumiCli:
     cli = PulumiCli(project, home)
     (project / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": config}))
     cli("stack", "init", "bench")
     cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", kubeconfig)
+    if before_warm_up is not None:
+        before_warm_up(cli)
     cli("preview")  # warm-up: first run loads plugins into the OS cache
     return cli
 
 
 def preview_ratio(runs: int) -> None:
-    with ControlPlane(nodes=6) as cp, tempfile.TemporaryDirectory() as tmp:
+    require_alicloud_plugin()
+    with ControlPlane(nodes=6) as cp, LoopbackAlibabaCloud(e2e_account()) as api, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        stack_dir, floor_dir = (tmp / "stack"), (tmp / "floor")
-        stack_dir.mkdir()
-        copy_project(stack_dir)
+        stack_dir, cloud_dir, floor_dir = (tmp / "stack"), (tmp / "cloud"), (tmp / "floor")
+        for folder in (stack_dir, cloud_dir):
+            folder.mkdir()
+            copy_project(folder)
         floor_dir.mkdir()
         for item in FLOOR.iterdir():
             (floor_dir / item.name).write_text(item.read_text())
         (floor_dir / "venv").symlink_to(Path(sys.prefix))
         stack = prepared_stack(stack_dir, tmp / "stack-home", STACK_CONFIG, cp.kubeconfig_inline())
+        # The same stack creating a pod vSwitch with SNAT: every look-up goes through the real
+        # pulumi-resource-alicloud to the loopback Alibaba Cloud API (a test double, e2e/alicloud_api).
+        cloud_config = cloud_stack_config("bench", 6, "typha", api.endpoint, pod_vswitches())
+        cloud = prepared_stack(cloud_dir, tmp / "cloud-home", cloud_config, cp.kubeconfig_inline(),
+                               before_warm_up=set_fake_alicloud_credentials)
         floor = prepared_stack(floor_dir, tmp / "floor-home", {}, cp.kubeconfig_inline())
         stack_times = [timed(lambda: stack("preview")) for _ in range(runs)]
+        cloud_times = [timed(lambda: cloud("preview")) for _ in range(runs)]
         floor_times = [timed(lambda: floor("preview")) for _ in range(runs)]
-    s, f = statistics.median(stack_times), statistics.median(floor_times)
+    s, c, f = statistics.median(stack_times), statistics.median(cloud_times), statistics.median(floor_times)
     print(f"(a) pulumi preview, median of {runs}: stack {s:.2f}s, floor {f:.2f}s, ratio stack/floor {s / f:.2f}")
-    print(f"    stack runs {[round(t, 2) for t in stack_times]}, floor runs {[round(t, 2) for t in floor_times]}")
+    print(f"    with cloud look-ups through the real alicloud provider (loopback API): {c:.2f}s, ratio /floor {c / f:.2f}")
+    print(f"    stack runs {[round(t, 2) for t in stack_times]}, cloud runs {[round(t, 2) for t in cloud_times]}, "
+          f"floor runs {[round(t, 2) for t in floor_times]}")
 
 
 def restart_on(nodes: int) -> dict:

@@ -102,6 +102,44 @@ def adopted_stack_config(cluster: str, nodes: int, mode: str, adopted: dict[str,
     }
 
 
+ALICLOUD_PLUGIN = ("resource-alicloud-v3.105.0", "pulumi-resource-alicloud")
+
+
+def require_alicloud_plugin() -> None:
+    """The cloud scenarios need the real pulumi-resource-alicloud 3.105.0 in the engine's plugin cache."""
+    plugins = os.environ.get("TERWAY_PULUMI_PLUGINS") or ""
+    folder, binary = ALICLOUD_PLUGIN
+    if not plugins or not (Path(plugins) / folder / binary).is_file():
+        raise PulumiError(
+            f"{binary} v3.105.0 is not in $TERWAY_PULUMI_PLUGINS/{folder}: run via `make e2e`, whose "
+            "e2e/build-engine.sh builds it from shared/third_party and installs it with `pulumi plugin install`"
+        )
+
+
+def cloud_stack_config(cluster: str, nodes: int, mode: str, endpoint: str, pods: dict) -> dict:
+    """An e2e stack that reads and writes Alibaba Cloud through the real provider, pointed at the
+    loopback API (`endpoint` = host:port). These settings keep the provider off the network
+    (shared/third_party/README.md): accountType Domestic skips its BssOpenApi call at Configure,
+    protocol HTTP and the vpc/ecs endpoints send every request to the loopback server. The fake
+    AccessKey pair is set as secrets by `set_fake_alicloud_credentials`."""
+    return {
+        "alicloud:region": "cn-shanghai",
+        "alicloud:accountType": "Domestic",
+        "alicloud:protocol": "HTTP",
+        "alicloud:endpoints": [{"vpc": endpoint, "ecs": endpoint}],
+        "terway:cluster": {"name": cluster, "kubernetesVersion": "1.34", "nodeCount": nodes},
+        "terway:networkPolicy": mode,
+        "terway:podVSwitches": pods,
+        "terway:terway": {"restartTimeoutSeconds": 300},
+        "terway:cloudLookups": True,
+    }
+
+
+def set_fake_alicloud_credentials(cli: "PulumiCli") -> None:
+    cli("config", "set", "--secret", "alicloud:accessKey", "LTAI-e2e-fake-access-key")
+    cli("config", "set", "--secret", "alicloud:secretKey", "e2e-fake-secret-key")
+
+
 def init_stack(cli: PulumiCli, stack: str, config: dict, kubeconfig: str) -> PulumiCli:
     """Write Pulumi.<stack>.yaml, create the stack, and give it the cluster's kubeconfig as a secret."""
     import yaml

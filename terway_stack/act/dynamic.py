@@ -10,12 +10,15 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi.dynamic as dyn
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 
 def is_unknown(value: Any) -> bool:
-    """pulumi.dynamic hands unknown preview values to check/diff as this sentinel string."""
-    return value == rpc.UNKNOWN
+    """An unknown preview value as pulumi.dynamic hands it over: the sentinel string in diff, and in
+    check (which deserializes with keep_unknowns) a `pulumi.output.Unknown` instance. The latter was
+    first met under the real engine with a vSwitch created by the stack (its id known after apply)."""
+    return isinstance(value, Unknown) or value == rpc.UNKNOWN
 
 
 def has_unknown(value: Any) -> bool:

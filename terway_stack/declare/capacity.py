@@ -1,7 +1,7 @@
 """Pod-IP capacity per zone, shown at preview and exported as `podIpCapacity`.
 
 Gathers the live inputs (nodes from the cluster; free IPs of the listed vSwitches and the ENI quota of
-each instance type present from Alibaba Cloud, one look-up per type) and hands them to
+each instance type present from Alibaba Cloud, one look-up for all types) and hands them to
 `decide.capacity`. Nothing here writes or gates a write: an unreadable cluster or cloud leaves the
 affected figures unknown, with the reason, and the run goes on.
 """
@@ -95,7 +95,7 @@ class PodIpCapacity:
         ids = sorted({i for ids in listed.values() for i in ids} | set(pods.adopted_zones.values() if pods else ()))
         types = sorted({n.instance_type for n in nodes if n.instance_type})
         try:
-            quotas = {kind: eni_quota(kind) for kind in types}  # one look-up per instance type
+            quotas = eni_quotas(types)
             facts = {
                 v.id: decide.VSwitchFacts(v.id, v.zone or None, v.available_ips, v.vpc_id or None)
                 for v in lookup_vswitches(ids)
@@ -140,13 +140,23 @@ def read_snapshot(reader: NodeReader, kubeconfig: str) -> ClusterSnapshot:
         return ClusterSnapshot(None, str(err) or "not read")
 
 
-def eni_quota(instance_type: str) -> Optional[decide.EniQuota]:
-    """ENIs per instance and IPs per ENI of one instance type; None when the cloud does not list it."""
-    answer = alicloud.ecs.get_instance_types(instance_type=instance_type).instance_types or []
-    match = next((t for t in answer if t.id == instance_type), None)
-    if match is None or not match.eni_quantity or not match.eni_private_ip_address_quantity:
+def eni_quotas(instance_types: list[str]) -> dict[str, Optional[decide.EniQuota]]:
+    """ENIs per instance and IPs per ENI of each instance type; None where the cloud does not list it.
+
+    One look-up for all: the real data source's `instance_type` filters nothing (DescribeInstanceTypes
+    has no such parameter), so every call lists every type on sale in the region, page after page.
+    """
+    if not instance_types:
+        return {}
+    answer = alicloud.ecs.get_instance_types().instance_types or []
+    by_id = {t.id: t for t in answer}
+    return {kind: _quota(by_id.get(kind)) for kind in instance_types}
+
+
+def _quota(listed) -> Optional[decide.EniQuota]:
+    if listed is None or not listed.eni_quantity or not listed.eni_private_ip_address_quantity:
         return None
-    return decide.EniQuota(int(match.eni_quantity), int(match.eni_private_ip_address_quantity))
+    return decide.EniQuota(int(listed.eni_quantity), int(listed.eni_private_ip_address_quantity))
 
 
 def exclusive_eni(daemon_sets) -> bool:

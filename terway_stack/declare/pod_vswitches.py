@@ -24,6 +24,7 @@ from ..decide.facts import CLUSTER_TAG_KEY, MANAGED_BY_TAG
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.settings import PodVSwitchSettings, StackSettings
 from ..decide.sizing import usable_addresses
+from .cloud_reads import read
 from .secrets import kept_component_outputs
 
 
@@ -37,11 +38,14 @@ def check_against_cloud(pods: PodVSwitchSettings, cluster: str = "") -> None:
     problems = []
     route_table = ""
     if pods.vpc_id is not None:
-        vpcs = alicloud.vpc.get_networks(ids=[pods.vpc_id]).vpcs
+        vpc_key = key_path(["podVSwitches", "vpcId"])
+        # enable_details=False: the default (true) adds a DescribeRouteTableList per VPC for
+        # route_table_id, which nothing here reads.
+        vpcs = read("the VPC", vpc_key, lambda: alicloud.vpc.get_networks(ids=[pods.vpc_id], enable_details=False).vpcs)
         if not vpcs:
-            raise InputError([Problem(key_path(["podVSwitches", "vpcId"]), f"{pods.vpc_id} does not exist in this region")])
-        switches = alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches
-        existing = [ExistingVSwitch(s.id, s.cidr_block, s.zone_id, s.vswitch_name or "") for s in switches]
+            raise InputError([Problem(vpc_key, f"{pods.vpc_id} does not exist in this region")])
+        switches = read("the VPC's vSwitches", vpc_key, lambda: alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches)
+        existing = [ExistingVSwitch(s.id, s.cidr_block, s.zone_id, s.vswitch_name or "") for s in switches or []]
         problems += cloud_problems(pods, vpcs[0].cidr_block, existing, check_adopted=False, cluster=cluster)
         route_table = vpcs[0].route_table_id or ""  # a new vSwitch joins the VPC's system route table
     if pods.adopted_zones:
@@ -79,7 +83,9 @@ def lookup_vswitches(ids: list[str]) -> list[ExistingVSwitch]:
     """vSwitches by id, whatever their VPC (an adopted one needs no vpcId)."""
     if not ids:
         return []
-    found = alicloud.vpc.get_switches(ids=ids).vswitches or []
+    # The data source lists every vSwitch of the region (paged) and keeps these ids.
+    key = key_path(["podVSwitches", "zones"])
+    found = read("vSwitches by id", key, lambda: alicloud.vpc.get_switches(ids=ids).vswitches) or []
     return [
         ExistingVSwitch(
             s.id, s.cidr_block or "", s.zone_id or "", s.vswitch_name or "", s.vpc_id or "", s.available_ip_address_count,
@@ -93,10 +99,12 @@ def lookup_vswitches(ids: list[str]) -> list[ExistingVSwitch]:
 def find_nat_gateway(pods: PodVSwitchSettings) -> tuple[Optional[NatGateway], bool]:
     """(the NAT gateway named, or owning snatTableId; whether the cloud's answer is known)."""
     snat = pods.snat
+    key = key_path(["podVSwitches", "snat", "natGatewayId" if snat.nat_gateway_id else "snatTableId"])
     if snat.nat_gateway_id:
-        answer = alicloud.vpc.get_nat_gateways(ids=[snat.nat_gateway_id]).gateways or []
+        answer = read("the NAT gateway", key, lambda: alicloud.vpc.get_nat_gateways(ids=[snat.nat_gateway_id]).gateways)
     else:
-        answer = alicloud.vpc.get_nat_gateways(vpc_id=pods.vpc_id).gateways or []
+        answer = read("the VPC's NAT gateways", key, lambda: alicloud.vpc.get_nat_gateways(vpc_id=pods.vpc_id).gateways)
+    answer = answer or []
     gateways = [NatGateway(g.id or "", g.vpc_id or "", tuple(g.snat_table_ids or ())) for g in answer]
     if any(not g.id for g in gateways):
         return None, False  # a placeholder listing: the offline plan cannot know the gateways
@@ -106,8 +114,17 @@ def find_nat_gateway(pods: PodVSwitchSettings) -> tuple[Optional[NatGateway], bo
 
 
 def lookup_eips(addresses: list[str]) -> list[Eip]:
-    answer = alicloud.ecs.get_eip_addresses(ip_addresses=addresses).addresses or []
-    return [Eip(a.ip_address or "", a.instance_id or "", a.instance_type or "", a.status or "") for a in answer]
+    """One look-up per address, by `ip_address` (the API's EipAddress filter).
+
+    Not `ip_addresses=[...]`: the real data source matches that list against each EIP's AllocationId,
+    so it never finds an address. enable_details=False skips a ListTagResources per EIP.
+    """
+    found = []
+    for index, address in enumerate(addresses):
+        key = key_path(["podVSwitches", "snat", f"snatIps[{index}]"])
+        answer = read("the EIP", key, lambda ip=address: alicloud.ecs.get_eip_addresses(ip_address=ip, enable_details=False).addresses)
+        found += [Eip(a.ip_address or "", a.instance_id or "", a.instance_type or "", a.status or "") for a in answer or []]
+    return found
 
 
 def resolve_snat_table(pods: PodVSwitchSettings) -> Optional[str]:
@@ -117,7 +134,8 @@ def resolve_snat_table(pods: PodVSwitchSettings) -> Optional[str]:
         return None
     if snat.snat_table_id:
         return snat.snat_table_id
-    gateways = alicloud.vpc.get_nat_gateways(ids=[snat.nat_gateway_id]).gateways
+    key = key_path(["podVSwitches", "snat", "natGatewayId"])
+    gateways = read("the NAT gateway", key, lambda: alicloud.vpc.get_nat_gateways(ids=[snat.nat_gateway_id]).gateways)
     if not gateways or not gateways[0].snat_table_ids:
         raise InputError(
             [Problem(key_path(["podVSwitches", "snat", "natGatewayId"]), f"{snat.nat_gateway_id} has no SNAT table")]
@@ -156,9 +174,11 @@ class PodVSwitches(pulumi.ComponentResource):
         self.vswitches = created
         self.cidrs = dict(pods.created_zones)
         self.usable_ips = {zone: usable_addresses(cidr) for zone, cidr in pods.created_zones.items()}
-        self.vswitch_ids = pulumi.Output.all(
-            **{zone: vswitch.id for zone, vswitch in created.items()}, **pods.adopted_zones
-        ).apply(lambda ids: dict(sorted(ids.items())))
+        ids = pulumi.Output.all(**{zone: vswitch.id for zone, vswitch in created.items()}, **pods.adopted_zones)
+        # eni-config must not list a new vSwitch before its SNAT entry exists: pods placed there in
+        # between would have no internet egress. Carrying the entries' ids makes every user wait.
+        egress = [entry.id for entry in self.snat_entries.values()]
+        self.vswitch_ids = pulumi.Output.all(ids, *egress).apply(lambda parts: dict(sorted(parts[0].items())))
         self.register_outputs(
             kept_component_outputs(
                 settings, {"vswitchIds": self.vswitch_ids, "cidrs": self.cidrs, "usableIps": self.usable_ips}, "podVSwitches"

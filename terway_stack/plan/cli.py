@@ -28,7 +28,7 @@ from ..decide.settings import StackSettings
 from ..declare.config_source import load_settings
 from ..declare.preflight import preflight_settings
 from .cluster_files import KUBECTL, ClusterFiles, read_document
-from .mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap, switches_answer
+from .mocks import SAMPLE_ENI_CONFIG, evaluate, instance_types_answer, load_configmap, switches_answer
 from .policy_adapter import plan_violations, policy_config_problems
 from .report import PlanReport
 from .stack_files import load_stack_config
@@ -214,12 +214,7 @@ def _instance_type_facts(path: Optional[Path]) -> Optional[dict[str, Any]]:
         return None
     known = _facts_file(path, "instance types to {eniQuantity, privateIpsPerEni}", _instance_type_entry)
 
-    def answer(args: dict[str, Any]) -> dict[str, Any]:
-        kind = args.get("instanceType")
-        found = [{"id": kind, **known[kind]}] if kind in known else []
-        return {"ids": [f["id"] for f in found], "instanceTypes": found}
-
-    return {"alicloud:ecs/getInstanceTypes:getInstanceTypes": answer}
+    return {"alicloud:ecs/getInstanceTypes:getInstanceTypes": instance_types_answer(known)}
 
 
 def _policy_config(path: Optional[Path]) -> Optional[dict[str, Any]]:

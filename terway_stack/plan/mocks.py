@@ -148,21 +148,49 @@ def switches_answer(known: Optional[Mapping[str, Mapping[str, Any]]] = None) -> 
     return answer
 
 
-def _eip_addresses(args: dict[str, Any]) -> dict[str, Any]:
-    # Each address exists with an unknown binding (empty status): the binding check is skipped.
-    return {"addresses": [{"ipAddress": ip, "instanceId": "", "status": ""} for ip in args.get("ipAddresses") or []]}
+def eip_addresses_answer(known: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """getEipAddresses as the real data source (terraform-provider-alicloud v1.285.0) answers it.
+
+    `ipAddress` is the API's EipAddress filter. `ipAddresses` is matched against each EIP's
+    allocationId, never its address, so a list of IPs finds nothing: the mock refuses it the same way.
+    An address in `known` answers with those fields (instanceId, instanceType, status); any other
+    exists with an unknown binding (empty status), so the offline plan skips the binding check.
+    """
+    known = known or {}
+
+    def row(ip: str) -> dict[str, Any]:
+        allocation = f"eip-plan{hashlib.sha256(ip.encode()).hexdigest()[:12]}"
+        return {"ipAddress": ip, "allocationId": allocation, "id": allocation, "instanceId": "", "status": "",
+                **dict(known.get(ip) or {})}
+
+    def answer(args: dict[str, Any]) -> dict[str, Any]:
+        ip = args.get("ipAddress")
+        rows = [row(ip)] if ip and (not known or ip in known) else []
+        by_allocation = set(args.get("ipAddresses") or [])
+        if by_allocation:
+            rows = [r for r in rows if r["allocationId"] in by_allocation]
+        return {"addresses": rows, "ids": [r["id"] for r in rows]}
+
+    return answer
 
 
-def _instance_types(args: dict[str, Any]) -> dict[str, Any]:
-    return {"ids": [], "instanceTypes": []}  # ENI quotas are unknown offline
+def instance_types_answer(known: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """getInstanceTypes as the real data source answers it: every type it knows, whatever `instanceType`
+    says (DescribeInstanceTypes has no such filter). Offline nothing is known: ENI quotas are unknown."""
+    rows = [{"id": kind, **dict(facts)} for kind, facts in (known or {}).items()]
+
+    def answer(args: dict[str, Any]) -> dict[str, Any]:
+        return {"ids": [r["id"] for r in rows], "instanceTypes": [dict(r) for r in rows]}
+
+    return answer
 
 
 _CLOUD_ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "alicloud:vpc/getNatGateways:getNatGateways": _nat_gateways,
     "alicloud:vpc/getNetworks:getNetworks": _networks,
     "alicloud:vpc/getSwitches:getSwitches": switches_answer(),
-    "alicloud:ecs/getEipAddresses:getEipAddresses": _eip_addresses,
-    "alicloud:ecs/getInstanceTypes:getInstanceTypes": _instance_types,
+    "alicloud:ecs/getEipAddresses:getEipAddresses": eip_addresses_answer(),
+    "alicloud:ecs/getInstanceTypes:getInstanceTypes": instance_types_answer(),
 }
 
 

@@ -11,6 +11,7 @@ import base64
 
 import pulumi
 import pytest
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from terway_stack.act import configmap_writes as cw
@@ -93,6 +94,8 @@ def test_check_reports_bad_inputs_by_name():
     failures = w.EniConfWriterProvider().check({}, eni_props(wantedVSwitches=["vsw-a"])).failures
     assert [f.property for f in failures] == ["wantedVSwitches"]
     assert w.EniConfWriterProvider().check({}, eni_props(wantedVSwitches=rpc.UNKNOWN)).failures == []
+    # What check really receives at preview when a new vSwitch's id is not known yet (real engine).
+    assert w.EniConfWriterProvider().check({}, eni_props(wantedVSwitches=Unknown())).failures == []
 
 
 def test_eni_conf_delete_writes_nothing():

@@ -304,3 +304,11 @@ def test_every_output_is_exported_with_its_contract_type(mode, pods):
     assert list(outputs) == list(outputs_contract.NAMES)
     assert outputs_contract.problems(outputs) == []
     assert (outputs["typhaServiceName"] is None) == (mode != "typha")
+
+
+def test_eni_config_lists_a_new_vswitch_only_after_its_snat_entry_exists():
+    # Pods placed on the new vSwitch before its SNAT entry exists would have no internet egress.
+    evaluation = declare(stack_config(pods=PODS_WITH_SNAT_TABLE))
+    [snat] = of_type(evaluation, SNAT)
+    [writer] = of_type(evaluation, ENI_CONF_WRITER)
+    assert snat.name in writer.options["dependsOn"]
