@@ -39,9 +39,10 @@ def check_against_cloud(pods: PodVSwitchSettings, cluster: str = "") -> None:
     route_table = ""
     if pods.vpc_id is not None:
         vpc_key = key_path(["podVSwitches", "vpcId"])
-        # enable_details=False: the default (true) adds a DescribeRouteTableList per VPC for
-        # route_table_id, which nothing here reads.
-        vpcs = read("the VPC", vpc_key, lambda: alicloud.vpc.get_networks(ids=[pods.vpc_id], enable_details=False).vpcs)
+        # enable_details adds a DescribeRouteTableList per VPC for route_table_id, which only the default-route
+        # check of new vSwitches with SNAT reads: ask for it only then.
+        details = pods.snat is not None and bool(pods.created_zones)
+        vpcs = read("the VPC", vpc_key, lambda: alicloud.vpc.get_networks(ids=[pods.vpc_id], enable_details=details).vpcs)
         if not vpcs:
             raise InputError([Problem(vpc_key, f"{pods.vpc_id} does not exist in this region")])
         switches = read("the VPC's vSwitches", vpc_key, lambda: alicloud.vpc.get_switches(vpc_id=pods.vpc_id).vswitches)
@@ -66,12 +67,16 @@ def egress_problems(pods: PodVSwitchSettings, gateway: NatGateway, route_table: 
     if not pods.created_zones:
         return []
     table = pods.snat.snat_table_id or (gateway.snat_table_ids[0] if gateway.snat_table_ids else "")
-    entries = alicloud.vpc.get_snat_entries(snat_table_id=table).entries or [] if table else []
+    snat_key = key_path(["podVSwitches", "snat", "snatTableId" if pods.snat.snat_table_id else "natGatewayId"])
+    entries = (read("the SNAT table's entries", snat_key, lambda: alicloud.vpc.get_snat_entries(snat_table_id=table).entries)
+               or []) if table else []
     problems = snat_coverage_problems(
         pods, [SnatEntry(e.id or "", e.source_cidr or "", e.source_vswitch_id or "", e.snat_ip or "") for e in entries]
     )
     if route_table:
-        routes = alicloud.vpc.get_route_entries(route_table_id=route_table).entries or []
+        vpc_key = key_path(["podVSwitches", "vpcId"])
+        routes = read("the route table's entries", vpc_key,
+                      lambda: alicloud.vpc.get_route_entries(route_table_id=route_table).entries) or []
         problems += default_route_problems(
             pods, gateway.id, route_table,
             [RouteEntry(r.cidr_block or "", r.next_hop_type or "", r.instance_id or "") for r in routes],

@@ -29,9 +29,16 @@ def test_each_snat_ip_is_looked_up_by_address_without_details():
         ("47.100.1.2", False, False), ("47.100.1.3", False, False)]
 
 
-def test_the_vpc_is_read_without_its_route_table():
+def test_the_vpc_is_read_with_its_route_table_only_where_the_default_route_is_checked():
+    # New vSwitches with SNAT: the default-route check needs the VPC's route table (DescribeRouteTableList).
     cloud = Cloud()
     declare(stack_config(pods=PODS_WITH_SNAT_TABLE), cloud)
+    [networks] = [args for token, args in cloud.calls if token == "getNetworks"]
+    assert networks == {"ids": ["vpc-a1"], "enableDetails": True}
+    # Without SNAT nothing reads the route table: the look-up skips it.
+    no_snat = {key: value for key, value in PODS_WITH_SNAT_TABLE.items() if key != "snat"}
+    cloud = Cloud()
+    declare(stack_config(pods=no_snat), cloud)
     [networks] = [args for token, args in cloud.calls if token == "getNetworks"]
     assert networks == {"ids": ["vpc-a1"], "enableDetails": False}
 

@@ -36,7 +36,7 @@ def cloud(snat_entries=(), routes=None, vpc_ipv6="", adopted_ipv6="", used_ipv6=
         "alicloud:vpc/getNatGateways:getNatGateways": lambda a: {"ids": ["ngw-g1"], "gateways": [
             {"id": "ngw-g1", "vpcId": "vpc-a1", "snatTableIds": ["stb-t1"]}]},
         "alicloud:ecs/getEipAddresses:getEipAddresses": lambda a: {"addresses": [
-            {"ipAddress": ip, "instanceId": "ngw-g1", "instanceType": "Nat", "status": "InUse"} for ip in a.get("ipAddresses") or []]},
+            {"ipAddress": a["ipAddress"], "instanceId": "ngw-g1", "instanceType": "Nat", "status": "InUse"}] if a.get("ipAddress") else []},
         "alicloud:vpc/getSnatEntries:getSnatEntries": lambda a: {"ids": [e["id"] for e in snat_entries], "entries": list(snat_entries)}
         if a.get("snatTableId") == "stb-t1" else {"ids": [], "entries": []},
         "alicloud:vpc/getRouteEntries:getRouteEntries": lambda a: {"entries": routes if a.get("routeTableId") == "vtb-sys1" else []},
