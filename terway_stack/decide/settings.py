@@ -33,10 +33,14 @@ from .problems import (
     problems_from_validation_error,
 )
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
+from .typha_compat import sync_problem
 
 POD_VSWITCH_MIN_PREFIX = 16  # Alibaba Cloud's largest vSwitch
 POD_VSWITCH_MAX_PREFIX = 19  # runbook: at least 8192 addresses per pod vSwitch
-DEFAULT_TYPHA_VERSION = "v3.20.2"
+# The Felix inside Terway's policy image (v1.5 to v1.17) is v3.24.5; Typha should be the same minor. The
+# runbook's v3.20.2 never syncs on Kubernetes >= 1.25 (decide/typha_compat.py). e2e/build-engine.sh
+# builds this very version, and the e2e suite runs it.
+DEFAULT_TYPHA_VERSION = "v3.24.5"
 
 NetworkPolicyMode = Literal["typha", "disabled", "direct"]
 
@@ -254,7 +258,7 @@ class ClusterSettings(_Model):
 
 
 class TyphaSettings(_Model):
-    version: Annotated[str, _pattern(r"v[0-9]+\.[0-9]+\.[0-9]+", "a Calico release tag such as v3.20.2")] = (
+    version: Annotated[str, _pattern(r"v[0-9]+\.[0-9]+\.[0-9]+", "a Calico release tag such as v3.24.5")] = (
         DEFAULT_TYPHA_VERSION
     )
     image: Optional[Annotated[str, _pattern(r"[!-~]+[:@][!-~]+", "a full image reference with a tag or digest")]] = (
@@ -371,8 +375,21 @@ class StackSettings(_Model):
         return self.typha.replicas or typha_replicas(self.cluster.node_count)
 
     @property
+    def typha_version(self) -> str:
+        """The Calico release Typha runs: the tag of terway:typha.image when it names one, else typha.version."""
+        tag = _image_version_tag(self.typha.image or "")
+        return tag or self.typha.version
+
+    @property
     def typha_image(self) -> str:
         return self.typha.image or f"registry-vpc.{self.region}.aliyuncs.com/acs/typha:{self.typha.version}"
+
+
+def _image_version_tag(image: str) -> Optional[str]:
+    reference = image.split("@", 1)[0]
+    last = reference.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    return tag if re.match(r"v?[0-9]+\.[0-9]+", tag, re.ASCII) else None
 
 
 def zone_pattern(region: str) -> re.Pattern[str]:
@@ -445,8 +462,21 @@ def _typha_problems(settings: StackSettings) -> list[Problem]:
     return [Problem(key_path(["typha", "replicas"]), reason)]
 
 
+def _typha_version_problems(settings: StackSettings) -> list[Problem]:
+    """A Typha that cannot feed Felix on the configured Kubernetes (the preflight checks the live one)."""
+    if settings.network_policy != "typha":
+        return []
+    cluster = settings.cluster
+    reason = sync_problem(settings.typha_version, cluster.kubernetes_minor, f"{cluster.kubernetes_version} (terway:cluster.kubernetesVersion)")
+    if reason is None:
+        return []
+    key = ["typha", "image"] if settings.typha.image else ["typha", "version"]
+    default = "" if settings.typha.image or "version" in settings.typha.model_fields_set else " (the default)"
+    return [Problem(key_path(key), f"{settings.typha_version}{default}: {reason}")]
+
+
 def cross_field_problems(settings: StackSettings) -> list[Problem]:
-    return _zone_problems(settings) + _typha_problems(settings)
+    return _zone_problems(settings) + _typha_problems(settings) + _typha_version_problems(settings)
 
 
 def _snake_case_hints(problems: list[Problem]) -> list[Problem]:

@@ -5,7 +5,14 @@ from typing import Any, Optional
 
 import pulumi
 
+from ..act.cluster_nodes import NodesUnreadable, read_nodes
+from ..act.typha_live import read_typha_live
 from ..decide.advisories import network_policy_advisories
+from ..decide.capacity import nodes_from_list
+from ..decide.eni_config import TYPHA_SERVICE_NAME
+from ..decide.problems import InputError, Problem, key_path
+from ..decide.sizing import TyphaSizing
+from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE
 from ..decide.settings import StackSettings
 from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
@@ -14,6 +21,24 @@ from .eni_config import EniConfigOwnership, LiveEniConfig
 from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
 from .typha import TyphaRelay
+
+
+def typha_sizing(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader]) -> TyphaSizing:
+    """Replicas from the live Linux node count (ECI virtual nodes left out), nodeCount as a floor; shown at
+    preview, with a warning when the two counts disagree. An unreadable node list sizes from nodeCount."""
+    try:
+        live: Optional[int] = len(nodes_from_list(cluster.read_now(node_reader or read_nodes)))
+    except NodesUnreadable:
+        live = None
+    sizing = TyphaSizing(settings.cluster.node_count, live, settings.typha.replicas)
+    problem = sizing.override_problem()
+    if problem:
+        raise InputError([Problem(key_path(["typha", "replicas"]), problem)])
+    pulumi.log.info(sizing.summary())
+    disagreement = sizing.disagreement()
+    if disagreement:
+        pulumi.log.warn(disagreement)
+    return sizing
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
@@ -28,7 +53,13 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     gated = pulumi.ResourceOptions(depends_on=gates)
     pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
     typha = (
-        TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates))
+        TyphaRelay(
+            "typha",
+            settings,
+            opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates),
+            replicas=typha_sizing(settings, cluster, node_reader).replicas,
+            live=cluster.read_now(lambda text: read_typha_live(text, NAMESPACE, TYPHA_SERVICE_NAME, BGPPEER_CRD_NAME)),
+        )
         if settings.network_policy == "typha"
         else None
     )

@@ -65,7 +65,7 @@ def expected_service():
     }
 
 
-def expected_env(metrics):
+def expected_env(metrics, graceful=False):
     env = [
         {"name": "TYPHA_LOGSEVERITYSCREEN", "value": "info"},
         {"name": "TYPHA_LOGFILEPATH", "value": "none"},
@@ -73,8 +73,9 @@ def expected_env(metrics):
         {"name": "TYPHA_CONNECTIONREBALANCINGMODE", "value": "kubernetes"},
         {"name": "TYPHA_DATASTORETYPE", "value": "kubernetes"},
         {"name": "TYPHA_HEALTHENABLED", "value": "true"},
-        {"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": "300"},
     ]
+    if graceful:  # v3.25+ only
+        env.append({"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": "300"})
     if metrics:
         env += [
             {"name": "TYPHA_PROMETHEUSMETRICSENABLED", "value": "true"},
@@ -83,7 +84,7 @@ def expected_env(metrics):
     return env
 
 
-def expected_deployment(replicas, image, await_seconds, metrics):
+def expected_deployment(replicas, image, await_seconds, metrics, graceful=False):
     ports = [{"name": "calico-typha", "containerPort": 5473, "hostPort": 5473, "protocol": "TCP"}]
     pod_annotations = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "true"}
     if metrics:
@@ -111,7 +112,7 @@ def expected_deployment(replicas, image, await_seconds, metrics):
                     "tolerations": [{"operator": "Exists"}],
                     "serviceAccountName": "terway",
                     "priorityClassName": "system-cluster-critical",
-                    "terminationGracePeriodSeconds": 300,
+                    "terminationGracePeriodSeconds": 300 if graceful else 30,
                     "affinity": {
                         "nodeAffinity": {
                             "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -142,7 +143,7 @@ def expected_deployment(replicas, image, await_seconds, metrics):
                             "name": "calico-typha",
                             "image": image,
                             "ports": ports,
-                            "env": expected_env(metrics),
+                            "env": expected_env(metrics, graceful),
                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
                             "livenessProbe": {
                                 "httpGet": {"host": "localhost", "path": "/liveness", "port": 9098},
@@ -184,7 +185,7 @@ def expected_crd():
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": "bgppeers.crd.projectcalico.org", "labels": LABELS, "annotations": FORCE},
+        "metadata": {"name": "bgppeers.crd.projectcalico.org", "labels": LABELS, "annotations": {}},
         "spec": {
             "group": "crd.projectcalico.org",
             "scope": "Cluster",
@@ -250,9 +251,12 @@ def test_replica_override_within_range_is_rendered():
 
 
 def test_await_budget_grows_with_replicas_but_never_below_the_provider_default():
-    assert deployment_await_seconds(1) == 600
-    assert deployment_await_seconds(3) == 1080
-    assert deployment_await_seconds(20) == 7200
+    # v3.24.5 exits at once on SIGTERM: Kubernetes' 30 s grace + 60 s per replaced pod.
+    assert deployment_await_seconds(1, 30) == 600
+    assert deployment_await_seconds(20, 30) == 1800
+    # v3.25+ sheds connections for 300 s, and each step may wait that long.
+    assert deployment_await_seconds(3, 300) == 1080
+    assert deployment_await_seconds(20, 300) == 7200
 
 
 # --- image ---------------------------------------------------------------------------------------------
@@ -263,7 +267,7 @@ def _image(settings):
 
 
 def test_default_image_is_the_regions_vpc_registry_at_the_default_version():
-    assert _image(settings_for(region="cn-beijing")) == "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.20.2"
+    assert _image(settings_for(region="cn-beijing")) == "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.24.5"
 
 
 def test_version_override_changes_only_the_tag():
@@ -324,7 +328,7 @@ def test_prod_size_objects_field_by_field():
     manifests = render_typha(prod_settings())
     assert manifests.service == expected_service()
     assert manifests.deployment == expected_deployment(
-        replicas=6, image="registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.20.2", await_seconds=2160, metrics=False
+        replicas=6, image="registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.24.5", await_seconds=600, metrics=False
     )
     assert manifests.pdb == expected_pdb("policy/v1")
     assert manifests.crd == expected_crd()
@@ -334,7 +338,8 @@ def test_small_objects_field_by_field():
     manifests = render_typha(small_settings())
     assert manifests.service == expected_service()
     assert manifests.deployment == expected_deployment(
-        replicas=3, image="registry-vpc.cn-hangzhou.aliyuncs.com/acs/typha:v3.26.1", await_seconds=1080, metrics=True
+        replicas=3, image="registry-vpc.cn-hangzhou.aliyuncs.com/acs/typha:v3.26.1", await_seconds=1080, metrics=True,
+        graceful=True,
     )
     assert manifests.pdb == expected_pdb("policy/v1beta1")
     assert manifests.crd == expected_crd()
@@ -431,3 +436,13 @@ def test_typha_runs_as_calicos_manifest_does_non_root_no_escalation_runtime_defa
     assert "privileged" not in context and context["capabilities"] == {"drop": ["ALL"]}
     # No port below 1024 that would need NET_BIND_SERVICE once every capability is dropped.
     assert all(port["containerPort"] >= 1024 for port in container["ports"])
+
+
+def test_graceful_shutdown_settings_only_for_releases_that_have_them():
+    """v3.24.5 (measured) exits at once on SIGTERM and logs TYPHA_SHUTDOWNTIMEOUTSECS as unknown; v3.25+ sheds."""
+    old = render_typha(settings_for(version="v3.24.5")).deployment["spec"]["template"]["spec"]
+    assert old["terminationGracePeriodSeconds"] == 30
+    assert "TYPHA_SHUTDOWNTIMEOUTSECS" not in [e["name"] for e in old["containers"][0]["env"]]
+    new = render_typha(settings_for(version="v3.26.4")).deployment["spec"]["template"]["spec"]
+    assert new["terminationGracePeriodSeconds"] == 300
+    assert {"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": "300"} in new["containers"][0]["env"]
