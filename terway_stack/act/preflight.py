@@ -23,6 +23,7 @@ import pulumi.dynamic as dyn
 
 from ..decide import preflight as decide
 from ..decide.eni_config import ENI_CONFIG_NAME
+from ..decide.typha_compat import TERWAY_CALICO_CRDS, TYPHA_SERVICE_ACCOUNT, typha_access_checks
 from .node_configs import read_node_configs
 from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
 
@@ -55,10 +56,48 @@ def count_network_policies(client: Any) -> int:
             return count
 
 
+def kubernetes_version(client: Any) -> str:
+    from kubernetes.client import VersionApi
+
+    return str((read_json(VersionApi(client).get_code) or {}).get("gitVersion") or "")
+
+
+def existing_calico_crds(client: Any) -> frozenset[str]:
+    from kubernetes.client import ApiextensionsV1Api
+
+    api = ApiextensionsV1Api(client)
+    return frozenset(name for name in TERWAY_CALICO_CRDS if read_json(api.read_custom_resource_definition, name) is not None)
+
+
+def review_typha_service_account_access(client: Any) -> dict[tuple[str, str, str], bool]:
+    """SubjectAccessReviews: may the `terway` ServiceAccount (Typha's identity) do what Typha does?
+
+    Reviews persist nothing (the API server answers in the response). This asks about another identity
+    (Typha's reads); the stack's own writes are a separate check.
+    """
+    from kubernetes.client import AuthorizationV1Api
+
+    api = AuthorizationV1Api(client)
+    namespace, name = TYPHA_SERVICE_ACCOUNT
+    user = f"system:serviceaccount:{namespace}:{name}"
+    groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
+    answers = {}
+    for verb, group, resource in typha_access_checks():
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": groups, "resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
+        }
+        status = (read_json(api.create_subject_access_review, body) or {}).get("status") or {}
+        answers[(verb, group, resource)] = bool(status.get("allowed"))
+    return answers
+
+
 def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.LiveFacts:
-    """Everything the checks need, read with plain GETs and LISTs (never a write)."""
+    """Everything the checks need, read with plain GETs and LISTs and access reviews (never a write)."""
     from kubernetes.client import AppsV1Api, CoreV1Api
 
+    version, crds, access = None, None, None
     with kube_client(kubeconfig) as client:
         core, apps = CoreV1Api(client), AppsV1Api(client)
         configmap = read_json(core.read_namespaced_config_map, ENI_CONFIG_NAME, settings.namespace)
@@ -66,10 +105,14 @@ def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.Li
             name: read_json(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
         }
         count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
+        if settings.mode == "typha":
+            version = kubernetes_version(client)
+            crds = existing_calico_crds(client)
+            access = review_typha_service_account_access(client)
     node_configs = read_node_configs(kubeconfig) if decide.needs_node_configs(settings) else None
     if configmap is None:
         configmap = {"data": {}}  # reported by the eni_conf shape check, or as no relay and policy on
-    return decide.LiveFacts(configmap, daemon_sets, count, node_configs)
+    return decide.LiveFacts(configmap, daemon_sets, count, node_configs, version, crds, access)
 
 
 def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckFailure]]:

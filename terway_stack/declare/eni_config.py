@@ -62,8 +62,11 @@ class LiveEniConfig:
         if self._manages_vswitches:
             decide.parse_eni_conf(data or {})
         if self._settings.network_policy == "typha":
+            # The datapaths without Felix are refused by the preflight (decide/preflight.datapath_problems).
+            blocking = decide.relay_blocking_reasons(data or {})
             for reason in decide.relay_ineffective_reasons(self._settings.terway.daemon_sets, data or {}):
-                pulumi.log.warn(f"networkPolicy typha has no effect here: {reason}")
+                if reason not in blocking:
+                    pulumi.log.warn(f"networkPolicy typha has no effect here: {reason}")
         return self.configmap
 
     def policy_values(self) -> pulumi.Output[dict[str, Optional[str]]]:

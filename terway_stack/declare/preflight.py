@@ -11,7 +11,7 @@ from typing import Optional
 import pulumi
 
 from ..act.preflight import PreflightCheck
-from ..decide.preflight import PENDING_ID, PreflightSettings, image_tag, parse_version
+from ..decide.preflight import PENDING_ID, PreflightSettings
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
 
@@ -26,18 +26,14 @@ def preflight_settings(settings: StackSettings) -> PreflightSettings:
     return PreflightSettings(
         mode=settings.network_policy,
         daemon_sets=tuple(settings.terway.daemon_sets),
-        typha_version=_typha_version(settings),
+        typha_version=settings.typha_version,
+        typha_version_key="terway:typha.image" if settings.typha.image and settings.typha_version != settings.typha.version
+        else "terway:typha.version",
         wanted_vswitches=wanted,
         manages_vswitches=pods is not None,
         replace_existing_relay=settings.typha.replace_existing_relay,
         confirm_network_policy_enforcement=settings.confirm_network_policy_enforcement,
     )
-
-
-def _typha_version(settings: StackSettings) -> str:
-    # terway:typha.image may name another release than terway:typha.version.
-    tag = image_tag(settings.typha_image)
-    return tag if tag and parse_version(tag) else settings.typha.version
 
 
 class Preflight(pulumi.ComponentResource):
