@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
-from e2e.pulumi_project import PulumiCli, copy_project, engine_copy  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
+from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 
 FLOOR = Path(__file__).with_name("floor")

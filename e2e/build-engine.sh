@@ -10,9 +10,10 @@
 # Most components are a wrapper module under e2e/engine/<name>/ whose go.mod/go.sum
 # pin every version (the upstream modules carry replace directives, so
 # `go install mod@version` does not work for them). The two Pulumi plugins the Go
-# module proxy refuses (the Python language host and pulumi-resource-kubernetes) are
-# built from the upstream source tarballs in shared/third_party/, each checked
-# against the sha256 pinned below and cached under a key made of that hash.
+# module proxy refuses (the Python language host, pulumi-resource-kubernetes and
+# pulumi-resource-alicloud) are built from the upstream source tarballs in
+# shared/third_party/, each checked against the sha256 pinned below and cached under a
+# key made of that hash.
 #
 # Environment:
 #   TERWAY_ENGINE_CACHE     cache root (default $HOME/.cache/terway-stack/engine)
@@ -20,6 +21,7 @@
 #   TERWAY_THIRD_PARTY      the tarballs' folder (default: shared/third_party beside the repo)
 #   TERWAY_K8S_PROVIDER_BIN an already installed pulumi-resource-kubernetes v4.32.0 to use
 #                           instead of building one (default: the one in ~/.pulumi/plugins, if any)
+#   TERWAY_ALICLOUD_PROVIDER_BIN  the same for pulumi-resource-alicloud v3.105.0
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +31,8 @@ JOBS="${TERWAY_ENGINE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 PULUMI_VERSION=v3.259.0
 # Matches pulumi-kubernetes in requirements.txt: the SDK and the plugin must agree.
 K8S_PROVIDER_VERSION=4.32.0
+# Matches pulumi-alicloud in requirements.txt (3.105.0: the newest tag with source here).
+ALICLOUD_PROVIDER_VERSION=3.105.0
 # name | version | space-separated "package[=binary]" list | extra -ldflags
 # Typha: the version the stack deploys by default, so the e2e suite proves that default works.
 TYPHA_VERSION="$(sed -n 's/^DEFAULT_TYPHA_VERSION = "\(v[0-9.]*\)".*/\1/p' "$HERE"/../terway_stack/decide/*.py | head -1)"
@@ -42,6 +46,7 @@ COMPONENTS=(
   "pulumi|$PULUMI_VERSION|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi=pulumi|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
   "langhost|$PULUMI_VERSION|.=pulumi-language-python|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
   "kubernetes-provider|v$K8S_PROVIDER_VERSION|./cmd/pulumi-resource-kubernetes=pulumi-resource-kubernetes|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION"
+  "alicloud-provider|v$ALICLOUD_PROVIDER_VERSION|./cmd/pulumi-resource-alicloud=pulumi-resource-alicloud|-X github.com/pulumi/pulumi-alicloud/provider/v3/pkg/version.Version=$ALICLOUD_PROVIDER_VERSION"
   # calico-typha, and our load tool e2e/felixload (built by post_build_typha in the same source);
   # main.sourceHash pins felixload's source in the cache key (calico-typha has no such symbol: the
   # linker ignores it there).
@@ -53,8 +58,14 @@ THIRD_PARTY="${TERWAY_THIRD_PARTY:-$HERE/../../shared/third_party}"
 TARBALLS=(
   "langhost|pulumi-language-python-v3.259.0-src.tar.gz|ee3961b2f03c923131eeb15076aa5638fafdaab87923e298531bc3ec978fd63d"
   "kubernetes-provider|pulumi-resource-kubernetes-v4.32.0-src.tar.gz|db40baaf52c10ce79d569c3ce977ddf458a557dcf5d40696a7eb181736f275b6"
+  "alicloud-provider|pulumi-resource-alicloud-v3.105.0-src.tar.gz|9aa618741f9ebcecd2a145b0fd4a19fa647992ea2eb48047aa31c90f1874b9d7"
   # The default's tarball: a new default fails here (sha256 differs) until its tarball is pinned.
   "typha|calico-typha-$TYPHA_VERSION-src.tar.gz|3a0c0d132d1379422640046261666c884ffe1648fadaef4ee13bf614a268699b"
+)
+# The resource plugins the engine's plugin cache holds: component | plugin name | version.
+PLUGINS=(
+  "kubernetes-provider|kubernetes|$K8S_PROVIDER_VERSION"
+  "alicloud-provider|alicloud|$ALICLOUD_PROVIDER_VERSION"
 )
 
 export GOTOOLCHAIN=local      # never fetch another Go toolchain
@@ -123,9 +134,24 @@ post_build_typha() {
       -o "$out/felixload" ./felixload ) >&2
 }
 
-# A real provider binary installed by `pulumi plugin install` is used as it is.
-installed_k8s_provider() {
-  local cand="${TERWAY_K8S_PROVIDER_BIN:-$HOME/.pulumi/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION/pulumi-resource-kubernetes}"
+plugin_of() { # "plugin|version" of a resource-plugin component, or nothing
+  local p comp plugin version
+  for p in "${PLUGINS[@]}"; do
+    IFS='|' read -r comp plugin version <<<"$p"
+    [[ "$comp" == "$1" ]] && { echo "$plugin|$version"; return 0; }
+  done
+  return 0
+}
+
+# A real provider binary installed by `pulumi plugin install` (or named by its environment variable)
+# is used as it is, instead of a build.
+installed_provider() { # plugin version
+  local var cand
+  case "$1" in
+    kubernetes) var="${TERWAY_K8S_PROVIDER_BIN:-}" ;;
+    alicloud) var="${TERWAY_ALICLOUD_PROVIDER_BIN:-}" ;;
+  esac
+  cand="${var:-$HOME/.pulumi/plugins/resource-$1-v$2/pulumi-resource-$1}"
   [[ -x "$cand" ]] && echo "$cand"
   return 0
 }
@@ -135,9 +161,14 @@ build_one() {
   local dir="$CACHE/$name-$version" mod="$HERE/engine/$name" hash
   # The pin covers the sources and how they are built (packages, link flags).
   hash="$( { pin_hash "$name"; echo "$pkgs|$ldextra"; } | sha256sum | cut -c1-16)"
-  if [[ "$name" == kubernetes-provider && -n "$(installed_k8s_provider)" ]]; then
-    log "$name $version: using the installed $(installed_k8s_provider)"
-    return 0
+  local plugin installed
+  plugin="$(plugin_of "$name")"
+  if [[ -n "$plugin" ]]; then
+    installed="$(installed_provider "${plugin%%|*}" "${plugin#*|}")"
+    if [[ -n "$installed" ]]; then
+      log "$name $version: using the installed $installed"
+      return 0
+    fi
   fi
   if [[ -z "${FORCE:-}" && -f "$dir/.complete" ]] && grep -qx "pin=$hash" "$dir/.complete"; then
     log "$name $version: reusing $dir/bin"
@@ -175,8 +206,23 @@ build_one() {
   log "$name $version: built in $((end - start))s -> $dir/bin"
 }
 
+# Installs one resource plugin into the engine's plugin cache with the CLI's own `plugin install`.
+install_plugin() { # home cli component plugin version
+  local home="$1" cli="$2" comp="$3" plugin="$4" version="$5" provider installed
+  provider="$(installed_provider "$plugin" "$version")"
+  provider="${provider:-$CACHE/$comp-v$version/bin/pulumi-resource-$plugin}"
+  [[ -x "$provider" ]] || { log "missing $provider: run e2e/build-engine.sh"; return 1; }
+  installed="$home/plugins/resource-$plugin-v$version/pulumi-resource-$plugin"
+  # Reinstall only when it differs: a running suite may be using the installed one.
+  if ! cmp -s "$provider" "$installed"; then
+    rm -rf "$home/plugins/resource-$plugin-v$version"*
+    PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$cli" plugin install resource "$plugin" \
+      "v$version" --file "$provider" >&2
+  fi
+}
+
 write_env() {
-  local path="" c name version f provider
+  local path="" c name version f
   # The CLI runs its bundled plugins (the Python language host and the pulumi-python dynamic
   # provider) from next to its own executable: hard-link them into one bin dir with it.
   local bundle="$CACHE/pulumi-bundle-$PULUMI_VERSION/bin"
@@ -191,29 +237,24 @@ write_env() {
   done
   for c in "${COMPONENTS[@]}"; do
     IFS='|' read -r name version _ <<<"$c"
-    case "$name" in pulumi|langhost|kubernetes-provider) continue ;; esac
+    case "$name" in pulumi|langhost|*-provider) continue ;; esac
     path="$path${path:+:}$CACHE/$name-$version/bin"
   done
-  # pulumi-resource-kubernetes is a versioned plugin: it goes into a plugin cache, where the CLI
-  # finds it by the version the SDK asks for (found on PATH it would be an "ambient" plugin).
-  provider="$(installed_k8s_provider)"
-  provider="${provider:-$CACHE/kubernetes-provider-v$K8S_PROVIDER_VERSION/bin/pulumi-resource-kubernetes}"
-  [[ -x "$provider" ]] || { log "missing $provider: run e2e/build-engine.sh"; return 1; }
-  local home="$CACHE/pulumi-home" installed
-  installed="$home/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION/pulumi-resource-kubernetes"
-  # Reinstall only when it differs: a running suite may be using the installed one.
-  if ! cmp -s "$provider" "$installed"; then
-    rm -rf "$home/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION"*
-    PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$bundle/pulumi" plugin install resource kubernetes \
-      "v$K8S_PROVIDER_VERSION" --file "$provider" >&2
-  fi
+  # Resource plugins are versioned: they go into a plugin cache, where the CLI finds each by the
+  # version the SDK asks for (found on PATH it would be an "ambient" plugin).
+  local home="$CACHE/pulumi-home" p comp plugin pversion
+  for p in "${PLUGINS[@]}"; do
+    IFS='|' read -r comp plugin pversion <<<"$p"
+    install_plugin "$home" "$bundle/pulumi" "$comp" "$plugin" "$pversion" || return 1
+  done
   path="$bundle:$path"
   cat > "$CACHE/env.sh.$$" <<ENVEOF
 # Generated by e2e/build-engine.sh; source it to put the e2e engine on PATH.
 export TERWAY_ENGINE_CACHE="$CACHE"
 export TERWAY_ENGINE_PATH="$path"
 export PATH="$path:\$PATH"
-# The plugin cache holding pulumi-resource-kubernetes v$K8S_PROVIDER_VERSION; e2e/pulumi_project.py
+# The plugin cache holding pulumi-resource-kubernetes v$K8S_PROVIDER_VERSION and
+# pulumi-resource-alicloud v$ALICLOUD_PROVIDER_VERSION; e2e/pulumi_project.py
 # links each test's PULUMI_HOME/plugins to it.
 export TERWAY_PULUMI_PLUGINS="$home/plugins"
 export PULUMI_HOME="\${PULUMI_HOME:-$home}"

@@ -85,6 +85,9 @@ class PulumiCli:
         text = value if isinstance(value, str) else json.dumps(value)
         self("config", "set", "--path" if "." in key else "--plaintext", key, text)
 
+    def remove_config(self, key: str) -> None:
+        self("config", "rm", *(["--path"] if "." in key else []), key)
+
 
 def adopted_stack_config(cluster: str, nodes: int, mode: str, adopted: dict[str, str]) -> dict:
     """An e2e stack's config: pod vSwitches adopted by id, and no Alibaba Cloud look-ups (none is
@@ -107,16 +110,3 @@ def init_stack(cli: PulumiCli, stack: str, config: dict, kubeconfig: str) -> Pul
     cli("stack", "init", stack)
     cli("config", "set", "--secret", "kubernetes:kubeconfig", "--", kubeconfig)
     return cli
-
-
-def engine_copy(provider):
-    """A dynamic provider as the engine runs it: serialized like pulumi.dynamic.Resource does, loaded like
-    the provider process does."""
-    import base64
-
-    import dill
-    from pulumi.dynamic.dynamic import serialize_provider
-    from pulumi.runtime._serialization import _deserialize, _serialize
-
-    text, _ = _serialize(True, serialize_provider, provider)
-    return _deserialize(lambda: dill.loads(base64.b64decode(text)))

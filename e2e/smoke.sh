@@ -55,7 +55,7 @@ trap cleanup EXIT INT TERM
 
 say "control plane: $NODES kwok nodes, ACK seed state"
 t0=$(date +%s)
-"$PY" "$HERE/controlplane.py" serve --nodes "$NODES" --ready-file "$WORK/cp.json" > "$WORK/controlplane.log" 2>&1 &
+PYTHONPATH="$HERE/.." "$PY" -m e2e.controlplane serve --nodes "$NODES" --ready-file "$WORK/cp.json" > "$WORK/controlplane.log" 2>&1 &
 CP_PID=$!
 until [[ -f "$WORK/cp.json" ]]; do
   if ! kill -0 "$CP_PID" 2>/dev/null; then cat "$WORK/controlplane.log" >&2; fail "control plane did not start"; fi
@@ -139,8 +139,8 @@ say "audit log: writes by field manager (top 15)"
 "$PY" -c '
 import sys, collections
 sys.path.insert(0, sys.argv[1])
-from controlplane import read_audit_log, field_manager_of, WRITE_VERBS
+from e2e.audit_log import read_audit_log, field_manager_of, WRITE_VERBS
 c = collections.Counter((field_manager_of(e), e["verb"]) for e in read_audit_log(sys.argv[2]) if e["verb"] in WRITE_VERBS)
 for (m, v), n in c.most_common(15): print(f"{n:5d} {v:7s} {m}")
-' "$HERE" "$AUDIT_LOG"
+' "$HERE/.." "$AUDIT_LOG"
 say "OK"

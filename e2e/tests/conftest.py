@@ -11,6 +11,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import control_plane  # noqa: E402
+from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,3 +26,12 @@ def cp(request):
 def kubeconfig(cp) -> str:
     """The admin kubeconfig text with certificates embedded, as a provider receives it."""
     return cp.kubeconfig_inline()
+
+
+@pytest.fixture(scope="module")
+def pulumi(cp, kubeconfig, tmp_path_factory, request) -> PulumiCli:
+    """A fresh copy of the project under the real CLI, with the module's STACK initialised from its
+    STACK_CONFIG and given the control plane's kubeconfig as a secret."""
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
+    return init_stack(cli, request.module.STACK, request.module.STACK_CONFIG, kubeconfig)

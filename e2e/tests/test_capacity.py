@@ -10,28 +10,20 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ADMIN_USER, ZONES  # noqa: E402
-from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
+from e2e.pulumi_project import adopted_stack_config  # noqa: E402
 
 NODES = 5  # round-robin over the zones: 3 in the first, 2 in the second
 NS = "kube-system"
 ADMIN = ADMIN_USER
 STACK = "capacity"
 ADOPTED = {ZONES[0]: "vsw-e2ecapf"}
-
-
-@pytest.fixture(scope="module")
-def pulumi(cp, tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("project"))
-    cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(cli, STACK, adopted_stack_config("e2e-capacity", NODES, "direct", ADOPTED), cp.kubeconfig_inline())
-    return cli
+STACK_CONFIG = adopted_stack_config("e2e-capacity", NODES, "direct", ADOPTED)  # the conftest's `pulumi` fixture inits STACK with it
 
 
 def live_nodes_by_zone(cp) -> dict[str, dict[str, int]]:

@@ -26,7 +26,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
-from e2e.pulumi_project import engine_copy  # noqa: E402
+from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import eni_config_writer as w  # noqa: E402
 
 NODES = 1  # the control plane (conftest) needs no more to write a ConfigMap

@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
 from kubernetes import client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,21 +23,14 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ADMIN_USER  # noqa: E402
-from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
+from e2e.pulumi_project import adopted_stack_config  # noqa: E402
 
 NODES = 3
 NS, DS = "kube-system", "terway-eniip"
 ADMIN = ADMIN_USER  # the stack's provider, its dynamic providers and these tests
 STACK = "preflight"
 ADOPTED = {"cn-shanghai-f": "vsw-e2epreflightf"}
-
-
-@pytest.fixture(scope="module")
-def pulumi(cp, tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("project"))
-    cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(cli, STACK, adopted_stack_config("e2e", NODES, "typha", ADOPTED), cp.kubeconfig_inline())
-    return cli
+STACK_CONFIG = adopted_stack_config("e2e", NODES, "typha", ADOPTED)  # the conftest's `pulumi` fixture inits STACK with it
 
 
 def writes(cp, since: int) -> dict:
@@ -123,18 +115,25 @@ def test_3_warnings_reach_preview_felix_version_and_ebpf(cp, pulumi):
         set_eni_config_keys(cp, "ack-addon-manager", **{"10-terway.conf": json.dumps(cni, indent=2)})
 
 
+def assert_preview_passes_without_writes_once_set(cp, pulumi, setting: str) -> None:
+    """With ``setting`` true, preview passes and writes nothing; the setting is removed again after."""
+    pulumi.set_config(setting, "true")
+    try:
+        since = cp.audit_offset()
+        assert pulumi("preview").returncode == 0
+        assert writes(cp, since) == {}
+    finally:
+        pulumi.remove_config(setting)
+
+
 def test_4_another_relay_is_not_replaced_silently(cp, pulumi):
     set_eni_config_keys(cp, "kubectl-edit", felix_relay_service="my-typha")
     try:
         text = fails_before_any_write(cp, pulumi, "preview")
         assert "kube-system/eni-config:felix_relay_service: is 'my-typha' (field manager(s) kubectl-edit (Update))" in text, text
         assert "terway:typha.replaceExistingRelay" in text
-        pulumi.set_config("terway:typha.replaceExistingRelay", "true")
-        since = cp.audit_offset()
-        assert pulumi("preview").returncode == 0
-        assert writes(cp, since) == {}
+        assert_preview_passes_without_writes_once_set(cp, pulumi, "terway:typha.replaceExistingRelay")
     finally:
-        pulumi("config", "rm", "--path", "terway:typha.replaceExistingRelay")
         set_eni_config_keys(cp, "kubectl-edit", felix_relay_service=None)
 
 
@@ -151,12 +150,8 @@ def test_5_switching_networkpolicy_on_needs_confirmation_and_counts_policies(cp,
             assert "kube-system/eni-config:disable_network_policy: is 'true': NetworkPolicy is off" in text, text
             assert "2 NetworkPolicy objects (all namespaces) will start being enforced when Terway restarts" in text
             assert "terway:confirmNetworkPolicyEnforcement" in text
-        pulumi.set_config("terway:confirmNetworkPolicyEnforcement", "true")
-        since = cp.audit_offset()
-        assert pulumi("preview").returncode == 0
-        assert writes(cp, since) == {}
+        assert_preview_passes_without_writes_once_set(cp, pulumi, "terway:confirmNetworkPolicyEnforcement")
     finally:
-        pulumi("config", "rm", "terway:confirmNetworkPolicyEnforcement")
         set_eni_config_keys(cp, "kubectl-edit", disable_network_policy="false")
 
 

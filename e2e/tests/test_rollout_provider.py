@@ -23,9 +23,10 @@ if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and t
 
 from pulumi.runtime import rpc  # noqa: E402
 
+from e2e.ack_seed import terway_daemonset_manifest  # noqa: E402
 from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
-from e2e.pulumi_project import engine_copy  # noqa: E402
+from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import node_configs as nc  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 
@@ -154,7 +155,7 @@ def test_missing_daemonset_is_a_clear_error(cp, kubeconfig):
 @pytest.fixture(scope="module")
 def never_available(cp):
     """A Terway-like DaemonSet whose pods are Ready but never Available (minReadySeconds one hour)."""
-    manifest = ControlPlane.terway_daemonset_manifest()
+    manifest = terway_daemonset_manifest()
     name = "terway-slow"
     manifest["metadata"]["name"] = name
     manifest["metadata"]["labels"] = {"app": name}

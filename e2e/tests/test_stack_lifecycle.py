@@ -28,7 +28,7 @@ if str(REPO) not in sys.path:
 
 from e2e.controlplane import ADMIN_USER, is_dry_run  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
-from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
+from e2e.pulumi_project import adopted_stack_config  # noqa: E402
 
 NODES = 6
 MAX_UNAVAILABLE = 1  # 10% of 6 nodes, rounded up as the DaemonSet controller does
@@ -39,14 +39,7 @@ WRITER_AGENT = "terway-stack-eni-config"  # terway_stack/act/eni_config_writer.p
 POLICY_MANAGER = "terway-stack-policy-keys"
 NEW_VSWITCHES = {"cn-shanghai-f": "vsw-e2enewf", "cn-shanghai-g": "vsw-e2enewg"}
 STACK = "e2e"
-
-
-@pytest.fixture(scope="module")
-def pulumi(cp, tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("project"))
-    cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(cli, STACK, adopted_stack_config("e2e", NODES, "typha", NEW_VSWITCHES), cp.kubeconfig_inline())
-    return cli
+STACK_CONFIG = adopted_stack_config("e2e", NODES, "typha", NEW_VSWITCHES)  # the conftest's `pulumi` fixture inits STACK with it
 
 
 def eni_config(cp) -> dict:

@@ -8,23 +8,15 @@ plan, ownership reading, and that errors never echo the kubeconfig.
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
-from pathlib import Path
 
-import dill
 import pulumi
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
-from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import eni_config_writer as w
+from tests.engine_pickling import engine_pickle, engine_unpickle, in_fresh_interpreter
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 def policy_props(**over):
     base = {
@@ -46,14 +38,10 @@ def eni_props(**over):
 
 @pytest.mark.parametrize("provider", [w.EniConfWriterProvider(), w.PolicyKeysWriterProvider()])
 def test_providers_are_pickled_by_reference_and_hold_nothing(provider):
-    text, _ = _serialize(True, serialize_provider, provider)
-    raw = base64.b64decode(text)
+    text, raw = engine_pickle(provider)
     assert b"terway_stack.act.eni_config_writer" in raw and type(provider).__name__.encode() in raw
-    copy = _deserialize(lambda: dill.loads(raw))
-    assert copy.__dict__ == {}
-    code = "import base64, dill, sys; p = dill.loads(base64.b64decode(sys.argv[1])); print(type(p).__module__)"
-    out = subprocess.run([sys.executable, "-c", code, text], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "terway_stack.act.eni_config_writer"
+    assert engine_unpickle(raw).__dict__ == {}
+    assert in_fresh_interpreter(text, "type(p).__module__") == "terway_stack.act.eni_config_writer"
 
 
 # --------------------------------------------------------------------------- diff and check

@@ -5,16 +5,13 @@ e2e/tests/test_rollout_provider.py.
 """
 from __future__ import annotations
 
-import base64
 import json
 
-import dill
 import pulumi
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
-from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import node_configs as nc
+from tests.engine_pickling import engine_pickle, engine_unpickle
 
 ZONE_F, ZONE_G = "cn-shanghai-f", "cn-shanghai-g"
 
@@ -110,9 +107,8 @@ def test_diff_create_update_read_are_complete_and_offline():
 
 
 def test_provider_survives_pulumi_serializer():
-    text, _ = _serialize(True, serialize_provider, nc.PerNodeConfigCheckProvider())
-    raw = base64.b64decode(text)
-    provider = _deserialize(lambda: dill.loads(raw))
+    _, raw = engine_pickle(nc.PerNodeConfigCheckProvider())
+    provider = engine_unpickle(raw)
     assert b"terway_stack.act.node_configs" in raw and provider.__dict__ == {}
     assert provider.diff("i", {"kind": nc.KIND}, {"kind": nc.KIND}).changes is False
 

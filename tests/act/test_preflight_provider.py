@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pulumi.runtime import rpc
 
-from e2e.pulumi_project import engine_copy
 from terway_stack.act import node_configs, preflight
 from terway_stack.decide.preflight import PreflightSettings
+from tests.engine_pickling import engine_copy
 
 SETTINGS = PreflightSettings(mode="typha", daemon_sets=("terway-eniip",)).as_props()
 

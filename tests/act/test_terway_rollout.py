@@ -7,24 +7,16 @@ e2e/tests/test_rollout_provider.py; here: the serializer round trip, diff, the n
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-import dill
 import pulumi
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
-from pulumi.runtime._serialization import _deserialize, _serialize
 
 from terway_stack.act import terway_rollout as tr
+from tests.engine_pickling import engine_pickle, engine_unpickle, in_fresh_interpreter
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 def props(**over):
     base = {
@@ -48,15 +40,9 @@ def outputs(**over):
 # --------------------------------------------------------------------------- serializer
 
 
-def pulumi_round_trip(provider):
-    """Serialize exactly as pulumi.dynamic.Resource does, deserialize as pulumi/dynamic/__main__.py does."""
-    text, _ = _serialize(True, serialize_provider, provider)
-    raw = base64.b64decode(text)
-    return raw, _deserialize(lambda: dill.loads(raw))
-
-
 def test_provider_survives_pulumi_serializer_and_still_works():
-    raw, provider = pulumi_round_trip(tr.TerwayRolloutProvider())
+    _, raw = engine_pickle(tr.TerwayRolloutProvider())
+    provider = engine_unpickle(raw)
     assert isinstance(provider, tr.TerwayRolloutProvider)
     # By reference: the bytes name the stable import path and carry no code or state.
     assert b"terway_stack.act.terway_rollout" in raw and b"TerwayRolloutProvider" in raw
@@ -67,14 +53,8 @@ def test_provider_survives_pulumi_serializer_and_still_works():
 
 def test_unpickles_in_a_fresh_interpreter_by_import_path():
     # The engine's provider process imports the module anew; prove that works from the bytes alone.
-    text, _ = _serialize(True, serialize_provider, tr.TerwayRolloutProvider())
-    code = (
-        "import base64, dill, sys; p = dill.loads(base64.b64decode(sys.argv[1])); "
-        "print(type(p).__module__, p.diff('i', {'trigger': 'a'}, {'trigger': 'a'}).changes)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, text], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
+    text, _ = engine_pickle(tr.TerwayRolloutProvider())
+    out = in_fresh_interpreter(text, "type(p).__module__, p.diff('i', {'trigger': 'a'}, {'trigger': 'a'}).changes")
     assert out.split() == ["terway_stack.act.terway_rollout", "False"]
 
 

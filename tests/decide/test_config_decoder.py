@@ -16,7 +16,7 @@ from terway_stack.decide.settings import parse_settings
 from terway_stack.policies import context_from_settings, context_from_stack_config
 from terway_stack.policies.context import PolicyContext, with_policy_config
 
-from .test_settings import valid_config
+from .settings_examples import valid_config
 
 
 def problems_of(config: dict, **kwargs) -> list[str]:

@@ -8,21 +8,7 @@ import pytest
 from terway_stack.decide.problems import InputError
 from terway_stack.decide.settings import parse_settings
 
-
-def valid_config() -> dict:
-    return {
-        "alicloud:region": "cn-shanghai",
-        "cluster": {"name": "prod-shanghai", "kubernetesVersion": "1.30", "nodeCount": 1200},
-        "networkPolicy": "typha",
-        "typha": {"version": "v3.24.5", "replicas": 8},
-        "podVSwitches": {
-            "vpcId": "vpc-uf6abc",
-            "zones": {"cn-shanghai-f": {"cidr": "10.0.32.0/19"}, "cn-shanghai-g": {"vswitchId": "vsw-uf6adopted"}},
-            "snat": {"snatTableId": "stb-uf6abc", "snatIps": ["47.100.1.2"]},
-            "tags": {"team": "net"},
-        },
-        "terway": {"daemonSets": ["terway-eniip"], "restartTimeoutSeconds": 900},
-    }
+from .settings_examples import valid_config
 
 
 def problems_of(config: dict) -> list[str]:

@@ -12,7 +12,7 @@ from terway_stack.plan import mocks
 from terway_stack.plan.mocks import SAMPLE_ENI_CONFIG, evaluate, load_configmap
 from terway_stack.program import run
 
-from .test_stack import PODS_WITH_SNAT_TABLE, stack_config
+from .stacks import PODS_WITH_SNAT_TABLE, stack_config
 
 INSTANCE_TYPES = "alicloud:ecs/getInstanceTypes:getInstanceTypes"
 SWITCHES = "alicloud:vpc/getSwitches:getSwitches"

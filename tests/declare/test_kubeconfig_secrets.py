@@ -97,8 +97,8 @@ def test_a_long_one_line_kubeconfig_is_text_not_a_file_name():
 def test_snat_ips_from_a_secret_key_stay_secret_in_state(monkeypatch):
     from pulumi.runtime import rpc
 
-    from .test_stack import PODS_WITH_SNAT_TABLE, SNAT, declare
-    from .test_stack import stack_config as full_config
+    from .stacks import PODS_WITH_SNAT_TABLE, SNAT, declare
+    from .stacks import stack_config as full_config
 
     def snat_ip() -> object:
         [entry] = [r for r in declare(full_config(pods=PODS_WITH_SNAT_TABLE)).resources if r.type == SNAT]

@@ -5,7 +5,7 @@ import pytest
 
 from terway_stack.decide.preflight import PENDING_ID
 
-from .test_stack import PODS_WITH_SNAT_TABLE, declare, stack_config
+from .stacks import PODS_WITH_SNAT_TABLE, declare, stack_config
 
 GATE = "preflight-checks"
 

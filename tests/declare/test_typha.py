@@ -9,7 +9,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from terway_stack.decide.settings import parse_settings
 from terway_stack.declare.typha import TyphaRelay
 from terway_stack.plan.mocks import evaluate
-from tests.decide.test_typha_manifests import (
+from tests.typha_expectations import (
     expected_crd,
     expected_deployment,
     expected_pdb,

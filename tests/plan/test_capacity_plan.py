@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from .test_cli import plan
+from .plan_cli import plan
 
 NODES = {
     "apiVersion": "v1",

@@ -8,7 +8,7 @@ import yaml
 
 from terway_stack.plan.mocks import SAMPLE_ENI_CONFIG
 
-from .test_cli import plan
+from .plan_cli import plan
 
 
 def saved_eni_config(tmp_path: Path, **data: str) -> Path:
