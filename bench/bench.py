@@ -4,6 +4,8 @@
     the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio.
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
+(c) N = 50 and 200 Felix agents, direct vs through a real Typha: added API-server watches, requests
+    per identity, API-server RSS, time to in-sync; relay/direct ratios (bench/typha_load.py).
 
 Run with `make bench` (builds or reuses the engine first).
 """
@@ -26,6 +28,7 @@ from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
+from bench.typha_load import load_ratios  # noqa: E402
 
 FLOOR = Path(__file__).with_name("floor")
 STACK_CONFIG = {
@@ -106,12 +109,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--only", choices=("preview", "restart"))
+    parser.add_argument("--agents", type=int, nargs="+", default=[50, 200], help="(c) Felix agents per phase")
+    parser.add_argument("--only", choices=("preview", "restart", "load"))
     args = parser.parse_args()
-    if args.only != "restart":
+    if args.only in (None, "preview"):
         preview_ratio(args.runs)
-    if args.only != "preview":
+    if args.only in (None, "restart"):
         restart_ratios(args.nodes)
+    if args.only in (None, "load"):
+        load_ratios(args.agents)
 
 
 if __name__ == "__main__":

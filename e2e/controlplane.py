@@ -239,6 +239,8 @@ class ControlPlane(AuditQueries):
         core = self.core()
         for i in indexes:
             core.create_node(self.node_manifest(i))
+            # ACK nodes have an InternalIP; kwok gives it to the node's hostNetwork pods (Typha's Endpoints).
+            core.patch_node_status(ack_seed.node_name(i), ack_seed.node_addresses_patch(i))
 
         def ready() -> bool:
             nodes = self.core().list_node().items
