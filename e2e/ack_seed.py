@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 REGION = "cn-shanghai"
 ZONES = ("cn-shanghai-f", "cn-shanghai-g")
@@ -226,17 +226,36 @@ def terway_chart_objects(datapath_v2: bool = False) -> list["SeedObject"]:
 # --------------------------------------------------------------------------- node addresses
 
 
-def node_internal_ip(index: int) -> str:
-    """Loopback addresses (all of 127/8 reaches this host): the InternalIP kwok gives a node's hostNetwork
-    pods, so the calico-typha Endpoints list node addresses where a local Typha process answers."""
-    return f"127.1.{index // 250}.{index % 250 + 1}"
+def host_address() -> Optional[str]:
+    """This host's first global IPv4 address: a node InternalIP where a local Typha process answers.
+
+    The API server refuses loopback (and link-local) addresses in Endpoints, so loopback node IPs would
+    leave the calico-typha Endpoints empty; the host's own address is the one non-loopback address that
+    reaches a process on this host without changing its network. Every fake node gets it (kwok runs
+    all of them here), so Felix's discovery lists it once per Typha pod. None when the host has none.
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    candidates = [info[4][0] for info in infos]
+    try:
+        import subprocess
+
+        shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True)
+        candidates = [line.split()[3].split("/")[0] for line in shown.stdout.splitlines()] + candidates
+    except OSError:
+        pass
+    return next((ip for ip in candidates if not ip.startswith(("127.", "169.254."))), None)
 
 
-def node_addresses_patch(index: int) -> dict:
-    return {"status": {"addresses": [
-        {"type": "InternalIP", "address": node_internal_ip(index)},
-        {"type": "Hostname", "address": node_name(index)},
-    ]}}
+def node_addresses_patch(index: int, internal_ip: Optional[str]) -> dict:
+    addresses = [{"type": "Hostname", "address": node_name(index)}]
+    if internal_ip:
+        addresses.insert(0, {"type": "InternalIP", "address": internal_ip})
+    return {"status": {"addresses": addresses}}
 
 
 # --------------------------------------------------------------------------- writing the seed

@@ -8,8 +8,8 @@ release the stack defaults to) itself:
 - the in-cluster identity a pod of ServiceAccount ``terway`` gets: ``KUBERNETES_SERVICE_HOST/PORT``
   and a TokenRequest token with the cluster CA at /var/run/secrets/kubernetes.io/serviceaccount,
   mounted in a private mount namespace (``unshare -m``), so nothing on the host changes;
-- hostNetwork: it listens on the host, on Typha's ports 5473 (Felix) and 9098 (health). Node
-  InternalIPs are loopback addresses (``ack_seed.node_internal_ip``), so the addresses the
+- hostNetwork: it listens on the host, on Typha's ports 5473 (Felix) and 9098 (health). The fake
+  nodes' InternalIP is this host's address (``ack_seed.host_address``), so the addresses the
   ``calico-typha`` Endpoints list reach this process, as Felix's discovery finds them.
 
 Only one such process can hold those ports: ``HOST_PORTS_LOCK`` serialises them across processes.

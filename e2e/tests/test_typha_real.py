@@ -4,7 +4,7 @@ After `pulumi up` in mode typha, the calico-typha binary built from upstream sou
 stack defaults to) runs as a local process with exactly the env and args of the Deployment the stack
 applied, as ServiceAccount kube-system/terway (a TokenRequest token, mounted where a pod has it).
 felixload (e2e/felixload) then runs simulated Felixes with Calico's own Typha client, which find
-Typha through the calico-typha Endpoints as Felix does (node InternalIPs are loopback addresses here).
+Typha through the calico-typha Endpoints as Felix does (the fake nodes' InternalIP is this host's).
 
 Also: the refusals before any write when Terway's RBAC or the Calico CRDs are missing, and Typha
 deleted by hand while Felix's relay points at it.
@@ -89,7 +89,7 @@ def test_2_real_typha_serves_relay_clients_found_through_the_endpoints(cp, appli
     typha.wait_ready(timeout=60)
     endpoints = plain(cp.core().read_namespaced_endpoints("calico-typha", NS))
     addresses = [a["ip"] for s in endpoints.get("subsets") or [] for a in s.get("addresses") or []]
-    assert addresses and all(ip.startswith("127.1.") for ip in addresses), endpoints  # node InternalIPs
+    assert addresses and set(addresses) == {ack_seed.host_address()}, endpoints  # the nodes' InternalIP
     felix_kubeconfig = service_account_kubeconfig(
         tmp_path / "felix.kubeconfig", cp.server, cp.cluster_dir / "pki" / "ca.crt", token_for(cp.core(), NS, "terway"),
         "terway",
