@@ -166,7 +166,10 @@ def expected_crd():
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": "bgppeers.crd.projectcalico.org", "labels": LABELS, "annotations": {}},
+        "metadata": {
+            "name": "bgppeers.crd.projectcalico.org", "labels": LABELS,
+            "annotations": {"pulumi.com/patchFieldManager": "terway-stack-typha"},
+        },
         "spec": {
             "group": "crd.projectcalico.org",
             "scope": "Cluster",

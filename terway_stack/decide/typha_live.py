@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-# pulumi-kubernetes' server-side apply field managers are named pulumi-kubernetes-<suffix>.
-OUR_FIELD_MANAGER_PREFIX = "pulumi-kubernetes"
+# The stack's CRD field manager (decide/typha_manifests.CRD_FIELD_MANAGER); earlier versions of the
+# stack applied it as pulumi-kubernetes' own pulumi-kubernetes-<suffix>.
+OUR_FIELD_MANAGERS = ("terway-stack-typha", "pulumi-kubernetes")
 RECREATE_ANNOTATION = "terway-stack/recreated"
 RECREATE_REASON = "deleted while felix_relay_service pointed Felix at it"
 
@@ -35,7 +36,7 @@ def bgppeer_crd_plan(live: TyphaLive) -> str:
     """"create" (missing or unknown), "keep" (the stack's own), or "leave" (someone else's)."""
     if not live.bgppeer_crd_exists:
         return "create"
-    if any(m.startswith(OUR_FIELD_MANAGER_PREFIX) for m in live.bgppeer_crd_managers or ()):
+    if any(m.startswith(OUR_FIELD_MANAGERS) for m in live.bgppeer_crd_managers or ()):
         return "keep"
     return "leave"
 

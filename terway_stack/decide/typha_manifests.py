@@ -90,6 +90,13 @@ def _metadata(name: str, namespaced: bool = True, force: bool = True, **annotati
     return metadata
 
 
+# The BGPPeer CRD's server-side apply field manager, fixed: a CRD the stack created in an earlier run
+# and then forgot (retain_on_delete, e.g. typha -> disabled -> typha) is applied again by the same
+# manager, so there is no conflict to force. decide/typha_live.py recognises the stack's CRD by it.
+CRD_FIELD_MANAGER = "terway-stack-typha"
+PATCH_FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
+
+
 def render_service() -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -292,8 +299,10 @@ def render_bgppeer_crd() -> dict[str, Any]:
         "kind": "CustomResourceDefinition",
         # No patchForce: ACK lists *.crd.projectcalico.org as system resources. The stack declares
         # this CRD only where it is missing or already its own (declare/typha.py), and never takes
-        # fields of another manager by force.
-        "metadata": _metadata(BGPPEER_CRD_NAME, namespaced=False, force=False),
+        # fields of another manager by force; its own fixed field manager needs none.
+        "metadata": _metadata(
+            BGPPEER_CRD_NAME, namespaced=False, force=False, **{PATCH_FIELD_MANAGER_ANNOTATION: CRD_FIELD_MANAGER}
+        ),
         "spec": {
             "group": CALICO_CRD_GROUP,
             "scope": "Cluster",

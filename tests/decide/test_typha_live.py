@@ -41,8 +41,10 @@ def test_an_override_must_leave_a_live_node_free():
 def test_bgppeer_crd_created_when_missing_kept_when_ours_left_when_someone_elses():
     assert bgppeer_crd_plan(TyphaLive()) == "create"  # not read: declared as before
     assert bgppeer_crd_plan(TyphaLive(bgppeer_crd_exists=False, bgppeer_crd_managers=())) == "create"
-    ours = TyphaLive(bgppeer_crd_exists=True, bgppeer_crd_managers=("pulumi-kubernetes-abc123", "kube-apiserver"))
+    ours = TyphaLive(bgppeer_crd_exists=True, bgppeer_crd_managers=("terway-stack-typha", "kube-apiserver"))
     assert bgppeer_crd_plan(ours) == "keep"
+    earlier_stack = TyphaLive(bgppeer_crd_exists=True, bgppeer_crd_managers=("pulumi-kubernetes-abc123",))
+    assert bgppeer_crd_plan(earlier_stack) == "keep"
     ack = TyphaLive(bgppeer_crd_exists=True, bgppeer_crd_managers=("ack-addon-manager",))
     assert bgppeer_crd_plan(ack) == "leave"
 
