@@ -4,7 +4,8 @@
     the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio.
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
-(c) N = 50 and 200 Felix agents, direct vs through a real Typha: added API-server watches, requests
+(c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
+(d) N = 50 and 200 Felix agents, direct vs through a real Typha: added API-server watches, requests
     per identity, API-server RSS, time to in-sync; relay/direct ratios (bench/typha_load.py).
 
 Run with `make bench` (builds or reuses the engine first).
@@ -28,7 +29,10 @@ from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
-from bench.typha_load import load_ratios  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
+
+from typha_load import load_ratios  # noqa: E402  (bench/typha_load.py, next to this file)
+from validation import validation_ratios  # noqa: E402  (bench/validation.py, next to this file)
 
 FLOOR = Path(__file__).with_name("floor")
 STACK_CONFIG = {
@@ -80,12 +84,12 @@ def restart_on(nodes: int) -> dict:
         since = cp.audit_offset()
         provider = engine_copy(tr.TerwayRolloutProvider())
         props = {
-            "kind": tr.KIND, "restartMethod": tr.RESTART_METHOD, "daemonSet": "terway-eniip",
+            "kind": facts.ROLLOUT_KIND, "restartMethod": facts.ROLLOUT_METHOD, "daemonSet": "terway-eniip",
             "namespace": "kube-system", "trigger": uuid.uuid4().hex, "restartOn": "change",
             "timeoutSeconds": 1800.0, "kubeconfig": cp.kubeconfig_inline(),
         }
         seconds = timed(lambda: provider.create(props))
-        ours = cp.count_writes(since, user_agent=tr.USER_AGENT.split("/")[0])
+        ours = cp.count_writes(since, user_agent=facts.ROLLOUT_USER_AGENT.split("/")[0])
         controller = cp.count_writes(since, predicate=by_daemonset_controller)
     return {"nodes": nodes, "seconds": seconds, "provider_writes": ours, "controller_writes": controller}
 
@@ -109,9 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--agents", type=int, nargs="+", default=[50, 200], help="(c) Felix agents per phase")
-    parser.add_argument("--only", choices=("preview", "restart", "load"))
+    parser.add_argument("--agents", type=int, nargs="+", default=[50, 200], help="(d) Felix agents per phase")
+    parser.add_argument("--only", choices=("preview", "restart", "validation", "load"))
     args = parser.parse_args()
+    if args.only in (None, "validation"):
+        validation_ratios()
     if args.only in (None, "preview"):
         preview_ratio(args.runs)
     if args.only in (None, "restart"):

@@ -13,81 +13,66 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Literal, Mapping, Optional, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
+from typing_extensions import Annotated
+
+from .decide.facts import NETWORK_POLICY_MODES
 
 
-def _is_int(value: Any) -> bool:
-    # Pulumi carries every number as a double: a Python consumer reads 6 as 6.0.
-    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
-
-
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _same(value: Any) -> Any:
+def _whole(value: float) -> float:
+    if not value.is_integer():
+        raise ValueError("not a whole number")
     return value
 
 
-@dataclass(frozen=True)
-class OutputType:
-    """A JSON type as a consumer sees it, with the README's way of writing it.
+# Pulumi carries every number as a double: a Python consumer reads 6 as 6.0. Never a bool, never "6".
+Int = Union[StrictInt, Annotated[float, Field(strict=True), AfterValidator(_whole)]]
+String = StrictStr
+StringList = Annotated[list[String], Field(strict=True)]
 
-    `restore_nulls` puts back the null members that Pulumi's Python SDK drops when it deserializes a
-    value (a StackReference read): `{"headroom": null}` arrives as `{}`.
+
+def _zone_map(value_type: Any) -> Any:
+    """zone -> value; strict, so a list of pairs or another mapping type is not one."""
+    return Annotated[dict[String, value_type], Field(strict=True)]
+
+
+class ZoneCapacityOutput(BaseModel):
+    """One zone of `podIpCapacity`: the figures decide/capacity.py computes, named as consumers read them.
+
+    Every field is required; null where a figure could not be read, and `unknown` says why.
     """
 
-    readme: str
-    check: Callable[[Any], bool]
-    restore_nulls: Callable[[Any], Any] = _same
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", strict=True, frozen=True)
 
-    @property
-    def nullable(self) -> bool:
-        return self.check(None)
+    nodes: Optional[Int]
+    nodes_by_instance_type: _zone_map(Int)
+    max_pods_per_node: _zone_map(Optional[Int])
+    min_pool_size: Int
+    warm_ips: Optional[Int]
+    vswitches: StringList
+    new_vswitch_cidrs: StringList = Field(alias="newVSwitchCidrs")
+    available_ips: Optional[Int]
+    added_ips: Optional[Int]
+    headroom: Optional[Int]
+    worst_case_ips: Optional[Int]
+    unknown: StringList
 
+    @classmethod
+    def of(cls, **figures: Any) -> "ZoneCapacityOutput":
+        """From the figures by field name (decide/capacity.py ZoneCapacity.as_output)."""
+        return cls.model_validate(figures, by_alias=False, by_name=True)
 
-STRING = OutputType("string", _is_str)
-INTEGER = OutputType("int", _is_int)
-OPTIONAL_STRING = OutputType("string or null", lambda v: v is None or _is_str(v))
-STRING_LIST = OutputType("list of strings", lambda v: isinstance(v, list) and all(map(_is_str, v)))
-ZONE_TO_STRING = OutputType(
-    "map zone -> string", lambda v: isinstance(v, dict) and all(_is_str(k) and _is_str(x) for k, x in v.items())
-)
-ZONE_TO_INTEGER = OutputType(
-    "map zone -> int", lambda v: isinstance(v, dict) and all(_is_str(k) and _is_int(x) for k, x in v.items())
-)
+    @classmethod
+    def read(cls, zone: Mapping[str, Any]) -> "ZoneCapacityOutput":
+        """A zone of the output as the program exported it (camelCase keys)."""
+        return cls.model_validate(dict(zone))
 
-
-_maybe_int = lambda v: v is None or _is_int(v)  # noqa: E731 - null where a figure is unknown
-_str_list = lambda v: isinstance(v, list) and all(map(_is_str, v))  # noqa: E731
-_map_of = lambda check: lambda v: isinstance(v, dict) and all(_is_str(k) and check(x) for k, x in v.items())  # noqa: E731
-
-# One zone of `podIpCapacity` (decide/capacity.py ZoneCapacity.as_output): field -> check.
-ZONE_CAPACITY_FIELDS: dict[str, Callable[[Any], bool]] = {
-    "nodes": _maybe_int,
-    "nodesByInstanceType": _map_of(_is_int),
-    "maxPodsPerNode": _map_of(_maybe_int),
-    "minPoolSize": _is_int,
-    "warmIps": _maybe_int,
-    "vswitches": _str_list,
-    "newVSwitchCidrs": _str_list,
-    "availableIps": _maybe_int,
-    "addedIps": _maybe_int,
-    "headroom": _maybe_int,
-    "worstCaseIps": _maybe_int,
-    "unknown": _str_list,
-}
-
-
-def _zone_capacity(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and set(value) == set(ZONE_CAPACITY_FIELDS)
-        and all(check(value[name]) for name, check in ZONE_CAPACITY_FIELDS.items())
-    )
-
-
-NULLABLE_ZONE_FIELDS = tuple(name for name, check in ZONE_CAPACITY_FIELDS.items() if check(None))
+    def as_output(self) -> dict[str, Any]:
+        """The stack output's per-zone object (camelCase, like every output)."""
+        return self.model_dump(by_alias=True)
 
 
 def _restore_zone_nulls(value: Any) -> Any:
@@ -99,11 +84,54 @@ def _restore_zone_nulls(value: Any) -> Any:
     }
 
 
-ZONE_TO_CAPACITY = OutputType("map zone -> object", _map_of(_zone_capacity), _restore_zone_nulls)
+def _same(value: Any) -> Any:
+    return value
+
+
+class OutputType:
+    """A JSON type as a consumer sees it (a pydantic type), with the README's way of writing it.
+
+    `restore_nulls` puts back the null members that Pulumi's Python SDK drops when it deserializes a
+    value (a StackReference read): `{"headroom": null}` arrives as `{}`.
+    """
+
+    def __init__(self, readme: str, annotation: Any, restore_nulls: Callable[[Any], Any] = _same):
+        self.readme = readme
+        self.restore_nulls = restore_nulls
+        self._adapter = TypeAdapter(annotation)
+
+    def check(self, value: Any) -> bool:
+        try:
+            self._adapter.validate_python(value, strict=True)
+        except ValidationError:
+            return False
+        return True
+
+    @property
+    def nullable(self) -> bool:
+        return self.check(None)
+
+
+NULLABLE_ZONE_FIELDS = tuple(
+    field.alias for field in ZoneCapacityOutput.model_fields.values() if OutputType("", field.annotation).nullable
+)
+
+STRING = OutputType("string", String)
+INTEGER = OutputType("int", Int)
+OPTIONAL_STRING = OutputType("string or null", Optional[String])
+STRING_LIST = OutputType("list of strings", StringList)
+ZONE_TO_STRING = OutputType("map zone -> string", _zone_map(String))
+ZONE_TO_INTEGER = OutputType("map zone -> int", _zone_map(Int))
+ZONE_TO_CAPACITY = OutputType("map zone -> object", _zone_map(ZoneCapacityOutput), _restore_zone_nulls)
 
 
 def one_of(*values: str) -> OutputType:
-    return OutputType(" \\| ".join(f"`{v}`" for v in values), lambda v: v in values)
+    return OutputType(" \\| ".join(f"`{v}`" for v in values), Literal[values])
+
+
+# Names the offline plan reads back from the outputs (plan/report.py).
+POD_VSWITCH_USABLE_IPS = "podVSwitchUsableIps"
+POD_IP_CAPACITY = "podIpCapacity"
 
 
 @dataclass(frozen=True)
@@ -121,13 +149,13 @@ class Output:
 
 CONTRACT: tuple[Output, ...] = (
     Output("clusterName", STRING, "`terway:cluster.name`", "`prod-shanghai`"),
-    Output("networkPolicyMode", one_of("typha", "disabled", "direct"), "`terway:networkPolicy`", "`typha`"),
+    Output("networkPolicyMode", one_of(*NETWORK_POLICY_MODES), "`terway:networkPolicy`", "`typha`"),
     Output("typhaServiceName", OPTIONAL_STRING, "the Service Felix relays through", "`calico-typha` (null unless mode `typha`)"),
     Output("typhaReplicas", INTEGER, "Typha Deployment replicas", "`6` (0 unless mode `typha`)"),
     Output("podVSwitchIds", ZONE_TO_STRING, "created and adopted pod vSwitches", '`{"cn-shanghai-f": "vsw-...", ...}`'),
     Output("podVSwitchCidrs", ZONE_TO_STRING, "CIDRs of the created pod vSwitches only", '`{"cn-shanghai-f": "10.0.32.0/19", ...}`'),
     Output(
-        "podVSwitchUsableIps",
+        POD_VSWITCH_USABLE_IPS,
         ZONE_TO_INTEGER,
         "size minus the 4 addresses Alibaba Cloud reserves, created vSwitches only",
         '`{"cn-shanghai-f": 8188, ...}` (8188 for a /19)',
@@ -135,7 +163,7 @@ CONTRACT: tuple[Output, ...] = (
     Output("terwayDaemonSets", STRING_LIST, "the Terway DaemonSets the stack restarts", '`["terway-eniip"]`'),
     Output("eniConfigTrigger", STRING, "sha256 of the effective managed eni-config values, as written to the cluster", "64 hex digits"),
     Output(
-        "podIpCapacity",
+        POD_IP_CAPACITY,
         ZONE_TO_CAPACITY,
         "pod-IP capacity per zone, see [Pod-IP capacity](#pod-ip-capacity-per-zone). Figures that could not be"
         " read are `null`, and `unknown` says why",

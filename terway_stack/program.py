@@ -12,6 +12,7 @@ from .declare.cluster import connect
 from .declare.config_source import all_config, load_settings
 from .declare.capacity import NodeReader
 from .declare.stack import build
+from .decide.config_values import redact, secret_texts
 from .decide.problems import InputError
 
 
@@ -28,11 +29,15 @@ def run(
     """
     config = all_config() if config is None else config
     try:
-        settings = load_settings(config)
+        settings = load_settings(config)  # its problems already say nothing of a secret value
+    except InputError as err:
+        raise pulumi.RunError(str(err)) from None
+    try:
         cluster = connect(config, environ)
         return build(settings, cluster, node_reader)
     except InputError as err:
-        raise pulumi.RunError(str(err)) from None
+        # Cloud checks quote ids and addresses: never one read from a secret key.
+        raise pulumi.RunError(str(InputError(redact(err.problems, secret_texts(settings)[0])))) from None
 
 
 def exit_quietly_when_cancelled() -> None:

@@ -27,11 +27,13 @@ if str(REPO) not in sys.path:
 
 from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
+from terway_stack.act import configmap_writes as cw  # noqa: E402
 from terway_stack.act import eni_config_writer as w  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
 
 NODES = 1  # the control plane (conftest) needs no more to write a ConfigMap
 NS, CM = "kube-system", "eni-config"
-OUR_AGENT = w.USER_AGENT.split("/")[0]
+OUR_AGENT = facts.ENI_CONFIG_WRITER_USER_AGENT.split("/")[0]
 RELAY, DISABLE = "felix_relay_service", "disable_network_policy"
 
 
@@ -71,15 +73,15 @@ def conf(cp) -> dict:
 
 
 def test_api_server_refuses_a_write_computed_from_an_older_read(cp, kubeconfig):
-    with w.client_for(kubeconfig) as client:
-        stale = w.read_configmap(client, NS, CM)
+    with cw.client_for(kubeconfig) as client:
+        stale = cw.read_configmap(client, NS, CM)
         edit(cp, "aliyun-console", in_cluster_loadbalance="false")
         since = cp.audit_offset()
-        with pytest.raises(w.Conflict):
+        with pytest.raises(cw.Conflict):
             w.apply_keys(client, stale, {RELAY: "calico-typha"}, w.POLICY_MANAGER)
-        with pytest.raises(w.Conflict):
-            w.json_patch(client, stale, [{"op": "add", "path": "/data/felix_relay_service", "value": "calico-typha"}], w.POLICY_MANAGER)
-        fresh = w.read_configmap(client, NS, CM)
+        with pytest.raises(cw.Conflict):
+            cw.json_patch(client, stale, [{"op": "add", "path": "/data/felix_relay_service", "value": "calico-typha"}], w.POLICY_MANAGER)
+        fresh = cw.read_configmap(client, NS, CM)
         w.apply_keys(client, fresh, {RELAY: "calico-typha"}, w.POLICY_MANAGER)
     assert codes(ours(cp, since)) == [409, 422, 200]
     assert live(cp)[RELAY] == "calico-typha" and live(cp)["in_cluster_loadbalance"] == "false"
@@ -134,9 +136,9 @@ def test_gives_up_after_bounded_attempts_having_written_nothing(cp, kubeconfig):
     with pytest.raises(w.EniConfigWriteError) as caught:
         w.write_eni_conf(kubeconfig, NS, CM, {"cn-shanghai-f": ["vsw-never"]}, after_read=busy_writer, sleep=lambda s: None)
     message = str(caught.value)
-    assert f"changed {w.MAX_ATTEMPTS} times" in message and "nothing was written" in message
+    assert f"changed {cw.MAX_ATTEMPTS} times" in message and "nothing was written" in message
     assert "run `pulumi up` again" in message
-    assert codes(ours(cp, since)) == [409] * w.MAX_ATTEMPTS
+    assert codes(ours(cp, since)) == [409] * cw.MAX_ATTEMPTS
     assert live(cp)["eni_conf"] == before
     edit(cp, "busy-addon", in_cluster_loadbalance="true")
 
@@ -162,9 +164,9 @@ def test_runbook_relay_co_owned_by_kubectl_survives_a_release_but_not_the_writer
     assert managers == {"kubectl-edit", w.POLICY_MANAGER}
 
     # What ConfigMapPatch's delete does (a server-side apply without the key): the key stays.
-    with w.client_for(kubeconfig) as client:
-        w.apply_keys(client, w.read_configmap(client, NS, CM), {}, "terway-stack-eni-config-network-policy")
-        w.apply_keys(client, w.read_configmap(client, NS, CM), {}, w.POLICY_MANAGER)
+    with cw.client_for(kubeconfig) as client:
+        w.apply_keys(client, cw.read_configmap(client, NS, CM), {}, "terway-stack-eni-config-network-policy")
+        w.apply_keys(client, cw.read_configmap(client, NS, CM), {}, w.POLICY_MANAGER)
     assert live(cp)[RELAY] == "calico-typha"
 
     # The writer, on a change away from typha: gone, whoever co-owned it.
@@ -207,7 +209,7 @@ def policy_provider_lifecycle(cp, kubeconfig, mode: str) -> tuple[dict, dict]:
     provider = engine_copy(w.PolicyKeysWriterProvider())
     data = live(cp)
     props = {
-        "kind": w.KIND, "role": w.ROLE_POLICY, "namespace": NS, "configMap": CM, "fieldManager": w.POLICY_MANAGER,
+        "kind": facts.ENI_CONFIG_WRITER_KIND, "role": facts.POLICY_KEYS_ROLE, "namespace": NS, "configMap": CM, "fieldManager": w.POLICY_MANAGER,
         "kubeconfig": kubeconfig, "networkPolicyMode": mode,
         "observed": {k: data[k] for k in (RELAY, DISABLE) if k in data},
     }
@@ -244,14 +246,14 @@ def test_keys_of_the_earlier_configmap_patch_survive_its_release_on_upgrade(cp, 
     """Upgrade: the old policy patch owned both keys alone; the engine deletes (releases) it after the
     new writer ran. The writer takes the keys over at once, so the release removes nothing."""
     remove_keys(cp, RELAY)
-    with w.client_for(kubeconfig) as client:
-        w.apply_keys(client, w.read_configmap(client, NS, CM), {RELAY: "calico-typha", DISABLE: "false"},
-                     w.LEGACY_POLICY_MANAGER)
+    with cw.client_for(kubeconfig) as client:
+        w.apply_keys(client, cw.read_configmap(client, NS, CM), {RELAY: "calico-typha", DISABLE: "false"},
+                     facts.LEGACY_POLICY_MANAGER)
     state = w.write_policy_keys(kubeconfig, NS, CM, "typha", w.PolicyState({}, [], False, None),
                                 observed={RELAY: "calico-typha", DISABLE: "false"})
     assert state.held == [DISABLE, RELAY]
-    with w.client_for(kubeconfig) as client:
-        w.apply_keys(client, w.read_configmap(client, NS, CM), {}, w.LEGACY_POLICY_MANAGER)
+    with cw.client_for(kubeconfig) as client:
+        w.apply_keys(client, cw.read_configmap(client, NS, CM), {}, facts.LEGACY_POLICY_MANAGER)
     assert {k: live(cp).get(k) for k in (RELAY, DISABLE)} == {RELAY: "calico-typha", DISABLE: "false"}
     remove_keys(cp, RELAY)
 

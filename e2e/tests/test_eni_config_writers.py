@@ -37,12 +37,13 @@ from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
 from e2e.controlplane import ADMIN_USER, field_manager_of  # noqa: E402
 from e2e.pulumi_project import PROJECT_FILES, PROJECT_FOLDERS, PulumiCli, copy_project, init_stack  # noqa: E402
 from terway_stack.act import eni_config_writer as writer  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
 
 NODES = 4  # Typha replicas: 3
 NS, DS, CM = "kube-system", "terway-eniip", "eni-config"
 ADMIN = ADMIN_USER  # every request of the stack and of these tests
 ROLLOUT_AGENT = "terway-stack-rollout"
-WRITER_AGENT = writer.USER_AGENT.split("/")[0]
+WRITER_AGENT = facts.ENI_CONFIG_WRITER_USER_AGENT.split("/")[0]
 RELAY, DISABLE = "felix_relay_service", "disable_network_policy"
 # The last version that wrote eni-config with two ConfigMapPatch resources.
 CONFIGMAP_PATCH_VERSION = "9caf04b"

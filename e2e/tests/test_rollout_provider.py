@@ -1,4 +1,4 @@
-"""The rollout-restart and per-node-config dynamic providers against a real kube-apiserver.
+"""The rollout-restart provider, and the preflight gate's per-node config read, against a real kube-apiserver.
 
 A local control plane (e2e/controlplane.py: etcd, kube-apiserver, controller-manager, scheduler,
 kwok) runs 20 fake nodes with the ACK-like terway-eniip DaemonSet (maxUnavailable 10%). The real
@@ -21,27 +21,29 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and the project from the repo root
     sys.path.insert(0, str(REPO))
 
-from pulumi.runtime import rpc  # noqa: E402
 
 from e2e.ack_seed import terway_daemonset_manifest  # noqa: E402
 from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
-from terway_stack.act import node_configs as nc  # noqa: E402
+from terway_stack.act import preflight  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
+from terway_stack.decide import facts  # noqa: E402
+from terway_stack.decide.facts import PENDING_ID  # noqa: E402
+from terway_stack.decide.preflight import PreflightSettings, node_config_problems  # noqa: E402
 
 NODES = 20
 NS, DS = "kube-system", "terway-eniip"
 MAX_UNAVAILABLE = 2  # 10% of 20, rounded up as DaemonSets do
-OUR_AGENT = tr.USER_AGENT.split("/")[0]
+OUR_AGENT = facts.ROLLOUT_USER_AGENT.split("/")[0]
 
 
 
 
 def props(kubeconfig, **over):
     base = {
-        "kind": tr.KIND,
-        "restartMethod": tr.RESTART_METHOD,
+        "kind": facts.ROLLOUT_KIND,
+        "restartMethod": facts.ROLLOUT_METHOD,
         "daemonSet": DS,
         "namespace": NS,
         "trigger": f"trigger-{uuid.uuid4().hex[:8]}",
@@ -230,20 +232,21 @@ def per_node_config(cp):
 
 
 def check(kubeconfig, wanted):
-    provider = engine_copy(nc.PerNodeConfigCheckProvider())
-    return provider.check({}, {"kind": nc.KIND, "wantedVSwitches": wanted, "kubeconfig": kubeconfig}).failures
+    """The preflight gate's per-node check, as it runs in check(): the live read, then the decision."""
+    settings = PreflightSettings(mode="direct", daemon_sets=(DS,), wanted_vswitches=wanted, manages_vswitches=True)
+    return [str(p) for p in node_config_problems(settings, preflight.read_node_configs(kubeconfig))]
 
 
 def test_per_node_config_missing_the_new_vswitch_fails_check(cp, kubeconfig, per_node_config):
     zone, eni_conf = per_node_config
-    failures = check(kubeconfig, {zone: ["vsw-new"]})
-    assert [f.property for f in failures] == ["wantedVSwitches"]
-    assert failures[0].reason.startswith(f"kube-system/big-nodes:eni_conf.vswitches.{zone}:")
-    assert "vsw-new" in failures[0].reason
+    problems = check(kubeconfig, {zone: ["vsw-new"]})
+    assert len(problems) == 1
+    assert problems[0].startswith(f"kube-system/big-nodes:eni_conf.vswitches.{zone}:")
+    assert "vsw-new" in problems[0]
 
-    # Preview: the new vSwitch's id is unknown and counts as missing.
-    preview = check(kubeconfig, {zone: [rpc.UNKNOWN]})
-    assert len(preview) == 1 and nc.PENDING_ID in preview[0].reason
+    # A vSwitch this run creates has no id yet (PENDING_ID): the override hides it as well.
+    preview = check(kubeconfig, {zone: [PENDING_ID]})
+    assert len(preview) == 1 and "would never use the vSwitch this stack creates there" in preview[0]
 
     # Another zone, or the id already present: nothing to report.
     assert check(kubeconfig, {"cn-shanghai-x": ["vsw-new"]}) == []

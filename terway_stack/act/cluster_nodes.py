@@ -1,13 +1,14 @@
 """Read the cluster's nodes (labels only) at preview, for the pod-IP capacity figures.
 
-Uses the official client like the restart provider does, through the same kubeconfig handling, so an
-error never echoes the kubeconfig. Pages through the list so that thousands of nodes stay cheap.
+Uses the act layer's one Kubernetes toolkit (act/kube.py), so an error never echoes the kubeconfig.
+Pages through the list so that thousands of nodes stay cheap; each page has its own request timeout.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .terway_rollout import RolloutError, kube_client, read_json
+from ..decide.facts import PREFLIGHT_USER_AGENT
+from .kube import KubeError, kube_client, list_items
 
 PAGE = 500
 TIMEOUT_SECONDS = 20
@@ -21,20 +22,11 @@ def read_nodes(kubeconfig: str) -> dict[str, Any]:
     """A NodeList document (only `items[].metadata` is kept), as `kubectl get nodes -o json` gives."""
     from kubernetes.client import CoreV1Api
 
-    items: list[dict[str, Any]] = []
     try:
-        with kube_client(kubeconfig) as client:
-            core = CoreV1Api(client)
-            token = None
-            while True:
-                page = read_json(
-                    core.list_node, limit=PAGE, _continue=token, _request_timeout=TIMEOUT_SECONDS
-                ) or {}
-                items.extend({"metadata": item.get("metadata") or {}} for item in page.get("items") or [])
-                token = (page.get("metadata") or {}).get("continue")
-                if not token:
-                    break
-    except RolloutError as err:
+        with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
+            listed = list_items(CoreV1Api(client).list_node, page_size=PAGE, _request_timeout=TIMEOUT_SECONDS)
+            items = [{"metadata": item.get("metadata") or {}} for item in listed]
+    except KubeError as err:
         raise NodesUnreadable(str(err)) from None
     except Exception as err:  # anything else: the type only, values may hold secrets
         raise NodesUnreadable(f"listing nodes failed ({type(err).__name__})") from None

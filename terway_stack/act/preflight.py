@@ -22,51 +22,59 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from ..decide import preflight as decide
-from ..decide.eni_config import ENI_CONFIG_NAME
+from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
 from ..decide.typha_compat import TERWAY_CALICO_CRDS, TYPHA_SERVICE_ACCOUNT, typha_access_checks
-from .node_configs import read_node_configs
-from .terway_rollout import RolloutError, is_unknown, kube_client, plain, read_json, with_secret_kubeconfig
+from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
+from .kube import KubeError, kube_client, list_items, read, send
 
-KIND = "terway-preflight"
 INPUT_KEYS = ("kind", "settings", "kubeconfig")
 RESULT_KEYS = ("warnings", "notes")
 PAGE = 500
 
 
-def has_unknown(value: Any) -> bool:
-    if is_unknown(value):
-        return True
-    if isinstance(value, Mapping):
-        return any(has_unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(has_unknown(v) for v in value)
-    return False
-
-
 def count_network_policies(client: Any) -> int:
     from kubernetes.client import NetworkingV1Api
 
-    api, count, token = NetworkingV1Api(client), 0, None
-    while True:
-        kwargs = {"limit": PAGE, **({"_continue": token} if token else {})}
-        page = read_json(api.list_network_policy_for_all_namespaces, **kwargs) or {}
-        count += len(page.get("items") or [])
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return count
+    listed = list_items(NetworkingV1Api(client).list_network_policy_for_all_namespaces, page_size=PAGE)
+    return sum(1 for _ in listed)
+
+
+def node_config_names(nodes: Mapping[str, Any]) -> list[str]:
+    """Distinct ConfigMap names that nodes point at with the terway-config label."""
+    names = set()
+    for node in nodes.get("items") or []:
+        value = ((node.get("metadata") or {}).get("labels") or {}).get(NODE_CONFIG_LABEL)
+        if value:
+            names.add(value)
+    return sorted(names)
+
+
+def read_node_configs(kubeconfig: str) -> dict[str, dict[str, Any]]:
+    """name -> data of every per-node ConfigMap that some node selects (missing ones are skipped)."""
+    from kubernetes.client import CoreV1Api
+
+    with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
+        core = CoreV1Api(client)
+        nodes = read(core.list_node, label_selector=NODE_CONFIG_LABEL) or {}
+        configs = {}
+        for name in node_config_names(nodes):
+            cm = read(core.read_namespaced_config_map, name, ENI_CONFIG_NAMESPACE)
+            if cm is not None:
+                configs[name] = cm.get("data") or {}
+    return configs
 
 
 def kubernetes_version(client: Any) -> str:
     from kubernetes.client import VersionApi
 
-    return str((read_json(VersionApi(client).get_code) or {}).get("gitVersion") or "")
+    return str((read(VersionApi(client).get_code) or {}).get("gitVersion") or "")
 
 
 def existing_calico_crds(client: Any) -> frozenset[str]:
     from kubernetes.client import ApiextensionsV1Api
 
     api = ApiextensionsV1Api(client)
-    return frozenset(name for name in TERWAY_CALICO_CRDS if read_json(api.read_custom_resource_definition, name) is not None)
+    return frozenset(name for name in TERWAY_CALICO_CRDS if read(api.read_custom_resource_definition, name) is not None)
 
 
 def review_typha_service_account_access(client: Any) -> dict[tuple[str, str, str], bool]:
@@ -88,7 +96,7 @@ def review_typha_service_account_access(client: Any) -> dict[tuple[str, str, str
             "kind": "SubjectAccessReview",
             "spec": {"user": user, "groups": groups, "resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
         }
-        status = (read_json(api.create_subject_access_review, body) or {}).get("status") or {}
+        status = send(api.create_subject_access_review, body).get("status") or {}
         answers[(verb, group, resource)] = bool(status.get("allowed"))
     return answers
 
@@ -98,11 +106,11 @@ def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.Li
     from kubernetes.client import AppsV1Api, CoreV1Api
 
     version, crds, access = None, None, None
-    with kube_client(kubeconfig) as client:
+    with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
         core, apps = CoreV1Api(client), AppsV1Api(client)
-        configmap = read_json(core.read_namespaced_config_map, ENI_CONFIG_NAME, settings.namespace)
+        configmap = read(core.read_namespaced_config_map, ENI_CONFIG_NAME, settings.namespace)
         daemon_sets = {
-            name: read_json(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
+            name: read(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
         }
         count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
         if settings.mode == "typha":
@@ -124,7 +132,7 @@ def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckF
     settings = decide.PreflightSettings.from_props(props)
     try:
         result = decide.preflight(settings, read_facts(kubeconfig, settings))
-    except RolloutError as err:
+    except KubeError as err:
         return {**inputs, "warnings": [], "notes": []}, [dyn.CheckFailure("", f"preflight cannot read the cluster: {err}")]
     # Property "" keeps the engine from echoing an input (the kubeconfig is one) next to the reason.
     failures = [dyn.CheckFailure("", str(problem)) for problem in result.problems]
@@ -139,7 +147,7 @@ class PreflightCheckProvider(dyn.ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
         # Results count too: a same step would keep the previous run's warnings as outputs.
         keys = INPUT_KEYS + RESULT_KEYS
-        changed = [k for k in keys if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
+        changed = changed_inputs(olds, news, keys)
         return dyn.DiffResult(changes=bool(changed), replaces=[], stables=[k for k in keys if k not in changed])
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
@@ -155,7 +163,7 @@ class PreflightCheckProvider(dyn.ResourceProvider):
         return None
 
 
-class PreflightCheck(dyn.Resource, module="terway_stack", name="PreflightCheck"):
+class PreflightCheck(KubeconfigResource, module="terway_stack", name="PreflightCheck"):
     """Fails check() when a read-only precondition of the stack does not hold; see the module docstring."""
 
     warnings: pulumi.Output[Optional[list]]
@@ -170,10 +178,7 @@ class PreflightCheck(dyn.Resource, module="terway_stack", name="PreflightCheck")
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         props = {
-            "kind": KIND,
+            "kind": PREFLIGHT_KIND,
             "settings": settings.as_props(),
-            "kubeconfig": pulumi.Output.secret(kubeconfig),
-            "warnings": None,
-            "notes": None,
         }
-        super().__init__(PreflightCheckProvider(), name, props, with_secret_kubeconfig(opts))
+        super().__init__(PreflightCheckProvider(), name, props, kubeconfig, opts, output_keys=RESULT_KEYS)

@@ -9,14 +9,14 @@ the DaemonSet's own maxUnavailable. It never deletes a pod itself. Then it waits
 
 Two modes, one resource each:
 
-- ``restart_on="change"`` depends on the eni-config patch. Create restarts; an update restarts only
+- ``restart_on="change"`` depends on the eni-config writers. Create restarts; an update restarts only
   when ``trigger`` (a hash of the effective managed values) changed. A second ``pulumi up`` with the
   same inputs restarts nothing. In preview an unknown trigger shows as an update and does nothing.
   Delete does nothing: removing this resource changes no configuration.
 - ``restart_on="release"`` restarts on DELETE only. Create/update record state. The program places it
-  BEFORE the eni-config patch that owns ``felix_relay_service``/``disable_network_policy`` (the patch
-  depends on it) and AFTER the Typha Deployment (it depends on Typha). Pulumi destroys in reverse
-  dependency order, so on destroy: (1) the patch is deleted, releasing ``felix_relay_service``;
+  BEFORE the policy-keys writer that owns ``felix_relay_service``/``disable_network_policy`` (the
+  writer depends on it) and AFTER the Typha Deployment (it depends on Typha). Pulumi destroys in
+  reverse dependency order, so on destroy: (1) the writer is deleted, releasing ``felix_relay_service``;
   (2) this resource rolls Terway, so every Felix restarts without the relay key and talks to the API
   server directly; (3) only then is Typha deleted. Felix never points at a Typha that is gone.
 
@@ -31,31 +31,35 @@ a dynamic provider has no engine connection and falls back to the same stderr.
 Credentials: the kubeconfig is an input wrapped in ``Output.secret`` and declared an additional
 secret output, so state holds it encrypted. The provider object holds no state (it is pickled BY
 REFERENCE to this module path with dill, so this path must stay stable); API clients are built inside
-each method from the kubeconfig text and closed afterwards. The kubeconfig never appears in a message.
+each method from the kubeconfig text and closed afterwards (act/kube.py). The kubeconfig never appears
+in a message.
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 import pulumi
 import pulumi.dynamic as dyn
-from pulumi.runtime import rpc
 
-KIND = "terway-rollout-restart"
-RESTART_METHOD = "rollout-restart"
+from ..decide.facts import (
+    ROLLOUT_FIELD_MANAGER,
+    ROLLOUT_KIND,
+    ROLLOUT_METHOD,
+    ROLLOUT_USER_AGENT,
+    TERWAY_NAMESPACE,
+)
+from ..decide.live_objects import max_unavailable, template_annotations, update_strategy
+from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
+from .kube import KubeStatusError, kube_client, read, send
+
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 TRIGGER_ANNOTATION = "terway-stack.io/restart-trigger"
 RELEASE_PREFIX = "release:"
-FIELD_MANAGER = "terway-stack-rollout"
-# Sent on every request so the audit log can tell our calls from the controllers'.
-USER_AGENT = "terway-stack-rollout/1"
 MODES = ("change", "release")
 # Inputs whose change means a different object to restart: replace, never update in place.
 REPLACE_KEYS = ("daemonSet", "namespace", "restartOn")
@@ -75,79 +79,13 @@ class DaemonSetMissing(RolloutError):
         )
 
 
-# --------------------------------------------------------------------------- unknowns and secrets
-
-
-def is_unknown(value: Any) -> bool:
-    """pulumi.dynamic hands unknown preview values to check/diff as this sentinel string."""
-    return value == rpc.UNKNOWN
-
-
-def plain(value: Any) -> Any:
-    """A value with an RPC secret wrapper removed (the engine normally strips them already)."""
-    return rpc.unwrap_rpc_secret(value)
-
-
 # --------------------------------------------------------------------------- Kubernetes access
-
-
-@contextmanager
-def kube_client(kubeconfig: str) -> Iterator[Any]:
-    """An ApiClient for the kubeconfig text, closed on exit. Errors never echo the text."""
-    import yaml
-    from kubernetes import config as kconfig
-
-    if not isinstance(kubeconfig, str) or not kubeconfig.strip():
-        raise RolloutError("kubeconfig is empty")
-    try:
-        document = yaml.safe_load(kubeconfig)
-    except yaml.YAMLError:
-        # YAML errors quote the offending line, which may hold a token: say only that it failed.
-        raise RolloutError("kubeconfig is not valid YAML") from None
-    if not isinstance(document, dict):
-        raise RolloutError("kubeconfig is not a YAML mapping")
-    try:
-        client = kconfig.new_client_from_config_dict(document)
-    except Exception as err:  # ConfigException and friends; type name only, values stay out
-        raise RolloutError(f"kubeconfig was rejected by the Kubernetes client ({type(err).__name__})") from None
-    client.user_agent = USER_AGENT
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def _api_error(err: Exception, what: str) -> RolloutError:
-    status = getattr(err, "status", None)
-    reason = getattr(err, "reason", None) or type(err).__name__
-    return RolloutError(f"{what}: {status or ''} {reason}".replace("  ", " ").strip())
-
-
-def _unreachable(err: Exception) -> RolloutError:
-    # urllib3 names the server and the failure (e.g. connection refused); never headers or bodies.
-    return RolloutError(f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}")
-
-
-def read_json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Optional[dict]:
-    """Call a generated API method and return the JSON body as a dict; None on 404."""
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    try:
-        response = call(*args, _preload_content=False, **kwargs)
-    except ApiException as err:
-        if err.status == 404:
-            return None
-        raise _api_error(err, f"{getattr(call, '__name__', 'request')} failed") from None
-    except (HTTPError, OSError) as err:
-        raise _unreachable(err) from None
-    return json.loads(response.data)
 
 
 def read_daemon_set(client: Any, namespace: str, name: str) -> dict:
     from kubernetes.client import AppsV1Api
 
-    obj = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
+    obj = read(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
     if obj is None:
         raise DaemonSetMissing(namespace, name)
     return obj
@@ -156,25 +94,21 @@ def read_daemon_set(client: Any, namespace: str, name: str) -> dict:
 def patch_restart(client: Any, namespace: str, name: str, body: dict) -> dict:
     """One strategic-merge patch of the pod template annotations, as kubectl rollout restart sends."""
     from kubernetes.client import AppsV1Api
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
 
     try:
-        response = AppsV1Api(client).patch_namespaced_daemon_set(
+        return send(
+            AppsV1Api(client).patch_namespaced_daemon_set,
             name,
             namespace,
             body,
-            field_manager=FIELD_MANAGER,
+            what=f"patching DaemonSet {namespace}/{name}",
+            field_manager=ROLLOUT_FIELD_MANAGER,
             _content_type="application/strategic-merge-patch+json",
-            _preload_content=False,
         )
-    except ApiException as err:
+    except KubeStatusError as err:
         if err.status == 404:
             raise DaemonSetMissing(namespace, name) from None
-        raise _api_error(err, f"patching DaemonSet {namespace}/{name} failed") from None
-    except (HTTPError, OSError) as err:
-        raise _unreachable(err) from None
-    return json.loads(response.data)
+        raise
 
 
 # --------------------------------------------------------------------------- pure rollout logic
@@ -193,14 +127,6 @@ def restart_patch(now: datetime, trigger_mark: str) -> dict:
             }
         }
     }
-
-
-def template_annotations(ds: Mapping[str, Any]) -> dict:
-    return dict((((ds.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {})
-
-
-def update_strategy(ds: Mapping[str, Any]) -> str:
-    return ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") or "RollingUpdate"
 
 
 def scaled(value: Any, total: int, round_up: bool) -> int:
@@ -230,7 +156,6 @@ class RolloutStatus:
     @classmethod
     def of(cls, ds: Mapping[str, Any]) -> "RolloutStatus":
         status = ds.get("status") or {}
-        rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
         return cls(
             generation=int((ds.get("metadata") or {}).get("generation") or 0),
             observed_generation=int(status.get("observedGeneration") or 0),
@@ -239,7 +164,7 @@ class RolloutStatus:
             available=int(status.get("numberAvailable") or 0),
             unavailable=int(status.get("numberUnavailable") or 0),
             ready=int(status.get("numberReady") or 0),
-            max_unavailable=rolling.get("maxUnavailable", 1),
+            max_unavailable=max_unavailable(ds),
         )
 
     def complete(self) -> bool:
@@ -335,7 +260,7 @@ def restart_and_wait(
 ) -> RestartOutcome:
     """Patch restartedAt unless the live template already carries this trigger, then wait."""
     report = reporter(namespace, name)
-    with kube_client(kubeconfig) as client:
+    with kube_client(kubeconfig, ROLLOUT_USER_AGENT) as client:
         ds = read_daemon_set(client, namespace, name)
         if update_strategy(ds) != "RollingUpdate":
             raise RolloutError(
@@ -364,8 +289,8 @@ def observe(kubeconfig: str, namespace: str, name: str) -> tuple[Optional[str], 
     """Live restartedAt and observedGeneration; (None, None) when the DaemonSet is gone."""
     from kubernetes.client import AppsV1Api
 
-    with kube_client(kubeconfig) as client:
-        ds = read_json(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
+    with kube_client(kubeconfig, ROLLOUT_USER_AGENT) as client:
+        ds = read(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
     if ds is None:
         return None, None
     return template_annotations(ds).get(RESTARTED_AT), RolloutStatus.of(ds).observed_generation
@@ -386,7 +311,7 @@ def trigger_mark(props: Mapping[str, Any]) -> str:
 
 def diff_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dyn.DiffResult:
     """Changed inputs (an unknown counts as changed); a different DaemonSet or mode is a replacement."""
-    changed = [k for k in INPUT_KEYS if is_unknown(news.get(k)) or plain(news.get(k)) != plain(olds.get(k))]
+    changed = changed_inputs(olds, news, INPUT_KEYS)
     replaces = [k for k in REPLACE_KEYS if k in changed]
     stables = [k for k in INPUT_KEYS if k not in changed]
     return dyn.DiffResult(
@@ -470,12 +395,7 @@ class TerwayRolloutProvider(dyn.ResourceProvider):
         }
 
 
-def with_secret_kubeconfig(opts: Optional[pulumi.ResourceOptions]) -> pulumi.ResourceOptions:
-    """`opts` plus: the kubeconfig input stays secret in the resource's outputs, hence in state."""
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
-
-
-class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
+class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollout"):
     """Rolling restart of one Terway DaemonSet; see the module docstring for the two modes."""
 
     restartedAt: pulumi.Output[Optional[str]]
@@ -491,22 +411,19 @@ class TerwayRollout(dyn.Resource, module="terway_stack", name="TerwayRollout"):
         trigger: pulumi.Input[str],
         restart_on: str,
         timeout_seconds: int,
-        namespace: str = "kube-system",
+        namespace: str = TERWAY_NAMESPACE,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if restart_on not in MODES:
-            raise ValueError(f"restart_on must be one of {MODES}, got {restart_on!r}")
+        require_choice(restart_on, MODES, "restart_on")
         if not isinstance(timeout_seconds, int) or timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be a positive integer, got {timeout_seconds!r}")
         props = {
-            "kind": KIND,
-            "restartMethod": RESTART_METHOD,
+            "kind": ROLLOUT_KIND,
+            "restartMethod": ROLLOUT_METHOD,
             "daemonSet": daemon_set,
             "namespace": namespace,
             "trigger": trigger,
             "restartOn": restart_on,
             "timeoutSeconds": timeout_seconds,
-            "kubeconfig": pulumi.Output.secret(kubeconfig),
-            **{k: None for k in OUTPUT_KEYS},
         }
-        super().__init__(TerwayRolloutProvider(), name, props, with_secret_kubeconfig(opts))
+        super().__init__(TerwayRolloutProvider(), name, props, kubeconfig, opts, output_keys=OUTPUT_KEYS)

@@ -5,9 +5,9 @@ the kubeconfig; an unreadable cluster gives an empty TyphaLive (the preflight ga
 """
 from __future__ import annotations
 
-from ..decide.eni_config import ENI_CONFIG_NAME, RELAY_KEY
+from ..decide.facts import ENI_CONFIG_NAME, PREFLIGHT_USER_AGENT, RELAY_KEY
 from ..decide.typha_live import TyphaLive
-from .terway_rollout import RolloutError, kube_client, read_json
+from .kube import KubeError, kube_client, read
 
 TIMEOUT = 20
 
@@ -16,19 +16,19 @@ def read_typha_live(kubeconfig: str, namespace: str, service: str, crd: str) -> 
     from kubernetes.client import ApiextensionsV1Api, AppsV1Api, CoreV1Api, PolicyV1Api
 
     try:
-        with kube_client(kubeconfig) as client:
+        with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
             core = CoreV1Api(client)
             reads = {
-                "Service": lambda: read_json(core.read_namespaced_service, service, namespace, _request_timeout=TIMEOUT),
-                "Deployment": lambda: read_json(AppsV1Api(client).read_namespaced_deployment, service, namespace, _request_timeout=TIMEOUT),
-                "PodDisruptionBudget": lambda: read_json(
+                "Service": lambda: read(core.read_namespaced_service, service, namespace, _request_timeout=TIMEOUT),
+                "Deployment": lambda: read(AppsV1Api(client).read_namespaced_deployment, service, namespace, _request_timeout=TIMEOUT),
+                "PodDisruptionBudget": lambda: read(
                     PolicyV1Api(client).read_namespaced_pod_disruption_budget, service, namespace, _request_timeout=TIMEOUT
                 ),
             }
             missing = tuple(kind for kind, read in reads.items() if read() is None)
-            configmap = read_json(core.read_namespaced_config_map, ENI_CONFIG_NAME, namespace, _request_timeout=TIMEOUT) or {}
-            definition = read_json(ApiextensionsV1Api(client).read_custom_resource_definition, crd, _request_timeout=TIMEOUT)
-    except RolloutError:
+            configmap = read(core.read_namespaced_config_map, ENI_CONFIG_NAME, namespace, _request_timeout=TIMEOUT) or {}
+            definition = read(ApiextensionsV1Api(client).read_custom_resource_definition, crd, _request_timeout=TIMEOUT)
+    except KubeError:
         return TyphaLive()
     managers = tuple(
         str(entry.get("manager") or "") for entry in ((definition or {}).get("metadata") or {}).get("managedFields") or []

@@ -1,10 +1,8 @@
 """Advice on the network-policy mode for the cluster's size: printed as Pulumi warnings and in the plan."""
 from __future__ import annotations
 
+from .facts import DIRECT_MODE_NODE_LIMIT
 from .settings import StackSettings
-
-# ACK: above this many nodes every Felix watching the API server directly overloads it.
-DIRECT_MODE_NODE_LIMIT = 100
 
 
 def network_policy_advisories(settings: StackSettings) -> list[str]:

@@ -13,12 +13,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
+from .facts import MIN_POOL_SIZE_KEY, SELECTION_POLICY_KEY, VIRTUAL_KUBELET_LABEL
+from ..outputs_contract import ZoneCapacityOutput
 from .sizing import usable_addresses
 
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
-# ECI virtual nodes run no Terway (its DaemonSet keeps off them with a node affinity on `type`).
-VIRTUAL_NODE_LABEL = ("type", "virtual-kubelet")
 # Configure.MinPoolSize is a plain Go int with no default in Terway: absent means 0.
 TERWAY_DEFAULT_MIN_POOL_SIZE = 0
 GROWTH = 0.10  # the headroom warning looks at the warm demand of this many more nodes
@@ -55,8 +55,8 @@ def nodes_from_list(document: Mapping[str, Any]) -> list[NodeInfo]:
     for item in (document or {}).get("items") or []:
         metadata = (item or {}).get("metadata") or {}
         labels = metadata.get("labels") or {}
-        if labels.get(VIRTUAL_NODE_LABEL[0]) == VIRTUAL_NODE_LABEL[1]:
-            continue
+        if labels.get(VIRTUAL_KUBELET_LABEL[0]) == VIRTUAL_KUBELET_LABEL[1]:
+            continue  # ECI virtual nodes run no Terway (its DaemonSet keeps off them)
         zone = next((labels[k] for k in ZONE_LABELS if labels.get(k)), None)
         instance_type = next((labels[k] for k in INSTANCE_TYPE_LABELS if labels.get(k)), None)
         nodes.append(NodeInfo(str(metadata.get("name") or "?"), zone, instance_type))
@@ -70,7 +70,7 @@ def max_pods_per_node(quota: EniQuota, exclusive_eni: bool) -> int:
 
 
 def min_pool_size(conf: Mapping[str, Any]) -> int:
-    value = conf.get("min_pool_size")
+    value = conf.get(MIN_POOL_SIZE_KEY)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         return TERWAY_DEFAULT_MIN_POOL_SIZE
     return int(value)
@@ -126,21 +126,21 @@ class ZoneCapacity:
         return growth_nodes(self.nodes or 0) * self.min_pool_size
 
     def as_output(self) -> dict[str, Any]:
-        """The stack output's per-zone object (camelCase, like every output)."""
-        return {
-            "nodes": self.nodes,
-            "nodesByInstanceType": dict(sorted(self.nodes_by_type.items())),
-            "maxPodsPerNode": dict(sorted(self.max_pods_by_type.items())),
-            "minPoolSize": self.min_pool_size,
-            "warmIps": self.warm_ips,
-            "vswitches": list(self.listed_vswitches),
-            "newVSwitchCidrs": list(self.new_cidrs),
-            "availableIps": self.available_ips,
-            "addedIps": self.added_ips,
-            "headroom": self.headroom,
-            "worstCaseIps": self.worst_case_ips,
-            "unknown": list(self.unknown),
-        }
+        """The stack output's per-zone object, through the outputs contract's model (its field names and types)."""
+        return ZoneCapacityOutput.of(
+            nodes=self.nodes,
+            nodes_by_instance_type=dict(sorted(self.nodes_by_type.items())),
+            max_pods_per_node=dict(sorted(self.max_pods_by_type.items())),
+            min_pool_size=self.min_pool_size,
+            warm_ips=self.warm_ips,
+            vswitches=list(self.listed_vswitches),
+            new_vswitch_cidrs=list(self.new_cidrs),
+            available_ips=self.available_ips,
+            added_ips=self.added_ips,
+            headroom=self.headroom,
+            worst_case_ips=self.worst_case_ips,
+            unknown=list(self.unknown),
+        ).as_output()
 
 
 UNLABELLED = "(unlabelled)"
@@ -273,7 +273,7 @@ def no_snat_warnings(created_zones: Sequence[str], has_snat: bool) -> list[str]:
 
 def selection_policy_warning(conf: Mapping[str, Any]) -> Optional[str]:
     """Without vswitch_selection_policy Terway picks among a zone's vSwitches at random."""
-    if conf.get("vswitch_selection_policy"):
+    if conf.get(SELECTION_POLICY_KEY):
         return None
     return (
         "kube-system/eni-config:eni_conf.vswitch_selection_policy is absent: Terway then picks a zone's vSwitches "

@@ -12,9 +12,9 @@ import math
 import re
 from typing import Any, Collection, Iterable, Mapping
 
-from .problems import NAMESPACE, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
-
-REGION_KEY = "alicloud:region"
+from . import strict_json
+from .text import EDGE_BLANKS
+from .problems import NAMESPACE, REGION_KEY, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
 # Deeper than any real configuration (ours is 5 levels), shallow enough for every recursive step after.
 MAX_DEPTH = 32
 
@@ -31,13 +31,13 @@ def decode_config_value(value: Any) -> Any:
     """
     if isinstance(value, str) and not isinstance(value, OfflineSecret) and value.lstrip()[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return strict_json.parse(value.strip(strict_json.WHITESPACE), strict_json.MAX_INTEGER_DIGITS).value
+        except strict_json.JsonTextError as err:
+            if err.reason.startswith("nests deeper"):
+                raise UndecodableValue(f"is nested more than {MAX_DEPTH} levels deep") from None
+            if "digits" in err.reason:
+                raise UndecodableValue(f"holds {err.reason}") from None
             return value
-        except RecursionError:
-            raise UndecodableValue(f"is nested more than {MAX_DEPTH} levels deep") from None
-        except ValueError:  # e.g. an integer of more than 4300 digits
-            raise UndecodableValue("holds a number too long to read") from None
     return value
 
 
@@ -125,7 +125,8 @@ def raw_settings(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
-    """Text of every scalar inside the raw values whose top-level key is secret (`cluster`, `alicloud:region`)."""
+    """Text of every scalar inside the raw values whose top-level key is secret (`cluster`, `alicloud:region`),
+    as given and as the rules clean it (blanks around it removed), so that a message quoting either is caught."""
     leaves: list[str] = []
     pending = [raw[key] for key in secret_keys if key in raw]
     while pending:
@@ -135,30 +136,53 @@ def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[
         elif isinstance(node, (list, tuple)):
             pending.extend(node)
         elif node is not None and not isinstance(node, bool):
-            leaves.append(str(node))
+            text = str(node)
+            leaves.extend({text, text.strip(EDGE_BLANKS), text.strip()})
     return leaves
 
 
 def redact(problems: Iterable[Problem], leaves: Collection[str]) -> list[Problem]:
-    """Problems whose messages no longer contain any of `leaves` (each shown as [secret] instead)."""
-    patterns = [_leaf_pattern(leaf) for leaf in sorted(set(leaves), key=len, reverse=True) if leaf]
-    cleaned = []
-    for problem in problems:
-        message = problem.message
-        for pattern in patterns:
-            message = pattern.sub(SECRET_PLACEHOLDER, message)
-        cleaned.append(Problem(problem.path, message))
-    return cleaned
+    """Problems whose messages no longer contain any of `leaves` (each shown as [secret] instead).
 
-
-def _leaf_pattern(leaf: str) -> re.Pattern[str]:
-    forms = {leaf, repr(leaf), repr(leaf)[1:-1], json.dumps(leaf)}
+    One combined pattern, so the cost is one scan per message whatever the number of secrets.
+    """
+    forms = {form for leaf in set(leaves) if leaf for form in _leaf_forms(leaf)}
+    if not forms:
+        return list(problems)
     alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
     # Only where it stands alone: a secret "net" must not turn "network" into "[secret]work".
-    return re.compile(rf"(?<![0-9A-Za-z_])(?:{alternatives})(?![0-9A-Za-z_])")
+    pattern = re.compile(rf"(?<![0-9A-Za-z_])(?:{alternatives})(?![0-9A-Za-z_])")
+    return [Problem(problem.path, pattern.sub(SECRET_PLACEHOLDER, problem.message)) for problem in problems]
+
+
+def _leaf_forms(leaf: str) -> set[str]:
+    return {leaf, repr(leaf), repr(leaf)[1:-1], json.dumps(leaf), json.dumps(leaf, ensure_ascii=False)}
 
 
 def secret_roots(config_secret_keys: Collection[str]) -> set[str]:
     """Engine secret keys (`terway:podVSwitches`) as raw-settings names (`podVSwitches`)."""
     prefix = f"{NAMESPACE}:"
     return {k[len(prefix):] if k.startswith(prefix) else k for k in config_secret_keys}
+
+
+def secret_texts(settings: Any) -> tuple[set[str], set[int]]:
+    """(texts, integers) of every value under the settings' secret top-level keys, as the program uses
+    them (cleaned and canonical). Mapping keys are names, not values, and are not included."""
+    dumped = settings.model_dump(by_alias=True)
+    texts: set[str] = set()
+    numbers: set[int] = set()
+    pending = [dumped[root] for root in settings.secret_roots if root in dumped]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            pending.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            pending.extend(node)
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int):
+            numbers.add(node)
+            texts.add(str(node))
+        else:
+            texts.add(str(node))
+    return texts, numbers

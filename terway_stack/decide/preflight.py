@@ -14,25 +14,30 @@ Terway's Dockerfile (see TERWAY_FELIX).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from .eni_config import (
+from .eni_conf_codec import parse_eni_conf, per_node_config_gaps
+from .facts import (
+    DEFAULT_TYPHA_VERSION,
     DISABLE_POLICY_KEY,
     ENI_CONF_KEY,
+    ENI_CONFIG,
     ENI_CONFIG_NAME,
     ENI_CONFIG_NAMESPACE,
     NODE_CONFIG_LABEL,
+    PENDING_ID,
+    POLICY_CONTAINER,
+    RELAY_ENV,
     RELAY_KEY,
+    TERWAY_NAMESPACE,
     TYPHA_SERVICE_NAME,
-    parse_eni_conf,
-    per_node_config_gaps,
-    policy_enabled,
+    VSWITCHES_KEY,
 )
-from .eni_config import relay_blocking_reasons
+from .live_objects import container, data_key_owners, image_tag, max_unavailable, parse_version, update_strategy
+from .policy_keys import policy_enabled, relay_blocking_reasons
 from .problems import InputError, Problem, key_path  # noqa: F401 (Problem is part of the API)
-from .settings import DEFAULT_TYPHA_VERSION, _K8S_VERSION
+from .config_types import K8S_VERSION
 from .typha_compat import (
     TERWAY_CALICO_CRDS,
     TERWAY_CHART,
@@ -42,21 +47,14 @@ from .typha_compat import (
     sync_problem,
 )
 
-POLICY_CONTAINER = "policy"
-RELAY_ENV = "FELIX_TYPHAK8SSERVICENAME"
-# Stands in for the id of a vSwitch this run would create: never equal to a real id.
-PENDING_ID = "<new vSwitch, id known after apply>"
 REPLACE_RELAY_KEY = "terway:typha.replaceExistingRelay"
 CONFIRM_ENFORCEMENT_KEY = "terway:confirmNetworkPolicyEnforcement"
-_CONFIGMAP = f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}"
 
 # Felix (Calico) version built into Terway's image, by Terway version (first version of each range),
 # from the Calico branch in Terway's Dockerfile / deploy/images/policy/Dockerfile at each release tag:
 # v1.0.10 v3.5.2; v1.1.0 .. v1.4.4 v3.20.2; v1.5.1 .. v1.17.5 v3.24.5. Newer Terway: not known here.
 TERWAY_FELIX: tuple[tuple[tuple[int, int], str], ...] = (((1, 0), "v3.5.2"), ((1, 1), "v3.20.2"), ((1, 5), "v3.24.5"))
 TERWAY_FELIX_KNOWN_UNTIL = (1, 17)
-
-_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ class PreflightSettings:
     manages_vswitches: bool = False
     replace_existing_relay: bool = False
     confirm_network_policy_enforcement: bool = False
-    namespace: str = ENI_CONFIG_NAMESPACE
+    namespace: str = TERWAY_NAMESPACE
 
     def as_props(self) -> dict[str, Any]:
         return {
@@ -97,7 +95,7 @@ class PreflightSettings:
             manages_vswitches=bool(props.get("managesVSwitches")),
             replace_existing_relay=bool(props.get("replaceExistingRelay")),
             confirm_network_policy_enforcement=bool(props.get("confirmNetworkPolicyEnforcement")),
-            namespace=props.get("namespace") or ENI_CONFIG_NAMESPACE,
+            namespace=props.get("namespace") or TERWAY_NAMESPACE,
         )
 
 
@@ -133,12 +131,11 @@ class PreflightResult:
 
 def relay_managers(configmap: Mapping[str, Any], key: str = RELAY_KEY) -> list[str]:
     """Field managers owning data.<key>, from metadata.managedFields, as `manager (operation)`."""
-    owners = []
-    for entry in ((configmap or {}).get("metadata") or {}).get("managedFields") or []:
-        fields = ((entry or {}).get("fieldsV1") or {}).get("f:data") or {}
-        if f"f:{key}" in fields:
-            owners.append(f"{entry.get('manager') or '(unnamed)'} ({entry.get('operation') or '?'})")
-    return owners
+    return [
+        f"{manager or '(unnamed)'} ({operation or '?'})"
+        for manager, operation, keys in data_key_owners(configmap)
+        if key in keys
+    ]
 
 
 def relay_problems(settings: PreflightSettings, configmap: Mapping[str, Any]) -> list[Problem]:
@@ -155,7 +152,7 @@ def relay_problems(settings: PreflightSettings, configmap: Mapping[str, Any]) ->
         owned = "no field manager recorded"
     return [
         Problem(
-            key_path([RELAY_KEY], namespace=_CONFIGMAP),
+            key_path([RELAY_KEY], namespace=ENI_CONFIG),
             f"is {current!r} ({owned}), another relay than {TYPHA_SERVICE_NAME}; networkPolicy typha would point "
             f"Felix at {TYPHA_SERVICE_NAME} instead. Set {REPLACE_RELAY_KEY} true to take it over",
         )
@@ -178,7 +175,7 @@ def enforcement_problems(
         objects = f"{network_policy_count} NetworkPolicy object{'' if network_policy_count == 1 else 's'} (all namespaces)"
     return [
         Problem(
-            key_path([DISABLE_POLICY_KEY], namespace=_CONFIGMAP),
+            key_path([DISABLE_POLICY_KEY], namespace=ENI_CONFIG),
             f"is {data.get(DISABLE_POLICY_KEY)!r}: NetworkPolicy is off, and networkPolicy {settings.mode} turns it on. "
             f"{objects} will start being enforced when Terway restarts. Set {CONFIRM_ENFORCEMENT_KEY} true to go ahead",
         )
@@ -199,13 +196,8 @@ def eni_config_problems(settings: PreflightSettings, configmap: Mapping[str, Any
 # --------------------------------------------------------------------------- DaemonSets
 
 
-def _containers(ds: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    spec = (((ds.get("spec") or {}).get("template") or {}).get("spec") or {})
-    return [c for c in spec.get("containers") or [] if isinstance(c, Mapping)]
-
-
 def policy_container(ds: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
-    return next((c for c in _containers(ds) if c.get("name") == POLICY_CONTAINER), None)
+    return container(ds, POLICY_CONTAINER)
 
 
 def reads_relay_key(container: Mapping[str, Any]) -> bool:
@@ -215,27 +207,6 @@ def reads_relay_key(container: Mapping[str, Any]) -> bool:
         if env.get("name") == RELAY_ENV and ref.get("name") == ENI_CONFIG_NAME and ref.get("key") == RELAY_KEY:
             return True
     return False
-
-
-def max_unavailable(ds: Mapping[str, Any]) -> Any:
-    rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-    return rolling.get("maxUnavailable", 1)  # the API server's default for DaemonSets
-
-
-def update_strategy(ds: Mapping[str, Any]) -> str:
-    return ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") or "RollingUpdate"
-
-
-def parse_version(text: str) -> Optional[tuple[int, int]]:
-    match = _VERSION.match(text or "")
-    return (int(match[1]), int(match[2])) if match else None
-
-
-def image_tag(image: str) -> Optional[str]:
-    """The tag of an image reference; None for a digest-only or untagged reference."""
-    reference = (image or "").split("@", 1)[0]
-    last = reference.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else None
 
 
 def felix_version(image: str) -> Optional[str]:
@@ -339,7 +310,7 @@ def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str,
     try:  # parses every per-node eni_conf: a malformed one is reported naming its ConfigMap
         problems = per_node_config_gaps(node_configs, {z: ids for z, ids in known.items() if ids})
         overridden = {
-            name: parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get("vswitches") or {}
+            name: parse_eni_conf(data, configmap=f"{ENI_CONFIG_NAMESPACE}/{name}").get(VSWITCHES_KEY) or {}
             for name, data in sorted(node_configs.items())
             if ENI_CONF_KEY in (data or {})
         }
@@ -350,7 +321,7 @@ def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str,
             if zone in overrides:
                 problems.append(
                     Problem(
-                        key_path([ENI_CONF_KEY, "vswitches", zone], namespace=f"{ENI_CONFIG_NAMESPACE}/{name}"),
+                        key_path([ENI_CONF_KEY, VSWITCHES_KEY, zone], namespace=f"{ENI_CONFIG_NAMESPACE}/{name}"),
                         f"per-node config overrides zone {zone}, so nodes labelled {NODE_CONFIG_LABEL}={name} would "
                         f"never use the vSwitch this stack creates there (terway:podVSwitches.zones.{zone}.cidr). "
                         "Remove the zone from its vswitches, or create the vSwitch elsewhere, list it there, "
@@ -366,7 +337,7 @@ _TYPHA_MODE_KEY = "terway:networkPolicy"
 
 
 def kubernetes_minor(git_version: str) -> Optional[tuple[int, int]]:
-    match = _K8S_VERSION.fullmatch((git_version or "").strip())
+    match = K8S_VERSION.fullmatch((git_version or "").strip())
     return (int(match["major"]), int(match["minor"])) if match else None
 
 
@@ -419,7 +390,7 @@ def datapath_problems(settings: PreflightSettings, data: Mapping[str, Any]) -> l
     return [
         Problem(
             _TYPHA_MODE_KEY,
-            f"typha cannot work here: {_CONFIGMAP} {reason}, so Typha would have no Felix to serve; "
+            f"typha cannot work here: {ENI_CONFIG} {reason}, so Typha would have no Felix to serve; "
             "use networkPolicy direct or disabled",
         )
         for reason in relay_blocking_reasons(data)
@@ -457,7 +428,7 @@ def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
     """Every read-only check; what could not be checked is listed in `not_run`."""
     result = PreflightResult()
     if facts.eni_config is None:
-        result.not_run.append(f"{_CONFIGMAP}: shape of eni_conf, owner of {RELAY_KEY}, {DISABLE_POLICY_KEY} (not read)")
+        result.not_run.append(f"{ENI_CONFIG}: shape of eni_conf, owner of {RELAY_KEY}, {DISABLE_POLICY_KEY} (not read)")
     else:
         result.problems += eni_config_problems(settings, facts.eni_config)
         data = facts.eni_config.get("data") or {}

@@ -9,6 +9,22 @@ from pydantic import ValidationError
 NAMESPACE = "terway"
 
 
+# Keys of other namespaces that the stack reads next to its own (`terway:` names never carry one).
+REGION_KEY = "alicloud:region"
+FOREIGN_KEYS = frozenset({REGION_KEY})
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that could break a line or hide itself shown escaped (\\n, \\x1f, \\u2028).
+
+    Every problem is exactly one line: a zone key holding a newline cannot inject a fake second
+    problem, whatever message quotes it.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """A single thing wrong with the input, addressed by its full key path."""
@@ -17,7 +33,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{one_line(self.path)}: {one_line(self.message)}"
 
 
 class InputError(Exception):
@@ -28,21 +44,31 @@ class InputError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+MAX_PROBLEMS_SHOWN = 50
+
+
+def at_most_shown(problems: Sequence[Problem]) -> list[Problem]:
+    """The first MAX_PROBLEMS_SHOWN problems, and one line counting the rest: a config with thousands of
+    bad zones gets a readable answer, and everything after (redaction) stays cheap."""
+    if len(problems) <= MAX_PROBLEMS_SHOWN:
+        return list(problems)
+    rest = len(problems) - MAX_PROBLEMS_SHOWN
+    return [*problems[:MAX_PROBLEMS_SHOWN], Problem(NAMESPACE, f"and {rest} more problems like these, not shown")]
+
+
 def key_path(loc: Iterable[object], namespace: str = NAMESPACE) -> str:
-    """('podVSwitches', 'zones', 'cn-shanghai-f', 'cidr') -> terway:podVSwitches.zones.cn-shanghai-f.cidr."""
-    parts = [_printable(str(p)) for p in loc]
+    """('podVSwitches', 'zones', 'cn-shanghai-f', 'cidr') -> terway:podVSwitches.zones.cn-shanghai-f.cidr.
+
+    Only a key of FOREIGN_KEYS (alicloud:region) is shown as it is; any other head gets the
+    namespace, even when it holds a `:` itself (`terway:cluster:name`, a typo, keeps its prefix).
+    """
+    parts = [one_line(str(p)) for p in loc]
     if not parts:
         return f"{namespace}:"
     head, rest = parts[0], parts[1:]
-    if ":" in head:  # already namespaced, e.g. alicloud:region
+    if namespace == NAMESPACE and head in FOREIGN_KEYS:
         return ".".join([head, *rest])
     return ".".join([f"{namespace}:{head}", *rest])
-
-
-def _printable(part: str) -> str:
-    # One problem is one line: a key holding a newline, a control character or a lone surrogate is
-    # shown escaped, never raw.
-    return part if part.isprintable() else repr(part)[1:-1]
 
 
 _FRIENDLY = {

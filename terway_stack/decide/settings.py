@@ -1,20 +1,20 @@
 """The stack's configuration contract (namespace `terway`), as pydantic models.
 
-Field-level rules live on the models; rules that compare several keys live in
-`cross_field_problems`, so that every problem can still name its exact key path.
+Field-level rules live on the models, with the value types of config_types.py; rules that compare
+several keys live in `cross_field_problems`, so that every problem can still name its exact key path.
 """
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
-from typing import Any, Collection, Literal, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -22,228 +22,62 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from typing_extensions import Annotated
 
-from .config_values import data_problems, decode_config_value, redact, secret_leaves  # noqa: F401 (re-export)
+from .config_types import (
+    CalicoVersion,
+    DnsLabel,
+    EipAddress,
+    ImageReference,
+    KubernetesVersion,
+    NatGatewayId,
+    RegionId,
+    SnatTableId,
+    TagValue,
+    VpcId,
+    VSwitchId,
+    WholeNumber,
+    ZoneKey,
+    check_tags,
+    kubernetes_release,
+    pod_vswitch_cidr,
+)
+from .config_values import data_problems, redact, secret_leaves
+from .facts import (
+    DEFAULT_DAEMON_SETS,
+    DEFAULT_NETWORK_POLICY_MODE,
+    DEFAULT_RESTART_TIMEOUT_SECONDS,
+    DEFAULT_TYPHA_VERSION,
+    NetworkPolicyMode,
+)
 from .problems import (
     SECRET_PLACEHOLDER,
     InputError,
     OfflineSecret,
     Problem,
+    at_most_shown,
     describe,
     key_path,
     problems_from_validation_error,
 )
+from .live_objects import image_tag, parse_version
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 from .typha_compat import sync_problem
-
-POD_VSWITCH_MIN_PREFIX = 16  # Alibaba Cloud's largest vSwitch
-POD_VSWITCH_MAX_PREFIX = 19  # runbook: at least 8192 addresses per pod vSwitch
-# The Felix inside Terway's policy image (v1.5 to v1.17) is v3.24.5; Typha should be the same minor. The
-# runbook's v3.20.2 never syncs on Kubernetes >= 1.25 (decide/typha_compat.py). e2e/build-engine.sh
-# builds this very version, and the e2e suite runs it.
-DEFAULT_TYPHA_VERSION = "v3.24.5"
-
-NetworkPolicyMode = Literal["typha", "disabled", "direct"]
-
-
-_ASCII_INTEGER = re.compile(r"[0-9]{1,15}")
-_LARGEST_WHOLE_FLOAT = 2**53  # beyond this a double no longer holds every integer
-
-
-def _whole_number(value: Any) -> Any:
-    """Integers; whole doubles (the engine carries numbers as doubles); ASCII digit strings (`--path` values).
-
-    Not booleans (YAML `true` would pass as 1), not fractions, and not Unicode digits such as "١٢".
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"expected an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) <= _LARGEST_WHOLE_FLOAT:
-            return int(value)
-        raise ValueError(f"expected an integer, got {value!r}")
-    if isinstance(value, str) and _ASCII_INTEGER.fullmatch(value.strip()):
-        return int(value.strip())
-    raise ValueError(f"expected an integer, got {_quoted(value)}")
-
+from .text import checked_text
 
 _quoted = describe  # one way to quote a value, so that redaction can find it
-
-
-WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-
-
-def _pattern(regex: str, what: str):
-    # re.ASCII: \d and \w mean ASCII digits and letters, never "٣" or "ｆ".
-    compiled = re.compile(regex, re.ASCII)
-
-    def check(value: Any) -> Any:
-        if isinstance(value, str) and not compiled.fullmatch(value.strip()):
-            raise ValueError(f"{_quoted(value)} is not {what}")
-        return value
-
-    return BeforeValidator(check)
-
-
-VpcId = Annotated[str, _pattern(r"vpc-[a-z0-9]+", "a VPC id (vpc-...)")]
-VSwitchId = Annotated[str, _pattern(r"vsw-[a-z0-9]+", "a vSwitch id (vsw-...)")]
-SnatTableId = Annotated[str, _pattern(r"stb-[a-z0-9]+", "a SNAT table id (stb-...)")]
-NatGatewayId = Annotated[str, _pattern(r"ngw-[a-z0-9]+", "a NAT gateway id (ngw-...)")]
-DnsLabel = Annotated[
-    str, _pattern(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", "a DNS label (lower-case letters, digits, '-')")
-]
-
-_K8S_VERSION = re.compile(r"v?(?P<major>[0-9]+)\.(?P<minor>[0-9]+)(?:\.(?P<patch>[0-9]+))?(?:-[0-9A-Za-z.\-]+)?")
-
-
-def _kubernetes_version(value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError(f"quote the version as a string (\"{value}\"): YAML reads 1.30 as the number 1.3")
-    if not isinstance(value, str) or not _K8S_VERSION.fullmatch(value.strip()):
-        raise ValueError(f"{_quoted(value)} is not a Kubernetes version; use \"1.30\" or \"v1.30.1-aliyun.1\"")
-    match = _K8S_VERSION.fullmatch(value.strip())
-    if int(match["major"]) != 1:
-        raise ValueError(f"{_quoted(value)}: only Kubernetes 1.x is supported")
-    return value.strip()
-
-
-KubernetesVersion = Annotated[str, BeforeValidator(_kubernetes_version)]
-
-
-# Ranges Alibaba Cloud refuses for a VPC or vSwitch, and the ones no network may use.
-_UNUSABLE_RANGES = {
-    ipaddress.IPv4Network("0.0.0.0/8"): "'this network' (0.0.0.0/8)",
-    ipaddress.IPv4Network("127.0.0.0/8"): "loopback (127.0.0.0/8)",
-    ipaddress.IPv4Network("169.254.0.0/16"): "link-local (169.254.0.0/16)",
-    ipaddress.IPv4Network("100.64.0.0/10"): "Alibaba Cloud's reserved service range (100.64.0.0/10)",
-    ipaddress.IPv4Network("224.0.0.0/4"): "multicast (224.0.0.0/4)",
-    ipaddress.IPv4Network("240.0.0.0/4"): "reserved (240.0.0.0/4, including broadcast)",
-}
-_CIDR_FORM = re.compile(r"(?P<address>[0-9]{1,3}(?:\.[0-9]{1,3}){3})/(?P<prefix>[0-9]{1,3})", re.ASCII)
-_NETMASK_FORM = re.compile(r"[0-9.]+/[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
-CIDR_EXAMPLE = "10.0.32.0/19"
-
-
-def pod_vswitch_cidr(value: str) -> str:
-    """The pod vSwitch CIDR in canonical form, or ValueError saying what is wrong and what is accepted."""
-    text = value.strip()
-    match = _CIDR_FORM.fullmatch(text)
-    if _NETMASK_FORM.fullmatch(text):
-        raise ValueError(f"{_quoted(value)} uses a netmask; write address/prefix-length, e.g. {CIDR_EXAMPLE}")
-    if not match:
-        raise ValueError(f"{_quoted(value)} is not an IPv4 CIDR; write address/prefix-length, e.g. {CIDR_EXAMPLE}")
-    prefix = match["prefix"]
-    if prefix != str(int(prefix)):
-        raise ValueError(f"{_quoted(value)}: write the prefix length without leading zeros, e.g. {CIDR_EXAMPLE}")
-    try:
-        network = ipaddress.IPv4Network(text, strict=False)
-    except ValueError:
-        raise ValueError(
-            f"{_quoted(value)} is not an IPv4 CIDR (each of the four numbers 0..255, no leading zeros; prefix "
-            f"length 0..32), e.g. {CIDR_EXAMPLE}"
-        ) from None
-    if network.prefixlen > POD_VSWITCH_MAX_PREFIX:
-        raise ValueError(
-            f"/{network.prefixlen} is smaller than /{POD_VSWITCH_MAX_PREFIX}: a pod vSwitch needs at least "
-            f"{2 ** (32 - POD_VSWITCH_MAX_PREFIX)} addresses (prefix length "
-            f"{POD_VSWITCH_MIN_PREFIX}..{POD_VSWITCH_MAX_PREFIX})"
-        )
-    if network.prefixlen < POD_VSWITCH_MIN_PREFIX:
-        raise ValueError(
-            f"/{network.prefixlen} is larger than Alibaba Cloud allows for a vSwitch (prefix length "
-            f"{POD_VSWITCH_MIN_PREFIX}..{POD_VSWITCH_MAX_PREFIX})"
-        )
-    for unusable, what in _UNUSABLE_RANGES.items():
-        if network.overlaps(unusable):
-            raise ValueError(f"{network} is in the {what} range, which no VPC can use")
-    if str(network) != text:
-        raise ValueError(f"{text} has host bits set; the network address is {network}")
-    return str(network)
-
-
-def _eip(value: Any) -> Any:
-    """A public unicast IPv4 address, written as a string (a bare number would silently become 0.0.0.N)."""
-    if isinstance(value, OfflineSecret):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected an IPv4 address as a string, e.g. \"47.100.1.2\", got {_quoted(value)}")
-    try:
-        address = ipaddress.IPv4Address(value.strip())
-    except ValueError:
-        raise ValueError(f"{_quoted(value)} is not an IPv4 address") from None
-    for kind, test in _NOT_PUBLIC:
-        if test(address):
-            raise ValueError(f"{address} is {kind}; an EIP is a public IPv4 address")
-    return str(address)
-
-
-_NOT_PUBLIC = (
-    ("the unspecified address", lambda a: a.is_unspecified),
-    ("the broadcast address", lambda a: a == ipaddress.IPv4Address("255.255.255.255")),
-    ("a loopback address", lambda a: a.is_loopback),
-    ("a link-local address", lambda a: a.is_link_local),
-    ("a multicast address", lambda a: a.is_multicast),
-    ("a reserved address", lambda a: a.is_reserved),
-    ("a private address", lambda a: a.is_private),
-    ("not a public address", lambda a: not a.is_global),
-)
-EipAddress = Annotated[str, BeforeValidator(_eip)]
-
-# Alibaba Cloud tag rules (TagResources): at most 20 tags per resource; keys 1..128 characters, not
-# starting with `aliyun` or `acs:`; values up to 128 characters; neither may contain http:// or https://.
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 128
-STACK_TAG_KEYS = ("managed-by", "terway-stack/cluster")  # added to every vSwitch the stack creates
-
-
-def _tag_value(value: Any) -> Any:
-    if isinstance(value, str) and not isinstance(value, OfflineSecret):
-        if len(value) > MAX_TAG_LENGTH:
-            raise ValueError(f"a tag value has at most {MAX_TAG_LENGTH} characters, this one {len(value)}")
-        if re.search("https?://", value, re.IGNORECASE):
-            raise ValueError("a tag value may not contain http:// or https://")
-        if not value.isprintable():
-            raise ValueError("a tag value may hold printable characters only")
-    return value
-
-
-TagValue = Annotated[str, BeforeValidator(_tag_value)]
-
-
-def tag_key_problem(key: str) -> Optional[str]:
-    if not key.strip():
-        return "a tag key may not be empty"
-    if not key.isprintable():
-        return "a tag key may hold printable characters only"
-    if len(key) > MAX_TAG_LENGTH:
-        return f"a tag key has at most {MAX_TAG_LENGTH} characters, this one {len(key)}"
-    if key.lower().startswith(("aliyun", "acs:")):
-        return "a tag key may not start with `aliyun` or `acs:` (Alibaba Cloud reserves them)"
-    if re.search("https?://", key, re.IGNORECASE):
-        return "a tag key may not contain http:// or https://"
-    if key in STACK_TAG_KEYS:
-        return f"{key!r} is set by the stack itself"
-    return None
-
-
-def check_tags(tags: dict[str, str]) -> dict[str, str]:
-    problems = [f"{key!r}: {problem}" for key in tags if (problem := tag_key_problem(key))]
-    if problems:
-        raise ValueError("; ".join(problems))
-    if len(tags) + len(STACK_TAG_KEYS) > MAX_TAGS:
-        raise ValueError(
-            f"{len(tags)} tags plus the stack's {len(STACK_TAG_KEYS)} exceed Alibaba Cloud's {MAX_TAGS} per vSwitch: "
-            f"at most {MAX_TAGS - len(STACK_TAG_KEYS)} here"
-        )
-    return tags
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(
         # Keys are camelCase only (`nodeCount`, never `node_count`): the policy pack and the docs read
         # the same names, so a key is either accepted everywhere or refused everywhere.
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, str_strip_whitespace=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
     )
+    # No str_strip_whitespace: pydantic's stripping differs from Python's (U+001C..U+001F), so every
+    # string field cleans itself once through decide.text and uses exactly what it checked.
+
+
+def _require_exactly_one(first: Any, second: Any, which: str) -> None:
+    if (first is None) == (second is None):
+        raise ValueError(f"set exactly one of {which}")
 
 
 class ClusterSettings(_Model):
@@ -253,17 +87,12 @@ class ClusterSettings(_Model):
 
     @property
     def kubernetes_minor(self) -> tuple[int, int]:
-        match = _K8S_VERSION.fullmatch(self.kubernetes_version)
-        return int(match["major"]), int(match["minor"])
+        return kubernetes_release(self.kubernetes_version)
 
 
 class TyphaSettings(_Model):
-    version: Annotated[str, _pattern(r"v[0-9]+\.[0-9]+\.[0-9]+", "a Calico release tag such as v3.24.5")] = (
-        DEFAULT_TYPHA_VERSION
-    )
-    image: Optional[Annotated[str, _pattern(r"[!-~]+[:@][!-~]+", "a full image reference with a tag or digest")]] = (
-        None
-    )
+    version: CalicoVersion = DEFAULT_TYPHA_VERSION
+    image: Optional[ImageReference] = None
     replicas: Optional[WholeNumber] = None
     metrics: bool = False
     # Mode typha may replace a felix_relay_service naming another service only when this says so.
@@ -283,8 +112,7 @@ class ZoneSpec(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "ZoneSpec":
-        if (self.cidr is None) == (self.vswitch_id is None):
-            raise ValueError("set exactly one of cidr (create a vSwitch) or vswitchId (adopt an existing one)")
+        _require_exactly_one(self.cidr, self.vswitch_id, "cidr (create a vSwitch) or vswitchId (adopt an existing one)")
         return self
 
 
@@ -310,14 +138,13 @@ class SnatSettings(_Model):
 
     @model_validator(mode="after")
     def _one_table(self) -> "SnatSettings":
-        if (self.snat_table_id is None) == (self.nat_gateway_id is None):
-            raise ValueError("set exactly one of snatTableId or natGatewayId")
+        _require_exactly_one(self.snat_table_id, self.nat_gateway_id, "snatTableId or natGatewayId")
         return self
 
 
 class PodVSwitchSettings(_Model):
     vpc_id: Optional[VpcId] = None
-    zones: dict[str, ZoneSpec] = Field(min_length=1)
+    zones: dict[ZoneKey, ZoneSpec] = Field(min_length=1)
     snat: Optional[SnatSettings] = None
     tags: dict[str, TagValue] = Field(default_factory=dict)
 
@@ -338,8 +165,8 @@ class PodVSwitchSettings(_Model):
 
 
 class TerwaySettings(_Model):
-    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: ["terway-eniip"], min_length=1)
-    restart_timeout_seconds: WholeNumber = Field(default=900, ge=60, le=7200)
+    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1)
+    restart_timeout_seconds: WholeNumber = Field(default=DEFAULT_RESTART_TIMEOUT_SECONDS, ge=60, le=7200)
 
     @field_validator("daemon_sets")
     @classmethod
@@ -351,7 +178,7 @@ class TerwaySettings(_Model):
 
 class StackSettings(_Model):
     cluster: ClusterSettings
-    network_policy: NetworkPolicyMode = "typha"
+    network_policy: Annotated[NetworkPolicyMode, BeforeValidator(checked_text)] = DEFAULT_NETWORK_POLICY_MODE
     typha: TyphaSettings = Field(default_factory=TyphaSettings)
     pod_vswitches: Optional[PodVSwitchSettings] = Field(default=None, alias="podVSwitches")
     terway: TerwaySettings = Field(default_factory=TerwaySettings)
@@ -360,9 +187,14 @@ class StackSettings(_Model):
     # false: no read-only Alibaba Cloud look-ups (reference checks, capacity figures); for clusters
     # without a reachable cloud, such as the e2e suite's.
     cloud_lookups: bool = True
-    region: Annotated[str, _pattern(r"[a-z]{2}(-[a-z0-9]+)+", "an Alibaba Cloud region id such as cn-shanghai")] = (
-        Field(alias="alicloud:region")
-    )
+    region: RegionId = Field(alias="alicloud:region")
+    # Top-level keys (raw names: `cluster`, `podVSwitches`, `alicloud:region`) the engine holds as
+    # secrets; the declare layer keeps every value derived from them secret (declare/secrets.py).
+    _secret_roots: frozenset = PrivateAttr(default=frozenset())
+
+    @property
+    def secret_roots(self) -> frozenset:
+        return self._secret_roots
 
     @field_validator("pod_vswitches", mode="before")
     @classmethod
@@ -377,19 +209,12 @@ class StackSettings(_Model):
     @property
     def typha_version(self) -> str:
         """The Calico release Typha runs: the tag of terway:typha.image when it names one, else typha.version."""
-        tag = _image_version_tag(self.typha.image or "")
-        return tag or self.typha.version
+        tag = image_tag(self.typha.image)
+        return tag if tag and parse_version(tag) else self.typha.version
 
     @property
     def typha_image(self) -> str:
         return self.typha.image or f"registry-vpc.{self.region}.aliyuncs.com/acs/typha:{self.typha.version}"
-
-
-def _image_version_tag(image: str) -> Optional[str]:
-    reference = image.split("@", 1)[0]
-    last = reference.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else ""
-    return tag if re.match(r"v?[0-9]+\.[0-9]+", tag, re.ASCII) else None
 
 
 def zone_pattern(region: str) -> re.Pattern[str]:
@@ -414,7 +239,7 @@ def _zone_problems(settings: StackSettings) -> list[Problem]:
             problems.append(
                 Problem(
                     key_path(["podVSwitches", "zones", zone]),
-                    f"zone {_quoted(zone)} is not in region {settings.region} (alicloud:region): its zones are "
+                    f"zone {describe(zone)} is not in region {settings.region} (alicloud:region): its zones are "
                     f"named {zone_example(settings.region)}",
                 )
             )
@@ -431,18 +256,31 @@ def _zone_problems(settings: StackSettings) -> list[Problem]:
 
 
 def _overlap_problems(created: Mapping[str, str]) -> list[Problem]:
+    """Each zone whose CIDR overlaps another zone's, in O(n log n).
+
+    CIDR blocks either nest or are disjoint, so in address order (the larger block first at equal
+    addresses) a block overlaps an earlier one exactly when it starts inside the furthest-reaching
+    block seen so far, and then lies inside it. The problem is reported at the later zone name,
+    naming the other.
+    """
+    networks = sorted(
+        ((ipaddress.IPv4Network(cidr), zone) for zone, cidr in created.items()),
+        key=lambda item: (item[0].network_address, item[0].prefixlen, item[1]),
+    )
     problems = []
-    zones = list(created)
-    for i, zone in enumerate(zones):
-        for earlier in zones[:i]:
-            if ipaddress.IPv4Network(created[zone]).overlaps(ipaddress.IPv4Network(created[earlier])):
-                problems.append(
-                    Problem(
-                        key_path(["podVSwitches", "zones", zone, "cidr"]),
-                        f"{created[zone]} overlaps {created[earlier]} of zone {earlier}",
-                    )
+    cover: Optional[tuple[ipaddress.IPv4Network, str]] = None
+    for network, zone in networks:
+        if cover is not None and network.network_address <= cover[0].broadcast_address:
+            first, second = sorted((zone, cover[1]))
+            problems.append(
+                Problem(
+                    key_path(["podVSwitches", "zones", second, "cidr"]),
+                    f"{created[second]} overlaps {created[first]} of zone {first}",
                 )
-    return problems
+            )
+        if cover is None or network.broadcast_address > cover[0].broadcast_address:
+            cover = (network, zone)
+    return sorted(problems, key=lambda p: p.path)
 
 
 def _typha_problems(settings: StackSettings) -> list[Problem]:
@@ -505,5 +343,7 @@ def parse_settings(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
         except ValidationError as err:
             problems = _snake_case_hints(problems_from_validation_error(err, secret_roots=secret_keys))
     if problems:
+        problems = at_most_shown(problems)
         raise InputError(redact(problems, secret_leaves(raw, secret_keys)) if secret_keys else problems)
+    settings._secret_roots = frozenset(secret_keys)
     return settings

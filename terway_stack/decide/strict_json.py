@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 MAX_DEPTH = 512
+# The Pulumi engine carries numbers as 64-bit floats and writes 1e21 and above with an exponent, which
+# no whole-number rule accepts: an integer of 22 or more digits is refused here, as the engine would.
+MAX_INTEGER_DIGITS = 21
+# The largest document read (a node list of a few thousand nodes is tens of MiB).
+MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
 WHITESPACE = " \t\n\r"  # JSON's four; Go refuses every other space, including a byte-order mark
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -110,8 +115,9 @@ class _Frame:
 
 
 class _Scanner:
-    def __init__(self, text: str):
+    def __init__(self, text: str, max_integer_digits: Optional[int] = None):
         self.text = text
+        self.max_integer_digits = max_integer_digits
 
     def fail(self, path: list[Any], reason: str) -> JsonTextError:
         return JsonTextError(render_path(path), reason)
@@ -242,6 +248,12 @@ class _Scanner:
         literal = match.group()
         if match.end() < len(text) and text[match.end()] in "0123456789.eE+-":
             raise self.fail(path, f"malformed number {text[pos:match.end() + 1]!r} at {line_column(text, pos)}")
+        digits = len(literal.lstrip("-").split(".")[0].split("e")[0].split("E")[0])
+        if self.max_integer_digits is not None and digits > self.max_integer_digits:
+            raise self.fail(
+                path, f"a number of {digits} digits: the Pulumi engine reads {self.max_integer_digits + 1} or more digits "
+                "as a float and refuses it"
+            )
         as_float = float(literal)
         if as_float in (float("inf"), float("-inf")):
             shown = literal if len(literal) <= 24 else literal[:21] + "..."
@@ -297,9 +309,13 @@ class _Scanner:
         return int(digits, 16)
 
 
-def parse(text: str) -> Node:
-    """The document's tree of values with their spans; JsonTextError when Go would reject or misread it."""
-    return _Scanner(text).document()
+def parse(text: str, max_integer_digits: Optional[int] = None) -> Node:
+    """The document's tree of values with their spans; JsonTextError when Go would reject or misread it.
+
+    `max_integer_digits`: for documents whose numbers pass through the Pulumi engine (config, input
+    files); eni_conf is Terway's, read by Go as float64, so it has no such limit.
+    """
+    return _Scanner(text, max_integer_digits).document()
 
 
 def dumps_inline(value: Any, item_gap: str = " ", colon: str = ": ") -> str:
@@ -315,3 +331,28 @@ def dumps_inline(value: Any, item_gap: str = " ", colon: str = ": ") -> str:
             dumps_inline(k, item_gap, colon) + colon + dumps_inline(v, item_gap, colon) for k, v in value.items()
         ) + "}"
     raise TypeError(f"cannot render {type(value).__name__} inline")
+
+
+def read_document(text: str, yaml_allowed: bool = True) -> Any:
+    """THE reader of every JSON or YAML document the stack reads: strict, bounded, with the path of each problem.
+
+    JSON (the first character `{` or `[`) by this module's Go rules; anything else, when allowed, by
+    decide.strict_yaml (yaml.v3's rules). Raises JsonTextError(path, reason).
+    """
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise JsonTextError("", f"is {len(text) // (1024 * 1024)} MiB long; at most {MAX_DOCUMENT_CHARS // (1024 * 1024)} MiB is read")
+    from . import strict_yaml  # strict_yaml reports through this module's JsonTextError
+
+    if text.lstrip(WHITESPACE)[:1] in ("{", "[") or not yaml_allowed:
+        try:
+            return parse(text, MAX_INTEGER_DIGITS).value
+        except JsonTextError as err:
+            # `{a: 1}` is YAML's flow style: text that is not JSON syntax may still be YAML. What JSON
+            # refuses on purpose (duplicate keys, depth, long numbers) stays refused.
+            if not yaml_allowed or not err.reason.startswith(_SYNTAX_ERRORS):
+                raise
+        return strict_yaml.load(text)
+    return strict_yaml.load(text)
+
+
+_SYNTAX_ERRORS = ("expected", "unterminated", "invalid", "trailing", "malformed", "raw control")

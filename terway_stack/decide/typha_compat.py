@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from .facts import TYPHA_SHUTDOWN_ENV
+
 # Typha runs as this ServiceAccount (the runbook's Deployment), relying on Terway's RBAC for it.
 TYPHA_SERVICE_ACCOUNT = ("kube-system", "terway")
 # Terway's chart (AliyunContainerService/terway, charts/terway, chart version 1.13.0 at commit
@@ -113,5 +115,5 @@ def shutdown_behaviour(typha_version: str) -> ShutdownBehaviour:
     calico = minor(typha_version)
     if calico is not None and calico >= GRACEFUL_SHUTDOWN_FROM:
         seconds = GRACEFUL_SHUTDOWN_SECONDS
-        return ShutdownBehaviour(True, seconds, (("TYPHA_SHUTDOWNTIMEOUTSECS", str(seconds)),))
+        return ShutdownBehaviour(True, seconds, ((TYPHA_SHUTDOWN_ENV, str(seconds)),))
     return ShutdownBehaviour(False, KUBERNETES_DEFAULT_GRACE_SECONDS, ())

@@ -12,22 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .eni_config import TYPHA_SERVICE_NAME
+from .facts import (
+    PDB_V1_FIRST_MINOR,
+    TYPHA_APP_LABEL,
+    TYPHA_NAMESPACE,
+    TYPHA_SERVICE_NAME,
+    VIRTUAL_KUBELET_LABEL,
+)
 from .settings import StackSettings
 from .typha_compat import BGPPEER_CRD, shutdown_behaviour
 
-NAMESPACE = "kube-system"  # Felix looks for Typha in kube-system only
-APP_LABEL = "k8s-app"
-TYPHA_LABELS = {APP_LABEL: TYPHA_SERVICE_NAME}
+TYPHA_LABELS = {TYPHA_APP_LABEL: TYPHA_SERVICE_NAME}
+NAMESPACE = TYPHA_NAMESPACE
 TYPHA_PORT = 5473
 TYPHA_PORT_NAME = TYPHA_SERVICE_NAME  # Felix finds Typha's endpoint by this port name
 HEALTH_PORT = 9098  # Typha's default health port, probed on localhost (hostNetwork)
 METRICS_PORT = 9093
 METRICS_PORT_NAME = "metrics"
-# Terway's own DaemonSet (chart charts/terway/templates/terwayd/daemonset.yaml) keeps off ACK's
-# virtual-kubelet (ECI) nodes with this label; Typha tolerates every taint, so without the same
-# affinity it could be scheduled onto one, where a hostNetwork pod with a host port cannot work.
-VIRTUAL_KUBELET_LABEL = ("type", "virtual-kubelet")
 # The uid/gid the Calico Typha image declares (`USER 999` in typha/docker-image/Dockerfile).
 TYPHA_UID = 999
 # Calico's manifest: fsGroup lets the non-root process read the projected service-account token.
@@ -46,7 +47,6 @@ AWAIT_TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 
 BGPPEER_CRD_NAME = BGPPEER_CRD
 CALICO_CRD_GROUP = "crd.projectcalico.org"
-FIRST_POLICY_V1_MINOR = (1, 21)  # PodDisruptionBudget policy/v1 is served from 1.21; v1beta1 is gone in 1.25
 
 TYPHA_RUNBOOK_ENV = (
     ("TYPHA_LOGSEVERITYSCREEN", "info"),
@@ -73,7 +73,7 @@ class TyphaManifests:
 
 def pdb_api_version(minor: tuple[int, int]) -> str:
     """policy/v1 from Kubernetes 1.21, policy/v1beta1 below (the only one those clusters serve)."""
-    return "policy/v1" if tuple(minor) >= FIRST_POLICY_V1_MINOR else "policy/v1beta1"
+    return "policy/v1" if tuple(minor) >= (1, PDB_V1_FIRST_MINOR) else "policy/v1beta1"
 
 
 def deployment_await_seconds(replicas: int, grace_period_seconds: int) -> int:
@@ -84,7 +84,7 @@ def deployment_await_seconds(replicas: int, grace_period_seconds: int) -> int:
 def _metadata(name: str, namespaced: bool = True, force: bool = True, **annotations: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name}
     if namespaced:
-        metadata["namespace"] = NAMESPACE
+        metadata["namespace"] = TYPHA_NAMESPACE
     metadata["labels"] = dict(TYPHA_LABELS)
     metadata["annotations"] = {**({PATCH_FORCE_ANNOTATION: "true"} if force else {}), **annotations}
     return metadata
@@ -182,6 +182,9 @@ def _affinity() -> dict[str, Any]:
 
 
 def _node_affinity() -> dict[str, Any]:
+    # Terway's own DaemonSet (chart charts/terway/templates/terwayd/daemonset.yaml) keeps off ACK's
+    # virtual-kubelet (ECI) nodes with this label; Typha tolerates every taint, so without the same
+    # affinity it could be scheduled onto one, where a hostNetwork pod with a host port cannot work.
     key, value = VIRTUAL_KUBELET_LABEL
     return {
         "nodeAffinity": {
@@ -202,7 +205,7 @@ def _anti_affinity() -> dict[str, Any]:
                     "weight": 100,
                     "podAffinityTerm": {
                         "labelSelector": {
-                            "matchExpressions": [{"key": APP_LABEL, "operator": "In", "values": [TYPHA_SERVICE_NAME]}]
+                            "matchExpressions": [{"key": TYPHA_APP_LABEL, "operator": "In", "values": [TYPHA_SERVICE_NAME]}]
                         },
                         "topologyKey": "topology.kubernetes.io/zone",
                     },

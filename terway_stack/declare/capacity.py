@@ -14,7 +14,8 @@ import pulumi_alicloud as alicloud
 
 from ..act.cluster_nodes import NodesUnreadable, read_nodes
 from ..decide import capacity as decide
-from ..decide.eni_config import parse_eni_conf
+from ..decide.eni_conf_codec import parse_eni_conf
+from ..decide.facts import EXCLUSIVE_ENI_DAEMON_SET, SHARED_ENI_DAEMON_SET, VSWITCHES_KEY
 from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
@@ -54,7 +55,7 @@ class PodIpCapacity:
             conf = parse_eni_conf(data or {})
         except InputError:
             conf = {}  # the eni-config gate reports it and stops the run
-        listed = conf.get("vswitches") or {}
+        listed = conf.get(VSWITCHES_KEY) or {}
         node_list, unreadable = nodes
         quotas, facts, note = self._cloud_facts(node_list or [], listed)
         inputs = decide.CapacityInputs(
@@ -114,4 +115,4 @@ def eni_quota(instance_type: str) -> Optional[decide.EniQuota]:
 
 def exclusive_eni(daemon_sets) -> bool:
     """terway-eni alone is exclusive-ENI mode (one pod per ENI); terway-eniip shares ENIs."""
-    return "terway-eni" in daemon_sets and "terway-eniip" not in daemon_sets
+    return EXCLUSIVE_ENI_DAEMON_SET in daemon_sets and SHARED_ENI_DAEMON_SET not in daemon_sets

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from ..act.kube import KubeconfigError, parse_kubeconfig
 from ..decide.problems import InputError, Problem
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ class ClusterConnection:
 
 
 # The kubeconfig carries tokens and keys: every message below says what is wrong and where, and
-# never quotes the text (PyYAML's own errors quote the offending line, so they are never passed on).
+# never quotes the text (act/kube.py's parser never passes PyYAML's own errors on: they quote the line).
 NOT_SHOWN = "its text is a secret and is not shown"
 
 
@@ -70,16 +71,9 @@ def _kubeconfig_text(config: Mapping[str, Any], environ: Mapping[str, str]) -> t
 
 def _parse_kubeconfig(kubeconfig: str, source: str) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(kubeconfig)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError([Problem(source, f"is not valid YAML{where}; {NOT_SHOWN}")]) from None
-    except (yaml.YAMLError, RecursionError, ValueError):
-        raise InputError([Problem(source, f"is not valid YAML; {NOT_SHOWN}")]) from None
-    if not isinstance(document, dict):
-        raise InputError([Problem(source, f"must be a kubeconfig (a YAML mapping with contexts); {NOT_SHOWN}")])
-    return document
+        return parse_kubeconfig(kubeconfig)
+    except KubeconfigError as err:
+        raise InputError([Problem(source, f"{err}; {NOT_SHOWN}")]) from None
 
 
 def _pin_context(kubeconfig: str, context: Optional[str], source: str = KUBECONFIG_KEY) -> str:

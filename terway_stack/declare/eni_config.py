@@ -19,12 +19,14 @@ import pulumi_kubernetes as k8s
 
 from ..act.eni_config_writer import EniConfWriter, PolicyKeysWriter
 from ..act.terway_rollout import TerwayRollout
-from ..decide import eni_config as decide
+from ..decide.eni_conf_codec import parse_eni_conf
+from ..decide.eni_config import EniConfigChange, plan_eni_config
+from ..decide.facts import ENI_CONF_KEY, ENI_CONFIG, POLICY_KEYS, TERWAY_NAMESPACE
+from ..decide.policy_keys import relay_blocking_reasons, relay_ineffective_reasons
 from ..decide.problems import InputError
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
-
-LIVE_ID = f"{decide.ENI_CONFIG_NAMESPACE}/{decide.ENI_CONFIG_NAME}"
+from .secrets import kept_component_outputs, redacted
 
 
 def _stop_on_input_error(fn):
@@ -34,7 +36,7 @@ def _stop_on_input_error(fn):
         try:
             return fn(*args)
         except InputError as err:
-            raise pulumi.RunError(str(err)) from None
+            raise pulumi.RunError(redacted(str(err))) from None  # live values may hold a secret id
 
     return wrapped
 
@@ -54,32 +56,32 @@ class LiveEniConfig:
         self._settings = settings
         self._manages_vswitches = manages_vswitches
         self.configmap = k8s.core.v1.ConfigMap.get(
-            "eni-config-live", LIVE_ID, opts=pulumi.ResourceOptions(provider=cluster.provider)
+            "eni-config-live", ENI_CONFIG, opts=pulumi.ResourceOptions(provider=cluster.provider)
         )
         self.gate = self.configmap.data.apply(_stop_on_input_error(self._check))
 
     def _check(self, data: Optional[Mapping[str, Any]]) -> k8s.core.v1.ConfigMap:
         if self._manages_vswitches:
-            decide.parse_eni_conf(data or {})
+            parse_eni_conf(data or {})
         if self._settings.network_policy == "typha":
             # The datapaths without Felix are refused by the preflight (decide/preflight.datapath_problems).
-            blocking = decide.relay_blocking_reasons(data or {})
-            for reason in decide.relay_ineffective_reasons(self._settings.terway.daemon_sets, data or {}):
+            blocking = relay_blocking_reasons(data or {})
+            for reason in relay_ineffective_reasons(self._settings.terway.daemon_sets, data or {}):
                 if reason not in blocking:
                     pulumi.log.warn(f"networkPolicy typha has no effect here: {reason}")
         return self.configmap
 
     def policy_values(self) -> pulumi.Output[dict[str, Optional[str]]]:
         """The live policy keys as read in this run: the writer refuses to write over other values."""
-        return self.configmap.data.apply(lambda data: {key: (data or {}).get(key) for key in decide.POLICY_KEYS})
+        return self.configmap.data.apply(lambda data: {key: (data or {}).get(key) for key in POLICY_KEYS})
 
-    def change(self, pod_vswitch_ids: Optional[pulumi.Output[Mapping[str, str]]]) -> pulumi.Output[decide.EniConfigChange]:
+    def change(self, pod_vswitch_ids: Optional[pulumi.Output[Mapping[str, str]]]) -> pulumi.Output[EniConfigChange]:
         """The stack's keys after merging the wanted vSwitch ids into the live value."""
         mode = self._settings.network_policy
         ids = pod_vswitch_ids if pod_vswitch_ids is not None else pulumi.Output.from_input(None)
         return pulumi.Output.all(self.configmap.data, ids).apply(
             _stop_on_input_error(
-                lambda args: decide.plan_eni_config(
+                lambda args: plan_eni_config(
                     args[0] or {}, mode, wanted_vswitches(args[1]) if args[1] is not None else None
                 )
             )
@@ -126,7 +128,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
         self.trigger = _written_trigger(self.policy_writer, self.eni_conf_writer)
         self.restarts = [self._restart(ds, "change", self.trigger, writers) for ds in settings.terway.daemon_sets]
         self.release_restarts = release_restarts
-        self.register_outputs({"trigger": self.trigger})
+        self.register_outputs(kept_component_outputs(settings, {"trigger": self.trigger}, "podVSwitches", "networkPolicy"))
 
     def _eni_conf_writer(self, wanted, depends_on) -> EniConfWriter:
         return EniConfWriter(
@@ -134,7 +136,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
             kubeconfig=self._cluster.kubeconfig,
             wanted_vswitches=wanted.apply(wanted_vswitches),
             planned_eni_conf=self.change.apply(lambda change: change.eni_conf),
-            observed_eni_conf=self._live.configmap.data.apply(lambda data: (data or {}).get(decide.ENI_CONF_KEY)),
+            observed_eni_conf=self._live.configmap.data.apply(lambda data: (data or {}).get(ENI_CONF_KEY)),
             # Pods hold IPs of the vSwitches eni_conf lists: destroy leaves it (the provider's delete
             # writes nothing as well).
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, retain_on_delete=True),
@@ -149,7 +151,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
             trigger=trigger,
             restart_on=restart_on,
             timeout_seconds=self._settings.terway.restart_timeout_seconds,
-            namespace=decide.ENI_CONFIG_NAMESPACE,
+            namespace=TERWAY_NAMESPACE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
 
@@ -159,9 +161,9 @@ def _written_trigger(policy: PolicyKeysWriter, eni_conf: Optional[EniConfWriter]
 
     def trigger(args) -> str:
         policy_data, eni_data = args
-        return decide.EniConfigChange(
-            policy={k: v for k, v in dict(policy_data or {}).items() if k in decide.POLICY_KEYS and v is not None},
-            eni_conf=(eni_data or {}).get(decide.ENI_CONF_KEY) if eni_conf is not None else None,
+        return EniConfigChange(
+            policy={k: v for k, v in dict(policy_data or {}).items() if k in POLICY_KEYS and v is not None},
+            eni_conf=(eni_data or {}).get(ENI_CONF_KEY) if eni_conf is not None else None,
         ).trigger()
 
     return pulumi.Output.all(policy.data, written_eni_conf).apply(trigger)

@@ -11,7 +11,8 @@ from typing import Optional
 import pulumi
 
 from ..act.preflight import PreflightCheck
-from ..decide.preflight import PENDING_ID, PreflightSettings
+from ..decide.facts import PENDING_ID
+from ..decide.preflight import PreflightSettings
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
 

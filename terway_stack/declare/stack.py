@@ -9,7 +9,7 @@ from ..act.cluster_nodes import NodesUnreadable, read_nodes
 from ..act.typha_live import read_typha_live
 from ..decide.advisories import network_policy_advisories
 from ..decide.capacity import nodes_from_list
-from ..decide.eni_config import TYPHA_SERVICE_NAME
+from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.sizing import TyphaSizing
 from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE
@@ -20,6 +20,7 @@ from .cluster import ClusterConnection
 from .eni_config import EniConfigOwnership, LiveEniConfig
 from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
+from .secrets import keep_secrets_everywhere, names_problems
 from .typha import TyphaRelay
 
 
@@ -42,7 +43,14 @@ def typha_sizing(settings: StackSettings, cluster: ClusterConnection, node_reade
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
-    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`."""
+    """Declare every resource and return the stack outputs: exactly those of `outputs_contract.CONTRACT`.
+
+    Every value derived from a secret config key stays secret in every input and output (declare/secrets.py).
+    """
+    problems = names_problems(settings)
+    if problems:
+        raise InputError(problems)
+    secrecy = keep_secrets_everywhere(settings)
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     if settings.pod_vswitches is not None and settings.cloud_lookups:
@@ -73,7 +81,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         gates=gates[1:],
     )
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
-    return exports({
+    return secrecy.outputs(exports({
         "clusterName": settings.cluster.name,
         "networkPolicyMode": settings.network_policy,
         "typhaServiceName": typha.service_name if typha else None,
@@ -84,4 +92,4 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         "terwayDaemonSets": list(settings.terway.daemon_sets),
         "eniConfigTrigger": eni_config.trigger,
         "podIpCapacity": capacity.figures,
-    })
+    }))

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..decide.eni_config import TYPHA_SERVICE_NAME
+from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.settings import StackSettings
 from ..decide.typha_live import (
     RECREATE_ANNOTATION,
@@ -28,6 +28,7 @@ from ..decide.typha_live import (
     relayed_but_missing,
 )
 from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE, TyphaManifests, render_typha
+from .secrets import kept_component_outputs
 
 TYPE_TOKEN = "terway:index:TyphaRelay"
 _PDB_CLASSES = {
@@ -80,7 +81,9 @@ class TyphaRelay(pulumi.ComponentResource):
         if note:
             pulumi.log.info(note, resource=self)
         self._declare(manifests)
-        self.register_outputs({"serviceName": self.service_name, "replicas": self.replicas})
+        self.register_outputs(
+            kept_component_outputs(settings, {"serviceName": self.service_name, "replicas": self.replicas}, "cluster", "typha")
+        )
 
     def _child_opts(self, **extra: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=self._depends_on, **extra)

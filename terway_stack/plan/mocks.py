@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
-import yaml
 from pulumi.runtime.mocks import MockMonitor
 
-from ..decide.eni_config import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE
+from ..decide.facts import ENI_CONFIG
+from ..decide.strict_json import read_document
 
 SAMPLE_ENI_CONFIG = Path(__file__).with_name("sample_eni_config.yaml")
 PROJECT = "terway"
@@ -39,7 +39,7 @@ def placeholder_id(type_: str, name: str) -> str:
 
 def load_configmap(path: Path) -> dict[str, Any]:
     """A ConfigMap saved with `kubectl get cm ... -o yaml` (or -o json; JSON is YAML)."""
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    document = read_document(Path(path).read_text(encoding="utf-8"))
     if not isinstance(document, dict) or document.get("kind") not in (None, "ConfigMap"):
         raise ValueError(f"{path} is not a ConfigMap")
     return document
@@ -97,7 +97,7 @@ class ClusterAndCloudMocks(pulumi.runtime.Mocks):
         return resource_id, dict(args.inputs)
 
     def _read(self, typ: str, resource_id: str) -> dict[str, Any]:
-        if typ == "kubernetes:core/v1:ConfigMap" and resource_id == f"{ENI_CONFIG_NAMESPACE}/{ENI_CONFIG_NAME}":
+        if typ == "kubernetes:core/v1:ConfigMap" and resource_id == ENI_CONFIG:
             return copy.deepcopy(self.eni_config)
         if resource_id in self.live_objects:
             return copy.deepcopy(self.live_objects[resource_id])
@@ -239,6 +239,9 @@ def evaluate(
     logger.propagate = False
     collector = WarningCollector()
     logger.handlers = [collector]
+    # A fresh root stack per run: transformations registered by one run (declare/secrets.py) must not
+    # apply to the next one evaluated in the same process.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=OptionRecordingMonitor(mocks)
     )

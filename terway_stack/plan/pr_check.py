@@ -1,10 +1,10 @@
 """The PR check's two decisions (`.github/workflows/pr.yml`), runnable and testable outside GitHub.
 
 `python -m terway_stack.plan.pr_check plan-all [--project-dir DIR] [--policy-config PATH]`
-    Offline plan of every `Pulumi.<env>.yaml` in DIR, each in its own process, as Markdown appended to
-    `$GITHUB_STEP_SUMMARY` (stdout without it). Exit 0 when every plan exits 0; otherwise 3 if any plan
-    ended with an unexpected code (a crash), else 2 if any config is invalid, else 1 (a mandatory
-    violation). One line per stack goes to stderr for the job log.
+    Offline plan of every `Pulumi.<env>.yaml` in DIR, each in its own process (one per core at a time),
+    as Markdown appended to `$GITHUB_STEP_SUMMARY` (stdout without it). Exit 0 when every plan exits 0;
+    otherwise 3 if any plan ended with an unexpected code (a crash), else 2 if any config is invalid,
+    else 1 (a mandatory violation). One line per stack goes to stderr for the job log.
 
 `python -m terway_stack.plan.pr_check changed-stacks CHANGED_FILES [--project-dir DIR]`
     Reads `git diff --name-only` output and prints `stacks=<JSON list>` for `$GITHUB_OUTPUT`: the stacks
@@ -18,13 +18,14 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional, Sequence
 
+from ..decide.facts import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_VIOLATION
 from . import markdown as md
 
-EXIT_OK, EXIT_VIOLATION, EXIT_INVALID, EXIT_CRASHED = 0, 1, 2, 3
 STACK_FILE_PREFIX, STACK_FILE_SUFFIX = "Pulumi.", ".yaml"
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -117,7 +118,7 @@ def summary(plans: Sequence[StackPlan]) -> str:
 def exit_code(plans: Sequence[StackPlan]) -> int:
     codes = {p.returncode for p in plans}
     if codes - {EXIT_OK, EXIT_VIOLATION, EXIT_INVALID}:
-        return EXIT_CRASHED
+        return EXIT_INTERNAL
     return max(codes, default=EXIT_OK)
 
 
@@ -126,7 +127,9 @@ def plan_all(project_dir: Path, out, policy_config: Optional[Path] = None) -> in
     if not files:
         print(f"error: no {STACK_FILE_PREFIX}<env>{STACK_FILE_SUFFIX} in {project_dir}", file=sys.stderr)
         return EXIT_INVALID
-    plans = [plan_stack(stack, path, project_dir, policy_config) for stack, path in files.items()]
+    # The plans are independent processes: run as many at once as there are cores, report in order.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        plans = list(pool.map(lambda item: plan_stack(*item, project_dir, policy_config), files.items()))
     out.write(summary(plans))
     for p in plans:
         print(f"{p.stack}: {p.verdict}", file=sys.stderr)

@@ -7,59 +7,19 @@ Encrypted values (`{secure: ...}`, at any depth) become OfflineSecret: present, 
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
 
+from ..decide import strict_yaml
 from ..decide.config_values import MAX_DEPTH, data_problems
+from ..decide.strict_json import JsonTextError
 from ..decide.problems import SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem
 
 # A kubeconfig that names no cluster: the offline plan never talks to one.
 OFFLINE_KUBECONFIG = "apiVersion: v1\nkind: Config\n# offline plan: no cluster access\n"
 __all__ = ["OFFLINE_KUBECONFIG", "SECRET_PLACEHOLDER", "load_stack_config"]
-
-
-class _GoYamlLoader(yaml.SafeLoader):
-    """SafeLoader with yaml.v3's implicit types for untyped values."""
-
-
-_GoYamlLoader.yaml_implicit_resolvers = {}
-for _tag, _regexp, _first in (
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    ("tag:yaml.org,2002:int", r"^[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$", "-+0123456789"),
-    (
-        "tag:yaml.org,2002:float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+.0123456789",
-    ),
-    ("tag:yaml.org,2002:merge", r"^<<$", "<"),
-):
-    _GoYamlLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
-
-
-_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-    # Go's strconv.ParseInt(text, 0, 64) with underscores removed: 0x, 0o, 0b and a leading 0 (octal);
-    # what it cannot parse is a float if it looks like one, else a string (as yaml.v3 does).
-    text = node.value.replace("_", "")
-    sign = -1 if text.startswith("-") else 1
-    digits = text.lstrip("+-")
-    try:
-        if digits.startswith(("0b", "0o", "0x")):
-            return sign * int(digits, 0)
-        if len(digits) > 1 and digits.startswith("0"):
-            return sign * int(digits, 8)
-        return sign * int(digits)
-    except ValueError:
-        return float(text) if _GO_FLOAT.fullmatch(text) else node.value
-
-
-_GoYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _read_text(path: Path) -> str:
@@ -79,15 +39,14 @@ def _read_text(path: Path) -> str:
 
 def _compose(path: Path, text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_GoYamlLoader)
-    except yaml.YAMLError as err:
-        raise InputError([Problem(str(path), f"is not valid YAML ({err})".replace("\n", " "))]) from None
-    except RecursionError:
-        raise InputError([Problem(str(path), f"is nested more than {MAX_DEPTH} levels deep")]) from None
+        # Two levels for the document and `config:`; data_problems names the key nested just too deep.
+        return strict_yaml.compose(text, max_depth=MAX_DEPTH + 2)
+    except JsonTextError as err:
+        reason = f"is nested more than {MAX_DEPTH} levels deep" if err.reason.startswith("is nested") else err.reason
+        raise InputError([Problem(str(path), reason)]) from None
 
 
-def _key_text(node: yaml.Node) -> str:
-    return node.value if isinstance(node, yaml.ScalarNode) else f"<{node.id}>"
+_key_text = strict_yaml.key_text
 
 
 def _dotted(path: Path, where: tuple[str, ...]) -> str:
@@ -97,48 +56,21 @@ def _dotted(path: Path, where: tuple[str, ...]) -> str:
     return f"{path}: {'.'.join(where)}"
 
 
-# A stack file holds a few dozen values. Aliases can make a small file expand without bound (or into
-# itself); the CLI refuses excessive aliasing too.
+# A stack file holds a few dozen values; far fewer than any other document may expand to.
 MAX_VALUES = 100_000
 
 
 def _duplicate_keys(path: Path, root: yaml.Node) -> Iterator[Problem]:
     """Duplicate mapping keys at any depth, by key path (the Pulumi CLI refuses them)."""
-    pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
-    visited = 0
-    while pending:
-        node, where = pending.pop()
-        visited += 1
-        if visited > MAX_VALUES:
-            yield Problem(str(path), f"expands to more than {MAX_VALUES} values (through YAML aliases?)")
-            return
-        if len(where) > MAX_DEPTH:
-            continue  # data_problems reports the depth
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in node.value:
-                text = _key_text(key)
-                if text in seen and key.tag != "tag:yaml.org,2002:merge":
-                    yield Problem(
-                        _dotted(path, (*where, text)),
-                        f"duplicate key (lines {seen[text] + 1} and {key.start_mark.line + 1}); the Pulumi CLI refuses it",
-                    )
-                seen.setdefault(text, key.start_mark.line)
-                pending.append((value, (*where, text)))
-        elif isinstance(node, yaml.SequenceNode):
-            pending.extend((item, (*where, str(i))) for i, item in enumerate(node.value))
+    for where, why in strict_yaml.duplicate_keys(root, MAX_VALUES, MAX_DEPTH):
+        yield Problem(_dotted(path, where) if where else str(path), f"{why}; the Pulumi CLI refuses it" if where else why)
 
 
 def _construct(path: Path, node: yaml.Node) -> Any:
-    loader = _GoYamlLoader("")
     try:
-        return loader.construct_document(node)
-    except yaml.YAMLError as err:
-        raise InputError([Problem(str(path), f"is not valid YAML ({err})".replace("\n", " "))]) from None
-    except RecursionError:
-        raise InputError([Problem(str(path), f"is nested more than {MAX_DEPTH} levels deep")]) from None
-    finally:
-        loader.dispose()
+        return strict_yaml.construct(node)
+    except JsonTextError as err:
+        raise InputError([Problem(str(path), err.reason)]) from None
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
@@ -211,7 +143,8 @@ def load_stack_config(stack_file: Path, project_dir: Path) -> dict[str, Any]:
             continue
         full_key = key if ":" in key else f"{name}:{key}"
         value = _as_engine_gives_it(_unsecure(value), nodes.get(key))
-        problems.extend(data_problems(value, [full_key]))
+        namespace, name = full_key.split(":", 1)
+        problems.extend(data_problems(value, [name], namespace=namespace))
         config[full_key] = value
     if problems:
         raise InputError(problems)

@@ -17,19 +17,15 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import Annotated
 
 from ..decide.config_values import REGION_KEY, raw_settings
-from ..decide.problems import InputError
-from ..decide.settings import (
+from ..decide.facts import (
+    DEFAULT_DAEMON_SETS,
+    DEFAULT_NETWORK_POLICY_MODE,
     DEFAULT_TYPHA_VERSION,
-    ClusterSettings,
-    StackSettings,
-    TerwaySettings,
-    TyphaSettings,
-    parse_settings,
+    DIRECT_MODE_NODE_LIMIT,
+    NETWORK_POLICY_MODES,
 )
-
-from ..decide.advisories import DIRECT_MODE_NODE_LIMIT  # one threshold for warnings and policy
-
-DEFAULT_DAEMON_SETS = ("terway-eniip",)
+from ..decide.problems import InputError
+from ..decide.settings import ClusterSettings, StackSettings, TerwaySettings, TyphaSettings, parse_settings
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,7 @@ class PolicyContext:
     felix_version: Optional[str] = None  # Calico Felix in the cluster's Terway policy container
     vpc_cidr: Optional[str] = None
     snat_configured: Optional[bool] = None  # None: infer from whether the stack declares SNAT entries
-    network_policy_mode: Optional[str] = None  # None: infer from the eni-config patch
+    network_policy_mode: Optional[str] = None  # None: infer from the eni-config writers
     terway_daemon_sets: tuple[str, ...] = DEFAULT_DAEMON_SETS
     direct_mode_node_limit: int = DIRECT_MODE_NODE_LIMIT
 
@@ -68,7 +64,7 @@ CONFIG_PROPERTIES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "networkPolicyMode": (
         "network_policy_mode",
-        {"type": "string", "enum": ["typha", "disabled", "direct"], "description": "terway:networkPolicy"},
+        {"type": "string", "enum": list(NETWORK_POLICY_MODES), "description": "terway:networkPolicy"},
     ),
     "directModeNodeLimit": (
         "direct_mode_node_limit",
@@ -118,7 +114,7 @@ def _each_valid_field(raw: Mapping[str, Any]) -> dict[str, Any]:
     if any(key != REGION_KEY for key in raw):
         version = typha.get("version", DEFAULT_TYPHA_VERSION)
         updates["typha_version"] = _field(TyphaSettings, "version", version) and version.strip()
-        updates["network_policy_mode"] = _field(StackSettings, "network_policy", raw.get("networkPolicy", "typha"))
+        updates["network_policy_mode"] = _field(StackSettings, "network_policy", raw.get("networkPolicy", DEFAULT_NETWORK_POLICY_MODE))
         updates["snat_configured"] = bool(_mapping(pods.get("snat")))
     return updates
 

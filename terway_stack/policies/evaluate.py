@@ -22,7 +22,7 @@ PolicyConfig = Mapping[str, Any]
 
 def policy_settings(policy_config: Optional[PolicyConfig], rule: Rule) -> tuple[str, Mapping[str, Any]]:
     """(enforcement level, properties) for one rule from a policy-pack config document."""
-    entry = (policy_config or {}).get(rule.name)
+    entry = (policy_config or {}).get(rule.name, (policy_config or {}).get("all"))  # "all": every policy
     if isinstance(entry, str):
         return _level(entry, rule), {}
     entry = dict(entry or {})

@@ -32,10 +32,11 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, _is_unknown
 
-from ..decide.eni_config import ENI_CONF_KEY
+from ..decide.facts import ENI_CONF_KEY
 from .context import PolicyContext, config_schema_properties, context_from_stack_config, with_policy_config
 from .model import ADVISORY, UNKNOWN, PlanResource
-from .rules import RULES, Rule, is_eni_config_patch
+from .plan_readers import writes_eni_config
+from .rules import RULES, Rule
 
 RETAIN_NOT_VISIBLE = (
     "the engine does not pass retainOnDelete to policy packs (pulumi_policy 1.21 PolicyResourceOptions has "
@@ -93,7 +94,7 @@ def engine_context() -> PolicyContext:
 def _not_applicable_reason(rule: Rule, resource: PlanResource) -> Optional[str]:
     if (
         rule.name == "eni-conf-retained"
-        and is_eni_config_patch(resource)
+        and writes_eni_config(resource)
         and isinstance(resource.props.get("data"), Mapping)
         and ENI_CONF_KEY in resource.props["data"]
         and "retainOnDelete" not in resource.options

@@ -13,14 +13,18 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from terway_stack.act import configmap_writes as cw
 from terway_stack.act import eni_config_writer as w
 from tests.engine_pickling import engine_pickle, engine_unpickle, in_fresh_interpreter
+from terway_stack.act import kube
+from terway_stack.act import policy_keys_writes as pw
+from terway_stack.decide import facts
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
 
 def policy_props(**over):
     base = {
-        "kind": w.KIND, "role": w.ROLE_POLICY, "namespace": "kube-system", "configMap": "eni-config",
+        "kind": facts.ENI_CONFIG_WRITER_KIND, "role": facts.POLICY_KEYS_ROLE, "namespace": "kube-system", "configMap": "eni-config",
         "fieldManager": w.POLICY_MANAGER, "data": {"felix_relay_service": "calico-typha"},
         "networkPolicyMode": "typha", "observed": {}, "kubeconfig": UNREACHABLE_KUBECONFIG,
     }
@@ -29,7 +33,7 @@ def policy_props(**over):
 
 def eni_props(**over):
     base = {
-        "kind": w.KIND, "role": w.ROLE_ENI_CONF, "namespace": "kube-system", "configMap": "eni-config",
+        "kind": facts.ENI_CONFIG_WRITER_KIND, "role": facts.ENI_CONF_ROLE, "namespace": "kube-system", "configMap": "eni-config",
         "fieldManager": w.ENI_CONF_MANAGER, "data": {"eni_conf": '{"vswitches": {}}'},
         "wantedVSwitches": {"cn-shanghai-f": ["vsw-new"]}, "kubeconfig": UNREACHABLE_KUBECONFIG,
     }
@@ -104,13 +108,13 @@ def state(after, held=(), recorded=False, prior=None):
 
 
 def test_delete_from_typha_removes_our_relay_only_while_it_is_ours():
-    ops = w.release_ops("typha", state({"felix_relay_service": "calico-typha"}), {"felix_relay_service": "calico-typha"})
+    ops = pw.release_ops("typha", state({"felix_relay_service": "calico-typha"}), {"felix_relay_service": "calico-typha"})
     assert ops == [
         {"op": "test", "path": "/data/felix_relay_service", "value": "calico-typha"},
         {"op": "remove", "path": "/data/felix_relay_service"},
     ]
-    assert w.release_ops("typha", state({}), {"felix_relay_service": "someone-elses-typha"}) == []
-    assert w.release_ops("direct", state({}), {"felix_relay_service": "calico-typha"}) == []
+    assert pw.release_ops("typha", state({}), {"felix_relay_service": "someone-elses-typha"}) == []
+    assert pw.release_ops("direct", state({}), {"felix_relay_service": "calico-typha"}) == []
 
 
 @pytest.mark.parametrize(
@@ -126,12 +130,12 @@ def test_delete_from_typha_removes_our_relay_only_while_it_is_ours():
 )
 def test_delete_restores_disable_network_policy_from_before_the_stack(prior, held_value, live, ops):
     previous = state({"disable_network_policy": held_value}, held=["disable_network_policy"], recorded=True, prior=prior)
-    assert w.release_ops("disabled", previous, {"disable_network_policy": live}) == ops
+    assert pw.release_ops("disabled", previous, {"disable_network_policy": live}) == ops
 
 
 def test_nothing_recorded_means_nothing_restored():
     previous = state({"disable_network_policy": "false"}, held=[], recorded=False)
-    assert w.release_ops("direct", previous, {"disable_network_policy": "false"}) == []
+    assert pw.release_ops("direct", previous, {"disable_network_policy": "false"}) == []
 
 
 def test_policy_state_round_trips_through_outputs():
@@ -141,11 +145,11 @@ def test_policy_state_round_trips_through_outputs():
 
 def test_changed_since_read_names_each_moved_key():
     observed = {"felix_relay_service": "calico-typha"}
-    assert w.changed_since_read({"felix_relay_service": "calico-typha"}, observed) == []
-    assert w.changed_since_read({"felix_relay_service": "x", "disable_network_policy": "true"}, observed) == [
+    assert pw.changed_since_read({"felix_relay_service": "calico-typha"}, observed) == []
+    assert pw.changed_since_read({"felix_relay_service": "x", "disable_network_policy": "true"}, observed) == [
         "felix_relay_service", "disable_network_policy"
     ]
-    assert w.changed_since_read({"felix_relay_service": "x"}, rpc.UNKNOWN) == []
+    assert pw.changed_since_read({"felix_relay_service": "x"}, rpc.UNKNOWN) == []
 
 
 def test_owned_keys_reads_apply_entries_of_one_manager():
@@ -159,15 +163,15 @@ def test_owned_keys_reads_apply_entries_of_one_manager():
 
 
 def test_json_pointer_escapes_key_names():
-    assert w.data_path("10-terway.conf") == "/data/10-terway.conf"
-    assert w.data_path("a/b~c") == "/data/a~1b~0c"
+    assert cw.data_path("10-terway.conf") == "/data/10-terway.conf"
+    assert cw.data_path("a/b~c") == "/data/a~1b~0c"
 
 
 # --------------------------------------------------------------------------- secrets
 
 
 def test_unreachable_cluster_error_names_no_secret():
-    with pytest.raises(w.RolloutError) as caught:
+    with pytest.raises(kube.KubeError) as caught:
         w.PolicyKeysWriterProvider().create(policy_props())
     assert "cannot reach the Kubernetes API server" in str(caught.value)
     assert SECRET_TOKEN not in str(caught.value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pulumi.runtime import rpc
 
 from terway_stack.act import node_configs, preflight
+from terway_stack.decide import facts
 from terway_stack.decide.preflight import PreflightSettings
 from tests.engine_pickling import engine_copy
 
@@ -15,8 +16,8 @@ SETTINGS = PreflightSettings(mode="typha", daemon_sets=("terway-eniip",)).as_pro
 
 def test_nothing_is_read_while_the_kubeconfig_or_settings_are_unknown():
     for news in (
-        {"kind": preflight.KIND, "settings": SETTINGS, "kubeconfig": rpc.UNKNOWN},
-        {"kind": preflight.KIND, "settings": {**SETTINGS, "daemonSets": [rpc.UNKNOWN]}, "kubeconfig": "unused"},
+        {"kind": facts.PREFLIGHT_KIND, "settings": SETTINGS, "kubeconfig": rpc.UNKNOWN},
+        {"kind": facts.PREFLIGHT_KIND, "settings": {**SETTINGS, "daemonSets": [rpc.UNKNOWN]}, "kubeconfig": "unused"},
     ):
         inputs, failures = preflight.run_checks(news)
         assert failures == [] and inputs["warnings"] == [] and inputs["notes"] == []
@@ -24,7 +25,7 @@ def test_nothing_is_read_while_the_kubeconfig_or_settings_are_unknown():
 
 def test_an_unreadable_cluster_fails_without_echoing_the_kubeconfig():
     secret = "apiVersion: v1\nusers: [{name: u, user: {token: sekret-token-123}}]\n: : broken"
-    inputs, [failure] = preflight.run_checks({"kind": preflight.KIND, "settings": SETTINGS, "kubeconfig": secret})
+    inputs, [failure] = preflight.run_checks({"kind": facts.PREFLIGHT_KIND, "settings": SETTINGS, "kubeconfig": secret})
     assert failure.property == ""  # the engine prints an input's value next to a named property
     assert failure.reason.startswith("preflight cannot read the cluster: kubeconfig")
     assert "sekret-token-123" not in failure.reason
@@ -32,7 +33,7 @@ def test_an_unreadable_cluster_fails_without_echoing_the_kubeconfig():
 
 def test_changed_results_are_a_change_so_outputs_never_hold_stale_warnings():
     provider = preflight.PreflightCheckProvider()
-    olds = {"kind": preflight.KIND, "settings": SETTINGS, "kubeconfig": "k", "warnings": ["a"], "notes": []}
+    olds = {"kind": facts.PREFLIGHT_KIND, "settings": SETTINGS, "kubeconfig": "k", "warnings": ["a"], "notes": []}
     assert not provider.diff("preflight", olds, dict(olds)).changes
     assert provider.diff("preflight", olds, {**olds, "warnings": []}).changes
     assert provider.diff("preflight", olds, {**olds, "settings": {**SETTINGS, "mode": "direct"}}).changes

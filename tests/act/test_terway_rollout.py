@@ -13,15 +13,17 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from terway_stack.act import kube
 from terway_stack.act import terway_rollout as tr
 from tests.engine_pickling import engine_pickle, engine_unpickle, in_fresh_interpreter
+from terway_stack.decide import facts
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
 
 def props(**over):
     base = {
-        "kind": tr.KIND,
-        "restartMethod": tr.RESTART_METHOD,
+        "kind": facts.ROLLOUT_KIND,
+        "restartMethod": facts.ROLLOUT_METHOD,
         "daemonSet": "terway-eniip",
         "namespace": "kube-system",
         "trigger": "t1",
@@ -170,7 +172,7 @@ def test_delete_in_change_mode_does_nothing():
 
 def test_update_with_changed_trigger_does_try_the_cluster():
     # Counter-check of the tests above: the same bogus kubeconfig does fail once a restart is due.
-    with pytest.raises(tr.RolloutError):
+    with pytest.raises(kube.KubeError):
         tr.TerwayRolloutProvider().update("id", outputs(), props(trigger="t2", timeoutSeconds=1.0))
 
 
@@ -198,8 +200,8 @@ def test_check_reports_each_bad_input():
     ],
 )
 def test_kubeconfig_errors_never_echo_the_kubeconfig(text):
-    with pytest.raises(tr.RolloutError) as err:
-        with tr.kube_client(text):
+    with pytest.raises(kube.KubeError) as err:
+        with kube.kube_client(text, facts.ROLLOUT_USER_AGENT):
             pass
     assert SECRET_TOKEN not in str(err.value) and "s3cr3t" not in str(err.value)
     # No chained exception: Pulumi sends the whole traceback to the user.
@@ -207,7 +209,7 @@ def test_kubeconfig_errors_never_echo_the_kubeconfig(text):
 
 
 def test_unreachable_cluster_error_does_not_echo_the_kubeconfig():
-    with pytest.raises(tr.RolloutError) as err:
+    with pytest.raises(kube.KubeError) as err:
         tr.restart_and_wait(UNREACHABLE_KUBECONFIG, "kube-system", "terway-eniip", "t", 1)
     assert SECRET_TOKEN not in str(err.value)
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from terway_stack.decide import eni_conf_codec as codec
 from terway_stack.decide import eni_config as eni
 from terway_stack.decide import strict_json
 from terway_stack.decide.problems import InputError
@@ -114,7 +115,7 @@ def eni_conf_texts(draw):
         else:
             value_src, value = draw(spelled_object(spelled_zone_lists(), keys=st.sampled_from(ZONES)))
         required.append((key_src, key, value_src, value))
-    keys = st.sampled_from(FIELD_NAMES) | st.text(string_chars, max_size=6).filter(lambda k: eni._go_field_fold(k) != "vswitches")
+    keys = st.sampled_from(FIELD_NAMES) | st.text(string_chars, max_size=6).filter(lambda k: codec._go_field_fold(k) != "vswitches")
     source, value = draw(spelled_object(json_values, keys=keys, required=required))
     return draw(blanks) + source + draw(blanks), value
 
@@ -143,7 +144,7 @@ def outside_vswitches(text: str, merged: str) -> tuple[str, str]:
 @given(conf=eni_conf_texts(), wanted=wanted_maps)
 def test_every_byte_outside_vswitches_is_kept(conf, wanted):
     text, _ = conf
-    merged = eni.merge_eni_conf(text, wanted)
+    merged = codec.merge_eni_conf(text, wanted)
     before, after = outside_vswitches(text, merged)
     assert after == before
 
@@ -152,7 +153,7 @@ def test_every_byte_outside_vswitches_is_kept(conf, wanted):
 @given(conf=eni_conf_texts(), wanted=wanted_maps)
 def test_merged_text_is_strict_json_holding_the_same_values_plus_the_ids(conf, wanted):
     text, value = conf
-    merged = eni.merge_eni_conf(text, wanted)
+    merged = codec.merge_eni_conf(text, wanted)
     strict_json.parse(merged)  # Go's rules, no duplicate keys
     result = json.loads(merged)
     assert {k: v for k, v in result.items() if k != "vswitches"} == {k: v for k, v in value.items() if k != "vswitches"}
@@ -169,9 +170,9 @@ def test_merged_text_is_strict_json_holding_the_same_values_plus_the_ids(conf, w
 @given(conf=eni_conf_texts(), wanted=wanted_maps)
 def test_merge_is_idempotent_and_deterministic(conf, wanted):
     text, _ = conf
-    once = eni.merge_eni_conf(text, wanted)
-    assert eni.merge_eni_conf(once, wanted) is once
-    assert eni.merge_eni_conf(text, dict(reversed(list(wanted.items())))) == once
+    once = codec.merge_eni_conf(text, wanted)
+    assert codec.merge_eni_conf(once, wanted) is once
+    assert codec.merge_eni_conf(text, dict(reversed(list(wanted.items())))) == once
 
 
 @settings(max_examples=80, deadline=None)
@@ -200,7 +201,7 @@ RUNBOOK = """{
 
 
 def test_the_runbook_document_changes_on_the_vswitches_line_only():
-    merged = eni.merge_eni_conf(RUNBOOK, {"cn-shanghai-f": ["vsw-BBB"]})
+    merged = codec.merge_eni_conf(RUNBOOK, {"cn-shanghai-f": ["vsw-BBB"]})
     changed = [(a, b) for a, b in zip(RUNBOOK.splitlines(), merged.splitlines()) if a != b]
     assert changed == [('"vswitches": {"cn-shanghai-f":["vsw-AAA"]},', '"vswitches": {"cn-shanghai-f":["vsw-AAA", "vsw-BBB"]},')]
     assert len(merged.splitlines()) == len(RUNBOOK.splitlines())
@@ -208,21 +209,21 @@ def test_the_runbook_document_changes_on_the_vswitches_line_only():
 
 def test_a_new_zone_and_an_inserted_key_follow_the_documents_own_separators():
     pretty = '{\n    "max_pool_size": 5,\n    "min_pool_size": 0\n}'
-    assert eni.merge_eni_conf(pretty, {"cn-shanghai-g": ["vsw-g"]}) == (
+    assert codec.merge_eni_conf(pretty, {"cn-shanghai-g": ["vsw-g"]}) == (
         '{\n    "max_pool_size": 5,\n    "min_pool_size": 0,\n    "vswitches": {"cn-shanghai-g": ["vsw-g"]}\n}'
     )
     compact = '{"max_pool_size":5,"vswitches":{"cn-shanghai-f":["vsw-a"]}}'
-    assert eni.merge_eni_conf(compact, {"cn-shanghai-g": ["vsw-g"]}) == (
+    assert codec.merge_eni_conf(compact, {"cn-shanghai-g": ["vsw-g"]}) == (
         '{"max_pool_size":5,"vswitches":{"cn-shanghai-f":["vsw-a"],"cn-shanghai-g":["vsw-g"]}}'
     )
     expanded = '{"vswitches": {\n  "cn-shanghai-f": [\n    "vsw-a"\n  ]\n}}'
-    assert eni.merge_eni_conf(expanded, {"cn-shanghai-f": ["vsw-b"]}) == (
+    assert codec.merge_eni_conf(expanded, {"cn-shanghai-f": ["vsw-b"]}) == (
         '{"vswitches": {\n  "cn-shanghai-f": [\n    "vsw-a",\n    "vsw-b"\n  ]\n}}'
     )
 
 
 def test_null_vswitches_is_replaced_in_place():
-    assert eni.merge_eni_conf('{"vswitches": null, "b": 1}', {"cn-shanghai-f": ["vsw-a"]}) == (
+    assert codec.merge_eni_conf('{"vswitches": null, "b": 1}', {"cn-shanghai-f": ["vsw-a"]}) == (
         '{"vswitches": {"cn-shanghai-f": ["vsw-a"]}, "b": 1}'
     )
 
@@ -265,11 +266,11 @@ def test_text_terway_cannot_read_is_refused_naming_the_key(text, path, reason):
 
 def test_the_same_checks_guard_the_live_read_even_when_nothing_is_missing():
     with pytest.raises(InputError, match="appears twice"):
-        eni.merge_eni_conf('{"vswitches": {"cn-shanghai-f": ["vsw-a"]}, "vswitches": {"cn-shanghai-f": ["vsw-a"]}}',
+        codec.merge_eni_conf('{"vswitches": {"cn-shanghai-f": ["vsw-a"]}, "vswitches": {"cn-shanghai-f": ["vsw-a"]}}',
                            {"cn-shanghai-f": ["vsw-a"]})
 
 
 @pytest.mark.parametrize("spelling", ["1e1", "-0", "1.0", "1E+1", "0.1", "1e-400", "12345678901234567890123"])
 def test_numbers_keep_their_spelling(spelling):
     text = '{"min_pool_size": ' + spelling + "}"
-    assert eni.merge_eni_conf(text, {"cn-shanghai-f": ["vsw-a"]}).startswith(text[:-1] + ", ")
+    assert codec.merge_eni_conf(text, {"cn-shanghai-f": ["vsw-a"]}).startswith(text[:-1] + ", ")

@@ -7,7 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from terway_stack.decide import eni_conf_codec as codec
 from terway_stack.decide import eni_config as eni
+from terway_stack.decide import facts
+from terway_stack.decide import policy_keys as pk
 from terway_stack.decide.problems import InputError
 
 ZONES = ["cn-shanghai-f", "cn-shanghai-g", "cn-hangzhou-k"]
@@ -59,14 +62,14 @@ def render(conf: dict) -> str:
 @settings(max_examples=300, deadline=None)
 @given(conf=eni_confs(), wanted=zone_lists)
 def test_merge_is_idempotent(conf, wanted):
-    once = eni.merge_eni_conf(render(conf), wanted)
-    assert eni.merge_eni_conf(once, wanted) == once
+    once = codec.merge_eni_conf(render(conf), wanted)
+    assert codec.merge_eni_conf(once, wanted) == once
 
 
 @settings(max_examples=300, deadline=None)
 @given(conf=eni_confs(), wanted=zone_lists)
 def test_merge_keeps_every_unmanaged_key_exactly(conf, wanted):
-    merged = json.loads(eni.merge_eni_conf(render(conf), wanted))
+    merged = json.loads(codec.merge_eni_conf(render(conf), wanted))
     assert list(merged)[: len(conf)] == list(conf)  # key order kept; vswitches may be appended
     for key, value in conf.items():
         if key != "vswitches":
@@ -76,7 +79,7 @@ def test_merge_keeps_every_unmanaged_key_exactly(conf, wanted):
 @settings(max_examples=300, deadline=None)
 @given(conf=eni_confs(), wanted=zone_lists)
 def test_merge_keeps_existing_ids_first_in_order_and_adds_each_wanted_id_once(conf, wanted):
-    merged = json.loads(eni.merge_eni_conf(render(conf), wanted)).get("vswitches") or {}
+    merged = json.loads(codec.merge_eni_conf(render(conf), wanted)).get("vswitches") or {}
     before = conf.get("vswitches") or {}
     for zone, ids in before.items():
         assert merged[zone][: len(ids)] == ids
@@ -88,19 +91,19 @@ def test_merge_keeps_existing_ids_first_in_order_and_adds_each_wanted_id_once(co
 @settings(max_examples=100, deadline=None)
 @given(conf=eni_confs(), wanted=zone_lists)
 def test_merge_output_is_deterministic(conf, wanted):
-    assert eni.merge_eni_conf(render(conf), wanted) == eni.merge_eni_conf(render(conf), dict(reversed(list(wanted.items()))))
+    assert codec.merge_eni_conf(render(conf), wanted) == codec.merge_eni_conf(render(conf), dict(reversed(list(wanted.items()))))
 
 
 def test_nothing_missing_returns_the_live_string_byte_for_byte():
     live = '{"vswitches":{"cn-shanghai-f":["vsw-a","vsw-b"]},   "max_pool_size": 5}'
-    assert eni.merge_eni_conf(live, {"cn-shanghai-f": ["vsw-b"]}) is live
+    assert codec.merge_eni_conf(live, {"cn-shanghai-f": ["vsw-b"]}) is live
 
 
 def test_merge_into_the_ack_default_shape():
     live = json.dumps(
         {"version": "1", "max_pool_size": 5, "vswitches": {"cn-shanghai-f": ["vsw-old"]}, "eni_tags": {"ack.aliyun.com": "c1"}, "eni_cap_ratio": 0.5}
     )
-    merged = json.loads(eni.merge_eni_conf(live, {"cn-shanghai-f": ["vsw-new"], "cn-shanghai-g": ["vsw-g"]}))
+    merged = json.loads(codec.merge_eni_conf(live, {"cn-shanghai-f": ["vsw-new"], "cn-shanghai-g": ["vsw-g"]}))
     assert merged == {
         "version": "1",
         "max_pool_size": 5,
@@ -111,7 +114,7 @@ def test_merge_into_the_ack_default_shape():
 
 
 def test_merge_creates_the_map_when_absent_and_unicode_survives():
-    merged = eni.merge_eni_conf('{"备注": "生产", "max_pool_size": 25}', {"cn-shanghai-f": ["vsw-a"]})
+    merged = codec.merge_eni_conf('{"备注": "生产", "max_pool_size": 25}', {"cn-shanghai-f": ["vsw-a"]})
     assert '"备注": "生产"' in merged
     assert json.loads(merged)["vswitches"] == {"cn-shanghai-f": ["vsw-a"]}
 
@@ -147,9 +150,9 @@ def test_eni_conf_is_not_even_parsed_when_vswitches_are_not_managed():
     ],
 )
 def test_policy_keys_per_mode_over_a_configmap_without_them(mode, keys):
-    assert eni.policy_keys(mode) == keys
-    assert eni.policy_keys(mode, {}) == keys
-    assert set(keys) <= set(eni.MANAGED_KEYS)
+    assert pk.policy_keys(mode) == keys
+    assert pk.policy_keys(mode, {}) == keys
+    assert set(keys) <= set(facts.MANAGED_KEYS)
 
 
 @pytest.mark.parametrize(
@@ -165,61 +168,61 @@ def test_policy_keys_per_mode_over_a_configmap_without_them(mode, keys):
     ],
 )
 def test_policy_keys_after_the_run(mode, live, after):
-    assert eni.policy_keys(mode, live) == after
+    assert pk.policy_keys(mode, live) == after
 
 
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="unknown network policy mode 'off'"):
-        eni.policy_keys("off")
+        pk.policy_keys("off")
 
 
 POLICY_VALUES = st.one_of(st.none(), st.sampled_from(["true", "false", "0", "", "1", " false ", "calico-typha", "other"]), st.text(max_size=8))
 
 
 def _live(relay, disable):
-    return {k: v for k, v in {eni.RELAY_KEY: relay, eni.DISABLE_POLICY_KEY: disable}.items() if v is not None}
+    return {k: v for k, v in {facts.RELAY_KEY: relay, facts.DISABLE_POLICY_KEY: disable}.items() if v is not None}
 
 
-def _apply(live: dict, write: eni.PolicyKeysWrite) -> dict:
+def _apply(live: dict, write: pk.PolicyKeysWrite) -> dict:
     """What the API server makes of the write: apply sets its keys; the JSON patch removes our relay."""
     result = {**live, **write.apply}
-    if write.remove_relay and result.get(eni.RELAY_KEY) == eni.TYPHA_SERVICE_NAME:
-        del result[eni.RELAY_KEY]
+    if write.remove_relay and result.get(facts.RELAY_KEY) == facts.TYPHA_SERVICE_NAME:
+        del result[facts.RELAY_KEY]
     return result
 
 
 @settings(max_examples=300, deadline=None)
-@given(mode=st.sampled_from(eni.NETWORK_POLICY_MODES), relay=POLICY_VALUES, disable=POLICY_VALUES,
-       held=st.lists(st.sampled_from(eni.POLICY_KEYS), unique=True))
+@given(mode=st.sampled_from(facts.NETWORK_POLICY_MODES), relay=POLICY_VALUES, disable=POLICY_VALUES,
+       held=st.lists(st.sampled_from(facts.POLICY_KEYS), unique=True))
 def test_policy_keys_write_properties(mode, relay, disable, held):
     live = _live(relay, disable)
-    write = eni.policy_keys_write(mode, live, held)
+    write = pk.policy_keys_write(mode, live, held)
     after = _apply(live, write)
-    assert {k: after.get(k) for k in eni.POLICY_KEYS if k in after} == write.after == eni.policy_keys(mode, live)
+    assert {k: after.get(k) for k in facts.POLICY_KEYS if k in after} == write.after == pk.policy_keys(mode, live)
     # Policy is on exactly in modes typha and direct, as Terway reads the key.
-    assert eni.policy_enabled(after.get(eni.DISABLE_POLICY_KEY)) is (mode != "disabled")
+    assert pk.policy_enabled(after.get(facts.DISABLE_POLICY_KEY)) is (mode != "disabled")
     # Felix is pointed at our Typha exactly in mode typha; someone else's relay is never removed.
-    assert (after.get(eni.RELAY_KEY) == eni.TYPHA_SERVICE_NAME) is (mode == "typha")
-    if mode != "typha" and relay not in (None, eni.TYPHA_SERVICE_NAME):
-        assert after[eni.RELAY_KEY] == relay
+    assert (after.get(facts.RELAY_KEY) == facts.TYPHA_SERVICE_NAME) is (mode == "typha")
+    if mode != "typha" and relay not in (None, facts.TYPHA_SERVICE_NAME):
+        assert after[facts.RELAY_KEY] == relay
     # Absent stays absent unless policy must be turned off.
     if disable is None and mode != "disabled":
-        assert eni.DISABLE_POLICY_KEY not in after
+        assert facts.DISABLE_POLICY_KEY not in after
     # A value that already turns policy on is not rewritten in typha/direct.
-    if mode != "disabled" and disable is not None and eni.policy_enabled(disable):
-        assert after[eni.DISABLE_POLICY_KEY] == disable
+    if mode != "disabled" and disable is not None and pk.policy_enabled(disable):
+        assert after[facts.DISABLE_POLICY_KEY] == disable
     # Only the stack's keys are ever written.
-    assert set(write.apply) <= set(eni.POLICY_KEYS)
+    assert set(write.apply) <= set(facts.POLICY_KEYS)
 
 
 def test_a_held_disable_key_stays_held_after_it_was_written():
     # Mode disabled wrote "true"; back in typha it writes "false" and keeps holding the key after.
-    first = eni.policy_keys_write("typha", {"disable_network_policy": "true"})
+    first = pk.policy_keys_write("typha", {"disable_network_policy": "true"})
     assert first.apply == {"felix_relay_service": "calico-typha", "disable_network_policy": "false"}
-    again = eni.policy_keys_write("typha", {"disable_network_policy": "false"}, held=sorted(first.apply))
+    again = pk.policy_keys_write("typha", {"disable_network_policy": "false"}, held=sorted(first.apply))
     assert again.apply == first.apply
     # Never held and already on: not taken.
-    assert eni.policy_keys_write("typha", {"disable_network_policy": "false"}).apply == {"felix_relay_service": "calico-typha"}
+    assert pk.policy_keys_write("typha", {"disable_network_policy": "false"}).apply == {"felix_relay_service": "calico-typha"}
 
 
 @pytest.mark.parametrize(
@@ -234,12 +237,15 @@ def test_a_held_disable_key_stays_held_after_it_was_written():
     ],
 )
 def test_restore_disable_policy(prior, held, live, expected):
-    assert eni.restore_disable_policy(prior, held, live) == expected
+    assert pk.restore_disable_policy(prior, held, live) == expected
 
 
-@pytest.mark.parametrize("value, enabled", [(None, True), ("false", True), ("0", True), ("", True), ("true", False), ("1", False), ("yes", False)])
+@pytest.mark.parametrize("value, enabled", [
+    (None, True), ("false", True), ("0", True), ("", True), ("true", False), ("1", False), ("yes", False),
+    ("false\n", False), (" 0", False), ("false\x1f", False),  # Terway compares exactly: these turn policy off
+])
 def test_disable_network_policy_is_read_like_terway_reads_it(value, enabled):
-    assert eni.policy_enabled(value) is enabled
+    assert pk.policy_enabled(value) is enabled
 
 
 def test_trigger_changes_exactly_when_an_effective_value_changes():
@@ -261,14 +267,14 @@ def test_per_node_configs_that_override_a_zone_must_carry_the_new_id():
         "other-zone": {"eni_conf": '{"vswitches": {"cn-shanghai-g": ["vsw-g"]}}'},
         "no-eni-conf": {"something": "else"},
     }
-    problems = eni.per_node_config_gaps(configs, {"cn-shanghai-f": ["vsw-new"]})
+    problems = codec.per_node_config_gaps(configs, {"cn-shanghai-f": ["vsw-new"]})
     assert [p.path for p in problems] == ["kube-system/big-nodes:eni_conf.vswitches.cn-shanghai-f"]
     assert "without vsw-new" in problems[0].message and "terway-config=big-nodes" in problems[0].message
 
 
 def test_malformed_per_node_config_names_that_configmap():
     with pytest.raises(InputError) as caught:
-        eni.per_node_config_gaps({"broken": {"eni_conf": "{"}}, {"cn-shanghai-f": ["vsw-new"]})
+        codec.per_node_config_gaps({"broken": {"eni_conf": "{"}}, {"cn-shanghai-f": ["vsw-new"]})
     assert str(caught.value).startswith("kube-system/broken:eni_conf: is not valid JSON")
 
 
@@ -283,7 +289,7 @@ def test_malformed_per_node_config_names_that_configmap():
     ],
 )
 def test_relay_is_reported_useless_where_felix_is_not_the_policy_engine(daemon_sets, data, expected):
-    reasons = eni.relay_ineffective_reasons(daemon_sets, data)
+    reasons = pk.relay_ineffective_reasons(daemon_sets, data)
     assert len(reasons) == len(expected)
     for reason, word in zip(reasons, expected):
         assert word in reason

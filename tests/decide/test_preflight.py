@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terway_stack.decide import eni_config as eni
+from terway_stack.decide import policy_keys as pk
 from terway_stack.decide import preflight as pf
 from terway_stack.decide.typha_compat import TERWAY_CALICO_CRDS, typha_access_checks
 
@@ -227,12 +227,12 @@ def test_unknown_felix_version_and_no_policy_container_warn():
 
 def test_ebpf_policy_provider_makes_the_relay_ineffective():
     conf = {"cniVersion": "0.4.0", "type": "terway", "network_policy_provider": "ebpf"}
-    reasons = eni.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": json.dumps(conf)})
+    reasons = pk.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": json.dumps(conf)})
     assert reasons == ["10-terway.conf sets network_policy_provider ebpf: policy is enforced by Cilium, Felix does not run"]
     listed = {"plugins": [{"type": "terway", "network_policy_provider": "ebpf"}, {"type": "cilium-cni"}]}
-    assert len(eni.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conflist": json.dumps(listed)})) == 1
+    assert len(pk.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conflist": json.dumps(listed)})) == 1
     iptables = {**conf, "network_policy_provider": "iptables"}
-    assert eni.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": json.dumps(iptables)}) == []
+    assert pk.relay_ineffective_reasons(["terway-eniip"], {"10-terway.conf": json.dumps(iptables)}) == []
 
 
 # --------------------------------------------------------------------------- issue 10 §1: someone else's relay
@@ -282,7 +282,7 @@ def test_switching_policy_on_needs_confirmation_and_says_how_many_policies(live,
     assert pf.preflight(settings(mode, confirm_network_policy_enforcement=True), facts(cm, count=7)).problems == []
 
 
-@pytest.mark.parametrize("live", [None, "false", "0", "", " false "])
+@pytest.mark.parametrize("live", [None, "false", "0", ""])  # " false " is off: Terway compares exactly
 def test_policy_already_on_or_mode_disabled_needs_no_confirmation(live):
     data = {} if live is None else {"disable_network_policy": live}
     cm = configmap(data)

@@ -158,7 +158,7 @@ def test_objects_are_listed_in_declaration_order():
 
 
 def test_await_is_never_skipped():
-    # The eni-config patch waits on this Deployment being ready; skipAwait would break that ordering.
+    # The eni-config writers wait on this Deployment being ready; skipAwait would break that ordering.
     for manifest in render_typha(prod_settings()).objects():
         assert "pulumi.com/skipAwait" not in manifest["metadata"]["annotations"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from terway_stack.decide.preflight import PENDING_ID
+from terway_stack.decide.facts import PENDING_ID
 
 from .stacks import PODS_WITH_SNAT_TABLE, declare, stack_config
 

@@ -1,19 +1,12 @@
-"""`python -m terway_stack plan` run as users run it: a subprocess of the real entry point."""
+"""`python -m terway_stack plan` run as users run it: a process of the real entry point (tests/cli_runs.py)."""
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli_runs import ROOT, run_module
+
+__all__ = ["ROOT", "plan"]
 
 
-def plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "terway_stack", "plan", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )
+def plan(*args: str, fresh: bool = False) -> subprocess.CompletedProcess:
+    return run_module("terway_stack", "plan", *args, fresh=fresh)

@@ -56,7 +56,7 @@ def test_capacity_table_says_what_it_could_not_compute_without_the_files():
     "flag, text, message",
     [
         ("--nodes", '{"kind": "List"}', "nodes.txt: items: missing: expected the output of `kubectl get nodes -o json`"),
-        ("--nodes", "{not yaml: [", "nodes.txt: is not readable YAML or JSON"),
+        ("--nodes", "{not yaml: [", "nodes.txt: is not valid YAML"),
         ("--vswitches", "vsw-a: {zone: cn-shanghai-f, availableIps: -1}", "vswitches.txt: vsw-a.availableIps: must be a whole number >= 0"),
         ("--vswitches", "subnet-1: {zone: cn-shanghai-f, availableIps: 1}", "vswitches.txt: subnet-1: is not a vSwitch id"),
         ("--instance-types", "ecs.x: {eniQuantity: true, privateIpsPerEni: 2}", "types.txt: ecs.x.eniQuantity: must be a whole number >= 1"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from terway_stack.decide.facts import EXIT_INTERNAL
 from terway_stack.plan.pr_check import (
-    EXIT_CRASHED,
     PROGRAM_WIDE,
     StackPlan,
     exit_code,
@@ -22,6 +21,7 @@ from terway_stack.plan.pr_check import (
     stacks_to_preview,
     summary,
 )
+from tests.cli_runs import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ["dev", "prod"]
@@ -83,16 +83,13 @@ def test_preview_set_is_every_stack_on_a_program_change_else_the_changed_stack_f
 def test_changed_stacks_prints_a_github_output_line(tmp_path):
     changed = tmp_path / "changed.txt"
     changed.write_text("Pulumi.prod.yaml\nREADME.md\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "terway_stack.plan.pr_check", "changed-stacks", str(changed), "--project-dir", str(ROOT)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )
+    result = run_module("terway_stack.plan.pr_check", "changed-stacks", str(changed), "--project-dir", str(ROOT), timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == 'stacks=["prod"]\n'
 
 
 @pytest.mark.parametrize(
-    "codes, expected", [([0, 0], 0), ([0, 1], 1), ([1, 2], 2), ([0, 2], 2), ([0, 137], EXIT_CRASHED), ([2, -9], EXIT_CRASHED), ([], 0)]
+    "codes, expected", [([0, 0], 0), ([0, 1], 1), ([1, 2], 2), ([0, 2], 2), ([0, 137], EXIT_INTERNAL), ([2, -9], EXIT_INTERNAL), ([], 0)]
 )
 def test_any_non_zero_plan_fails_the_check(codes, expected):
     assert exit_code([StackPlan(f"s{i}", code, "", "") for i, code in enumerate(codes)]) == expected
@@ -107,10 +104,9 @@ def test_summary_shows_a_failed_plans_message_in_a_block_it_cannot_close():
 def plan_all(project: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
     step_summary = tmp_path / "step-summary.md"
     step_summary.write_text("earlier step\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "terway_stack.plan.pr_check", "plan-all", "--project-dir", str(project), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "GITHUB_STEP_SUMMARY": str(step_summary)},
+    result = run_module(
+        "terway_stack.plan.pr_check", "plan-all", "--project-dir", str(project), *extra,
+        env={"GITHUB_STEP_SUMMARY": str(step_summary)}, timeout=600,
     )
     return result, step_summary.read_text()
 

@@ -16,7 +16,10 @@ from terway_stack.policies import (
     has_mandatory,
     with_policy_config,
 )
-from terway_stack.policies.rules import effective_mode, image_tag, kubernetes_minor, registry_region
+from terway_stack.decide.live_objects import image_tag
+from terway_stack.decide.config_types import kubernetes_minor
+from terway_stack.policies.checks import effective_mode
+from terway_stack.policies.plan_readers import registry_region
 
 from . import stacks as s
 from .cases import CASES, QUIET
