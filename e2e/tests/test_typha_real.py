@@ -120,7 +120,7 @@ def test_2_real_typha_serves_relay_clients_found_through_the_endpoints(cp, appli
     assert typha.terminate() < grace
 
 
-def test_3_typha_deleted_by_hand_is_said_at_preview_and_recreated_first_at_up(cp, pulumi, applied):
+def test_3_typha_deleted_by_hand_is_said_at_preview_and_recreated_first_by_up_refresh(cp, pulumi, applied):
     assert cp.core().read_namespaced_config_map("eni-config", NS).data["felix_relay_service"] == "calico-typha"
     cp.apps().delete_namespaced_deployment("calico-typha", NS)
     since = cp.audit_offset()
@@ -129,8 +129,9 @@ def test_3_typha_deleted_by_hand_is_said_at_preview_and_recreated_first_at_up(cp
     assert (
         "Deployment kube-system/calico-typha not found while felix_relay_service points Felix at calico-typha"
     ) in text, text
+    assert "Run `pulumi up --refresh`" in text, text
     since = cp.audit_offset()
-    pulumi("up", "--yes", "--skip-preview")
+    pulumi("up", "--refresh", "--yes", "--skip-preview")
     deployment = cp.apps().read_namespaced_deployment("calico-typha", NS)
     assert deployment.status.ready_replicas == deployment.spec.replicas
     writes = [ev for ev in cp.write_events(since, user=cp.admin_user)]

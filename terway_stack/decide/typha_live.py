@@ -6,8 +6,9 @@ Read at every preview and up (act/typha_live.py), before the Typha objects are d
   created, as runbook 002 does; one the stack created before stays the stack's;
 - Typha deleted by hand while felix_relay_service still points Felix at it: Pulumi's state still
   lists the objects, so without this a preview says "unchanged" and Felix keeps looking for a Typha
-  that is gone. The missing objects get an annotation, which makes the next `up` apply them again
-  (a server-side apply creates what is missing), and Felix's relay waits for that Typha to be ready.
+  that is gone. The preview warns, naming the objects, and says how to recreate them: `pulumi up
+  --refresh` drops them from the state and creates them again (pulumi-kubernetes cannot update an
+  object that is gone: it reads the live object first, measured with the real provider).
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from typing import Optional, Sequence
 # The stack's CRD field manager (decide/typha_manifests.CRD_FIELD_MANAGER); earlier versions of the
 # stack applied it as pulumi-kubernetes' own pulumi-kubernetes-<suffix>.
 OUR_FIELD_MANAGERS = ("terway-stack-typha", "pulumi-kubernetes")
-RECREATE_ANNOTATION = "terway-stack/recreated"
-RECREATE_REASON = "deleted while felix_relay_service pointed Felix at it"
 
 
 @dataclass(frozen=True)
@@ -61,5 +60,6 @@ def recreate_warning(missing: Sequence[str], service: str, namespace: str) -> st
     objects = ", ".join(f"{kind} {namespace}/{service}" for kind in missing)
     return (
         f"{objects} not found while felix_relay_service points Felix at {service}: Felix has no Typha to talk to. "
-        "This up applies them again before Felix's relay is written or Terway restarts"
+        "Run `pulumi up --refresh`: the refresh drops them from Pulumi's state and the up creates them again, "
+        "waiting for Typha to be ready before anything that depends on it"
     )

@@ -19,8 +19,6 @@ import pulumi_kubernetes as k8s
 from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.settings import StackSettings
 from ..decide.typha_live import (
-    RECREATE_ANNOTATION,
-    RECREATE_REASON,
     TyphaLive,
     bgppeer_crd_note,
     bgppeer_crd_plan,
@@ -89,13 +87,7 @@ class TyphaRelay(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=self._depends_on, **extra)
 
     def _body(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
-        body = _body(manifest)
-        if manifest["kind"] in self._recreate:
-            # A changed input makes `up` apply the object again; a server-side apply creates it.
-            metadata = {**body["metadata"]}
-            metadata["annotations"] = {**metadata.get("annotations", {}), RECREATE_ANNOTATION: RECREATE_REASON}
-            body["metadata"] = metadata
-        return body
+        return _body(manifest)
 
     def _declare(self, manifests: TyphaManifests) -> None:
         self.crd = None
