@@ -9,10 +9,12 @@ BIN := $(VENV)/bin
 .PHONY: venv plan test e2e engine bench clean
 
 # The virtualenv Pulumi.yaml names; reinstalled whenever a pin changes.
+# Quiet (`@`, messages on stderr): `make plan ... > plan.md` must write the plan and nothing else.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	touch $@
+	@echo "make: creating $(VENV) with the pinned dependencies" >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >&2
+	@touch $@
 
 venv: $(VENV)/.installed
 
@@ -24,7 +26,7 @@ $(BIN)/actionlint: tools/actionlint/go.mod tools/actionlint/go.sum | $(VENV)/.in
 	cd tools/actionlint && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go build -trimpath -o $(abspath $@) github.com/rhysd/actionlint/cmd/actionlint
 
 plan: venv
-	$(BIN)/python -m terway_stack plan --stack $(STACK) --format $(FORMAT) $(if $(ENI_CONFIG),--eni-config $(ENI_CONFIG))
+	@$(BIN)/python -m terway_stack plan --stack $(STACK) --format $(FORMAT) $(if $(ENI_CONFIG),--eni-config $(ENI_CONFIG))
 
 test: venv $(BIN)/actionlint
 	$(BIN)/python -m pytest tests

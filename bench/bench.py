@@ -5,7 +5,8 @@
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
 (c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
-(d) N = 50 and 200 Felix agents, direct vs through a real Typha: added API-server watches, requests
+(d) `fleet up` of 3 to 5 stacks against the sum of their single `pulumi up`s (bench/fleet_bench.py).
+(e) N = 50 and 200 Felix agents, direct vs through a real Typha: added API-server watches, requests
     per identity, API-server RSS, time to in-sync; relay/direct ratios (bench/typha_load.py).
 
 Run with `make bench` (builds or reuses the engine first).
@@ -113,8 +114,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--agents", type=int, nargs="+", default=[50, 200], help="(d) Felix agents per phase")
-    parser.add_argument("--only", choices=("preview", "restart", "validation", "load"))
+    parser.add_argument("--agents", type=int, nargs="+", default=[50, 200], help="(e) Felix agents per phase")
+    parser.add_argument("--fleet", type=int, default=3, help="stacks in the fleet measurement (3 to 5)")
+    parser.add_argument("--only", choices=("preview", "restart", "validation", "fleet", "load"))
     args = parser.parse_args()
     if args.only in (None, "validation"):
         validation_ratios()
@@ -122,6 +124,10 @@ def main() -> None:
         preview_ratio(args.runs)
     if args.only in (None, "restart"):
         restart_ratios(args.nodes)
+    if args.only in (None, "fleet"):
+        from fleet_bench import fleet_ratio  # beside this script
+
+        fleet_ratio(args.fleet)
     if args.only in (None, "load"):
         load_ratios(args.agents)
 

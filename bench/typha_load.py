@@ -1,4 +1,4 @@
-"""(d) API-server load of N Felix agents, direct vs through a real Typha (issue 17).
+"""(e) API-server load of N Felix agents, direct vs through a real Typha (issue 17).
 
 One control plane (the e2e seed: Terway's RBAC and Calico CRDs, nodes with InternalIPs). The Typha
 objects the stack renders (decide.typha_manifests) are applied as they are, so kwok schedules the
@@ -111,7 +111,7 @@ def ratio(relay: float, direct: float) -> str:
 def print_phase(r: dict) -> None:
     terway = {who: n for who, n in r["requests"].items() if who.startswith(TERWAY_USER)}
     print(
-        f"(d) {r['mode']:>6} N={r['n']:>4}: in sync {r['in_sync']}/{r['n']} (p50 {r['p50_ms'] / 1000:.2f}s, max "
+        f"(e) {r['mode']:>6} N={r['n']:>4}: in sync {r['in_sync']}/{r['n']} (p50 {r['p50_ms'] / 1000:.2f}s, max "
         f"{r['max_ms'] / 1000:.2f}s), +{r['watches']} API-server watches, kube-apiserver RSS {r['rss_before']:.0f} -> "
         f"{r['rss_after']:.0f} MB, requests as terway {terway}"
     )

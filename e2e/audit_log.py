@@ -14,15 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
-# "create" requests that persist nothing: the API server answers a review in its response.
+# A review is a create the API server answers and stores nothing for (the preflight's
+# SelfSubjectAccessReviews and SubjectAccessReviews): never a write.
 REVIEW_RESOURCES = frozenset({
-    "subjectaccessreviews", "selfsubjectaccessreviews", "localsubjectaccessreviews", "selfsubjectrulesreviews",
+    "selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews", "localsubjectaccessreviews",
     "tokenreviews",
 })
-
-
-def persists_nothing(event: dict) -> bool:
-    return ((event.get("objectRef") or {}).get("resource") or "") in REVIEW_RESOURCES
 
 
 @dataclass
@@ -126,8 +123,10 @@ class AuditQueries:
         if f.user is not None and f.user not in self.users_seen():
             # An empty answer for a user who never made a request proves nothing: fail instead.
             raise ValueError(f"no request by user {f.user!r} in the audit log (users seen: {sorted(self.users_seen())})")
-        # Access reviews (the preflight's SubjectAccessReviews) are "create"s that write nothing.
-        return [ev for ev in self.audit_events(since) if event_matches(ev, f) and not persists_nothing(ev)]
+        return [
+            ev for ev in self.audit_events(since)
+            if event_matches(ev, f) and (ev.get("objectRef") or {}).get("resource") not in REVIEW_RESOURCES
+        ]
 
     def users_seen(self) -> set[str]:
         return {(ev.get("user") or {}).get("username", "") for ev in self.audit_events(0)}

@@ -1,8 +1,13 @@
-"""Entry point: `python -m terway_stack plan ...`."""
+"""Entry point: `python -m terway_stack plan ...` and `python -m terway_stack fleet preview|up|drift ...`."""
 import os
 import sys
 
-from .plan.cli import main
+if sys.argv[1:2] == ["fleet"]:
+    from .fleet.cli import main as fleet_main
+
+    sys.exit(fleet_main(sys.argv[2:]))
+
+from .plan.cli import main  # noqa: E402
 
 exit_code = main()
 sys.stdout.flush()

@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and t
 
 
 from e2e.ack_seed import terway_daemonset_manifest  # noqa: E402
-from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
+from e2e.controlplane import by_daemonset_controller  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
@@ -31,6 +31,7 @@ from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
 from terway_stack.decide.facts import PENDING_ID  # noqa: E402
 from terway_stack.decide.preflight import PreflightSettings, node_config_problems  # noqa: E402
+from terway_stack.decide.restarts import policy_baseline  # noqa: E402
 
 NODES = 20
 NS, DS = "kube-system", "terway-eniip"
@@ -50,6 +51,7 @@ def props(kubeconfig, **over):
         "restartOn": "change",
         "timeoutSeconds": 180.0,
         "kubeconfig": kubeconfig,
+        "writersChanged": [True],  # a writer changed eni-config in this run: a restart is due
     }
     base.update(over)
     return base
@@ -197,9 +199,11 @@ def test_release_mode_restarts_only_on_delete_and_a_retried_delete_does_not_rest
     updated = provider.update(created.id, created.outs, {**request, "trigger": "new-" + uuid.uuid4().hex})
     assert our_writes(cp, since) == [] and updated.outs["restarts"] == 0
 
+    # The baseline recorded ("new-...") is not what eni-config holds now: the release changed something.
     provider.delete(created.id, updated.outs)
     annotations, ds = live(cp)
-    assert annotations[tr.TRIGGER_ANNOTATION] == "release:" + updated.outs["trigger"]
+    data = cp.core().read_namespaced_config_map("eni-config", NS).data
+    assert annotations[tr.TRIGGER_ANNOTATION] == "release:" + policy_baseline(data)
     assert ds.status.updated_number_scheduled == NODES and ds.status.number_available == NODES
     provider.delete(created.id, updated.outs)  # e.g. destroy rerun after a timeout
     assert summary(our_writes(cp, since)) == [("patch", "daemonsets", DS)]

@@ -36,7 +36,11 @@ class EniConfigWriteError(Exception):
 
 class ConfigMapMissing(EniConfigWriteError):
     def __init__(self, namespace: str, name: str):
-        super().__init__(f"ConfigMap {namespace}/{name} not found: this cluster has no Terway eni-config")
+        super().__init__(
+            f"ConfigMap {namespace}/{name} not found: this cluster has no Terway eni-config; nothing was written "
+            "to it and Terway was not restarted. A Typha written by this run runs unused (Felix is not pointed at "
+            "it); restore eni-config and run `pulumi up` again"
+        )
 
 
 class Conflict(Exception):
@@ -78,6 +82,8 @@ def _patch(client: Any, namespace: str, name: str, body: Any, content_type: str,
         # i.e. the value changed since the read. Both mean: read again.
         if err.status in (409, 422):
             raise Conflict() from None
+        if err.status == 404:  # a JSON patch never creates: the ConfigMap is gone
+            raise ConfigMapMissing(namespace, name) from None
         raise
 
 
@@ -91,7 +97,35 @@ def apply_keys(client: Any, cm: Mapping[str, Any], data: Mapping[str, str], mana
     }
     if data:
         body["data"] = dict(data)
-    return _patch(client, meta["namespace"], meta["name"], body, "application/apply-patch+yaml", manager, force=True)
+    written = _patch(client, meta["namespace"], meta["name"], body, "application/apply-patch+yaml", manager, force=True)
+    if meta.get("uid") and (written.get("metadata") or {}).get("uid") != meta["uid"]:
+        _undo_create(client, written)
+        raise ConfigMapMissing(meta["namespace"], meta["name"])
+    return written
+
+
+def _undo_create(client: Any, created: Mapping[str, Any]) -> None:
+    """Delete the ConfigMap an apply created because the one it was computed from was deleted meanwhile.
+
+    An apply creates a missing object, and the resourceVersion in its body does not stop that: a
+    ConfigMap deleted between our read and our write came back holding only the stack's keys, which
+    is not a Terway eni-config. The delete is conditional on the created object's uid and
+    resourceVersion, so an eni-config made by anyone else since is never touched.
+    """
+    from kubernetes.client import CoreV1Api
+
+    meta = created.get("metadata") or {}
+    preconditions = {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+    try:
+        send(CoreV1Api(client).delete_namespaced_config_map, meta.get("name"), meta.get("namespace"),
+             body={"preconditions": preconditions}, what=f"removing the {meta.get('namespace')}/{meta.get('name')} this write created")
+    except KubeStatusError as err:
+        if err.status != 404:
+            raise EniConfigWriteError(
+                f"{meta.get('namespace')}/{meta.get('name')} was deleted while the stack wrote it, and the write created "
+                f"a new one holding only the stack's keys that could not be removed ({err}); delete it or restore "
+                "eni-config, then run `pulumi up` again"
+            ) from None
 
 
 def json_patch(client: Any, cm: Mapping[str, Any], ops: Sequence[Mapping[str, Any]], manager: str) -> dict:

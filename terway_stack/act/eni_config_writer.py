@@ -48,6 +48,7 @@ from ..decide.facts import (
     POLICY_MANAGER,
 )
 from ..decide.problems import InputError
+from ..decide.restarts import writer_changed
 from .configmap_writes import (
     Attempt,
     ConfigMapMissing,
@@ -63,10 +64,13 @@ from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, requ
 from .policy_keys_writes import PolicyState, policy_state, release_policy_keys, write_policy_keys
 
 COMMON_KEYS = ("kind", "role", "namespace", "configMap", "fieldManager", "data", "kubeconfig", "observed")
+# Output of both writers: whether their last write changed a value Terway reads (decide/restarts.py);
+# the Terway restart that follows them restarts on its first run only when one of them did.
+CHANGED_KEY = "effectiveChange"
 ENI_CONF_KEYS = (*COMMON_KEYS, "wantedVSwitches")
 POLICY_INPUT_KEYS = (*COMMON_KEYS, "networkPolicyMode")
 # Outputs only the policy writer has: what it holds and what it will restore.
-POLICY_STATE_KEYS = ("held", "priorRecorded", "priorDisableNetworkPolicy")
+POLICY_STATE_KEYS = ("held", "priorRecorded", "priorDisableNetworkPolicy", CHANGED_KEY)
 
 
 # --------------------------------------------------------------------------- eni_conf
@@ -81,11 +85,17 @@ def write_eni_conf(
     manager: str = ENI_CONF_MANAGER,
     after_read: Optional[Callable[[dict], None]] = None,
     sleep: Callable[[float], None] = time.sleep,
+    first_read: Optional[list] = None,
 ) -> tuple[str, bool]:
-    """Merge `wanted` into the live eni_conf at write time. Returns (value now live, whether written)."""
+    """Merge `wanted` into the live eni_conf at write time. Returns (value now live, whether written).
+
+    `first_read`, when given, receives the value of the run's first read (before any write of ours).
+    """
 
     def step(client: Any, attempt: Attempt) -> tuple[str, bool]:
         live = live_data(attempt.cm).get(ENI_CONF_KEY)
+        if first_read is not None and not first_read:
+            first_read.append(live)
         try:
             merged = merge_eni_conf(live, wanted)
         except InputError as err:
@@ -166,17 +176,19 @@ class EniConfWriterProvider(dyn.ResourceProvider):
         return None
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        outs = {k: props.get(k) for k in ENI_CONF_KEYS}
+        outs = {k: props.get(k) for k in (*ENI_CONF_KEYS, CHANGED_KEY)}
         outs["data"] = observe_keys(*_target(props), [ENI_CONF_KEY])
         return dyn.ReadResult(id_=id_, outs=outs)
 
     @staticmethod
     def _write(props: Mapping[str, Any]) -> dict[str, Any]:
         wanted = {zone: list(ids) for zone, ids in dict(plain(props["wantedVSwitches"])).items()}
-        value, written = write_eni_conf(*_target(props), wanted, manager=props["fieldManager"])
+        before: list = []
+        value, written = write_eni_conf(*_target(props), wanted, manager=props["fieldManager"], first_read=before)
         report(("wrote" if written else "already up to date:") + f" {ENI_CONF_KEY} with {_describe(wanted)}")
         outs = {k: props.get(k) for k in ENI_CONF_KEYS}
         outs["data"] = {ENI_CONF_KEY: value}
+        outs[CHANGED_KEY] = writer_changed({ENI_CONF_KEY: before[0] if before else None}, outs["data"], (ENI_CONF_KEY,))
         return outs
 
 
@@ -246,6 +258,7 @@ class EniConfWriter(KubeconfigResource, module="terway_stack", name="EniConfWrit
     """Owns eni_conf of eni-config: the live value with the pod vSwitch ids merged in at write time."""
 
     data: pulumi.Output[dict]
+    effectiveChange: pulumi.Output[Optional[bool]]
 
     def __init__(
         self,
@@ -266,13 +279,14 @@ class EniConfWriter(KubeconfigResource, module="terway_stack", name="EniConfWrit
         props["observed"] = pulumi.Output.from_input(observed_eni_conf).apply(
             lambda text: {ENI_CONF_KEY: text} if text is not None else {}
         )
-        super().__init__(EniConfWriterProvider(), name, props, kubeconfig, opts)
+        super().__init__(EniConfWriterProvider(), name, props, kubeconfig, opts, output_keys=(CHANGED_KEY,))
 
 
 class PolicyKeysWriter(KubeconfigResource, module="terway_stack", name="PolicyKeysWriter"):
     """Owns felix_relay_service / disable_network_policy of eni-config for a network-policy mode."""
 
     data: pulumi.Output[dict]
+    effectiveChange: pulumi.Output[Optional[bool]]
     held: pulumi.Output[list]
     priorRecorded: pulumi.Output[bool]
     priorDisableNetworkPolicy: pulumi.Output[Optional[str]]

@@ -19,9 +19,16 @@ from typing import Any, Callable, Iterator, Optional
 
 import yaml
 
-# Seconds, or (connect, read), passed to every request as `_request_timeout`; None: the client's own
-# default (none). A caller may ask for its own (cluster_nodes.py does).
-REQUEST_TIMEOUT: Optional[float | tuple[float, float]] = None
+# Seconds: (connect, read), passed to every request as `_request_timeout`. Without it the client hands
+# urllib3 no timeout at all, and a frozen API server holds the call for ever. A caller may ask for its
+# own (cluster_nodes.py does; the rollout gives each request at most the time left before its deadline).
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
+REQUEST_TIMEOUT: float | tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+# Answers worth asking again (the caller decides whether and until when): busy, or a server error.
+TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
+# urllib3 repeats a failed request this often: a dropped keep-alive connection, never a timeout.
+CONNECTION_RETRIES = 2
 
 
 class KubeError(Exception):
@@ -79,10 +86,34 @@ def kube_client(kubeconfig: str, user_agent: str) -> Iterator[Any]:
     except Exception as err:  # ConfigException and friends; type name only, values stay out
         raise KubeError(f"kubeconfig was rejected by the Kubernetes client ({type(err).__name__})") from None
     client.user_agent = user_agent
+    # The pools are made on first use from these keyword arguments.
+    client.rest_client.pool_manager.connection_pool_kw["retries"] = _retry_without_timeouts()
     try:
         yield client
     finally:
         client.close()
+
+
+def _retry_without_timeouts() -> Any:
+    """urllib3's Retry, except that a timeout is raised at once: retried, it would restart the whole
+    timeout (3 times by default) and outlive any deadline."""
+    from urllib3.exceptions import TimeoutError as UrllibTimeout
+    from urllib3.util.retry import Retry
+
+    class RetryNoTimeouts(Retry):
+        def increment(self, *args: Any, **kwargs: Any) -> Retry:
+            if isinstance(kwargs.get("error"), UrllibTimeout):
+                raise kwargs["error"]
+            return super().increment(*args, **kwargs)
+
+    return RetryNoTimeouts(CONNECTION_RETRIES)
+
+
+def is_transient(err: Exception) -> bool:
+    """The API server could not be reached, did not answer in time, or was busy: worth asking again."""
+    if isinstance(err, KubeStatusError):
+        return err.status in TRANSIENT_STATUSES
+    return isinstance(err, KubeError)
 
 
 def send(call: Callable[..., Any], *args: Any, what: Optional[str] = None, **kwargs: Any) -> dict:

@@ -6,6 +6,7 @@ configmap_writes.py, remembering what the stack holds and what it restores on de
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ..decide.facts import DISABLE_POLICY_KEY, LEGACY_POLICY_MANAGER, POLICY_KEYS, POLICY_MANAGER, RELAY_KEY, TYPHA_SERVICE_NAME
 from ..decide.policy_keys import policy_keys_write, restore_disable_policy
+from ..decide.restarts import writer_changed
 from .configmap_writes import (
     Attempt,
     EniConfigWriteError,
@@ -35,6 +37,7 @@ class PolicyState:
     held: list[str]
     prior_recorded: bool
     prior_disable: Optional[str]
+    changed: Optional[bool] = None  # whether this run changed what Terway reads from the keys
 
     def outputs(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,7 @@ class PolicyState:
             "held": list(self.held),
             "priorRecorded": self.prior_recorded,
             "priorDisableNetworkPolicy": self.prior_disable,
+            "effectiveChange": self.changed,
         }
 
 
@@ -70,11 +74,14 @@ class _PolicyKeysRun:
         self.namespace, self.name, self.mode, self.manager = namespace, name, mode, manager
         self.observed = None if observed is None or is_unknown(observed) else dict(observed)
         self.expected = self.observed
+        self.first_read: Optional[dict[str, str]] = None  # the policy keys before any write of this run
         self.prior_recorded, self.prior = previous.prior_recorded, previous.prior_disable
         self.held = list(previous.held)
 
     def step(self, client: Any, attempt: Attempt) -> PolicyState:
         live = live_data(attempt.cm)
+        if self.first_read is None:
+            self.first_read = _policy_view(live)
         self._refuse_unchecked_changes(live)
         # Keys the earlier ConfigMapPatch version holds are taken over at once (see LEGACY_POLICY_MANAGER).
         legacy = owned_keys(attempt.cm, LEGACY_POLICY_MANAGER) & set(POLICY_KEYS)
@@ -125,8 +132,9 @@ def write_policy_keys(
 ) -> PolicyState:
     """Bring the policy keys to what `mode` needs over the live values; see decide/policy_keys.py policy_keys_write."""
     run = _PolicyKeysRun(namespace, name, mode, previous, observed, manager)
-    return write_with_retries(kubeconfig, namespace, name, run.step, "the network-policy keys",
-                              after_read=after_read, sleep=sleep)
+    state = write_with_retries(kubeconfig, namespace, name, run.step, "the network-policy keys",
+                               after_read=after_read, sleep=sleep)
+    return dataclasses.replace(state, changed=writer_changed(run.first_read or {}, state.after, POLICY_KEYS))
 
 
 def remove_relay_ops() -> list[dict]:

@@ -24,6 +24,7 @@ import pulumi.dynamic as dyn
 from ..decide import preflight as decide
 from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
 from ..decide.typha_compat import TERWAY_CALICO_CRDS, TYPHA_SERVICE_ACCOUNT, typha_access_checks
+from .access_review import denied
 from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
 from .kube import KubeError, kube_client, list_items, read, send
 
@@ -113,14 +114,19 @@ def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.Li
             name: read(apps.read_namespaced_daemon_set, name, settings.namespace) for name in settings.daemon_sets
         }
         count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
+        refused = denied(client, settings.accesses)
         if settings.mode == "typha":
             version = kubernetes_version(client)
             crds = existing_calico_crds(client)
             access = review_typha_service_account_access(client)
     node_configs = read_node_configs(kubeconfig) if decide.needs_node_configs(settings) else None
+    present = configmap is not None
     if configmap is None:
-        configmap = {"data": {}}  # reported by the eni_conf shape check, or as no relay and policy on
-    return decide.LiveFacts(configmap, daemon_sets, count, node_configs, version, crds, access)
+        configmap = {"data": {}}  # reported as missing; the other checks read it as empty
+    return decide.LiveFacts(
+        configmap, daemon_sets, count, node_configs, refused, eni_config_present=present,
+        kubernetes_version=version, calico_crds=crds, typha_access=access,
+    )
 
 
 def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckFailure]]:

@@ -9,16 +9,20 @@ the DaemonSet's own maxUnavailable. It never deletes a pod itself. Then it waits
 
 Two modes, one resource each:
 
-- ``restart_on="change"`` depends on the eni-config writers. Create restarts; an update restarts only
-  when ``trigger`` (a hash of the effective managed values) changed. A second ``pulumi up`` with the
-  same inputs restarts nothing. In preview an unknown trigger shows as an update and does nothing.
-  Delete does nothing: removing this resource changes no configuration.
+- ``restart_on="change"`` depends on the eni-config writers. Create restarts only when a writer
+  changed a value Terway reads at start in that run (``writersChanged``): a cluster already in the
+  wanted state is not restarted. An update restarts only when ``trigger`` (a hash of the effective
+  managed values) changed. A second ``pulumi up`` with the same inputs restarts nothing. In preview
+  an unknown trigger shows as an update and does nothing. Delete does nothing. The rules are in
+  decide/restarts.py; the restart itself, its budget and its wait in act/rollout_restart.py.
 - ``restart_on="release"`` restarts on DELETE only. Create/update record state. The program places it
   BEFORE the policy-keys writer that owns ``felix_relay_service``/``disable_network_policy`` (the
   writer depends on it) and AFTER the Typha Deployment (it depends on Typha). Pulumi destroys in
   reverse dependency order, so on destroy: (1) the writer is deleted, releasing ``felix_relay_service``;
   (2) this resource rolls Terway, so every Felix restarts without the relay key and talks to the API
-  server directly; (3) only then is Typha deleted. Felix never points at a Typha that is gone.
+  server directly; (3) only then is Typha deleted. Felix never points at a Typha that is gone. Its
+  ``trigger`` is the baseline of the policy values the stack left; (2) happens only when the live
+  values differ from it (mode direct releases nothing Felix reads: no restart).
 
 Resuming: the restart also writes ``terway-stack.io/restart-trigger`` on the pod template. If the live
 template already carries the trigger being applied (a previous run patched it and then timed out,
@@ -36,264 +40,38 @@ in a message.
 """
 from __future__ import annotations
 
-import math
-import sys
-import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi.dynamic as dyn
 
-from ..decide.facts import (
-    ROLLOUT_FIELD_MANAGER,
-    ROLLOUT_KIND,
-    ROLLOUT_METHOD,
-    ROLLOUT_USER_AGENT,
-    TERWAY_NAMESPACE,
-)
-from ..decide.live_objects import max_unavailable, template_annotations, update_strategy
+from ..decide import restarts as restart_rules
+from ..decide.facts import ROLLOUT_KIND, ROLLOUT_METHOD, TERWAY_NAMESPACE
+from ..decide.rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE
 from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
-from .kube import KubeStatusError, kube_client, read, send
+from .rollout_restart import (  # noqa: F401 (the restart's names are part of this module's API)
+    RESTARTED_AT,
+    TRIGGER_ANNOTATION,
+    Budget,
+    DaemonSetMissing,
+    RestartOutcome,
+    observe,
+    read_eni_config_data,
+    reporter,
+    restart_and_wait,
+    restart_patch,
+)
+from .rollout_wait import RolloutError, RolloutStatus, wait_for_rollout  # noqa: F401
 
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-TRIGGER_ANNOTATION = "terway-stack.io/restart-trigger"
 RELEASE_PREFIX = "release:"
 MODES = ("change", "release")
 # Inputs whose change means a different object to restart: replace, never update in place.
 REPLACE_KEYS = ("daemonSet", "namespace", "restartOn")
-INPUT_KEYS = ("kind", "restartMethod", "daemonSet", "namespace", "trigger", "restartOn", "timeoutSeconds", "kubeconfig")
-OUTPUT_KEYS = ("restartedAt", "restarts", "observedGeneration")
-
-
-class RolloutError(Exception):
-    """A restart that cannot start or did not finish. Messages never contain the kubeconfig."""
-
-
-class DaemonSetMissing(RolloutError):
-    def __init__(self, namespace: str, name: str):
-        super().__init__(
-            f"DaemonSet {namespace}/{name} not found: check terway:terway.daemonSets "
-            f"(kubectl -n {namespace} get daemonsets)"
-        )
-
-
-# --------------------------------------------------------------------------- Kubernetes access
-
-
-def read_daemon_set(client: Any, namespace: str, name: str) -> dict:
-    from kubernetes.client import AppsV1Api
-
-    obj = read(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
-    if obj is None:
-        raise DaemonSetMissing(namespace, name)
-    return obj
-
-
-def patch_restart(client: Any, namespace: str, name: str, body: dict) -> dict:
-    """One strategic-merge patch of the pod template annotations, as kubectl rollout restart sends."""
-    from kubernetes.client import AppsV1Api
-
-    try:
-        return send(
-            AppsV1Api(client).patch_namespaced_daemon_set,
-            name,
-            namespace,
-            body,
-            what=f"patching DaemonSet {namespace}/{name}",
-            field_manager=ROLLOUT_FIELD_MANAGER,
-            _content_type="application/strategic-merge-patch+json",
-        )
-    except KubeStatusError as err:
-        if err.status == 404:
-            raise DaemonSetMissing(namespace, name) from None
-        raise
-
-
-# --------------------------------------------------------------------------- pure rollout logic
-
-
-def rfc3339(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def restart_patch(now: datetime, trigger_mark: str) -> dict:
-    """The patch body: restartedAt like kubectl, plus the trigger that makes a rerun resumable."""
-    return {
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {RESTARTED_AT: rfc3339(now), TRIGGER_ANNOTATION: trigger_mark}}
-            }
-        }
-    }
-
-
-def scaled(value: Any, total: int, round_up: bool) -> int:
-    """An IntOrString (3 or "10%") resolved against total, as Kubernetes does for DaemonSets."""
-    if value is None:
-        return 1 if total else 0
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.endswith("%"):
-        exact = total * int(text[:-1]) / 100
-        return math.ceil(exact) if round_up else math.floor(exact)
-    return int(text)
-
-
-@dataclass(frozen=True)
-class RolloutStatus:
-    generation: int
-    observed_generation: int
-    desired: int
-    updated: int
-    available: int
-    unavailable: int
-    ready: int
-    max_unavailable: Any
-
-    @classmethod
-    def of(cls, ds: Mapping[str, Any]) -> "RolloutStatus":
-        status = ds.get("status") or {}
-        return cls(
-            generation=int((ds.get("metadata") or {}).get("generation") or 0),
-            observed_generation=int(status.get("observedGeneration") or 0),
-            desired=int(status.get("desiredNumberScheduled") or 0),
-            updated=int(status.get("updatedNumberScheduled") or 0),
-            available=int(status.get("numberAvailable") or 0),
-            unavailable=int(status.get("numberUnavailable") or 0),
-            ready=int(status.get("numberReady") or 0),
-            max_unavailable=max_unavailable(ds),
-        )
-
-    def complete(self) -> bool:
-        """kubectl rollout status for DaemonSets, plus no pod left unavailable."""
-        return (
-            self.generation <= self.observed_generation
-            and self.updated == self.desired
-            and self.available == self.desired
-            and self.unavailable == 0
-        )
-
-    def allowed_unavailable(self) -> int:
-        """maxUnavailable in pods; DaemonSets round a percentage up (at least 1 unless surging)."""
-        return scaled(self.max_unavailable, self.desired, round_up=True)
-
-    def describe(self) -> str:
-        # Before the controller observes the new template its counts describe the old one.
-        stale = "new template not yet observed; " if self.observed_generation < self.generation else ""
-        return stale + (
-            f"{self.updated}/{self.desired} updated, {self.available}/{self.desired} available, "
-            f"{self.unavailable} unavailable, {self.ready} ready "
-            f"(generation {self.generation}, observed {self.observed_generation}, "
-            f"maxUnavailable {self.max_unavailable} = {self.allowed_unavailable()})"
-        )
-
-
-def timeout_message(namespace: str, name: str, status: RolloutStatus, timeout_seconds: int) -> str:
-    return (
-        f"DaemonSet {namespace}/{name} did not finish its rolling restart within {timeout_seconds}s: "
-        f"{status.describe()}. The restart itself was applied; run `pulumi up` again to keep waiting "
-        f"(it will not restart again), and check pods with "
-        f"`kubectl -n {namespace} rollout status daemonset/{name}`."
-    )
-
-
-def backoff(initial: float = 0.5, factor: float = 1.6, cap: float = 5.0) -> Iterator[float]:
-    delay = initial
-    while True:
-        yield delay
-        delay = min(cap, delay * factor)
-
-
-def wait_for_rollout(
-    read: Callable[[], Mapping[str, Any]],
-    *,
-    namespace: str,
-    name: str,
-    timeout_seconds: float,
-    report: Callable[[str], None],
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RolloutStatus:
-    """Poll the DaemonSet with backoff until the rollout completes; RolloutError with status on timeout."""
-    start = clock()
-    deadline = start + timeout_seconds
-    last_line = None
-    delays = backoff()
-    while True:
-        status = RolloutStatus.of(read())
-        line = status.describe()
-        if line != last_line:  # one line per visible change, not per poll
-            report(f"{line} after {clock() - start:.0f}s")
-            last_line = line
-        if status.complete():
-            return status
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise RolloutError(timeout_message(namespace, name, status, int(timeout_seconds)))
-        sleep(min(next(delays), remaining))
-
-
-def reporter(namespace: str, name: str) -> Callable[[str], None]:
-    def report(line: str) -> None:
-        print(f"terway-rollout {namespace}/{name}: {line}", file=sys.stderr, flush=True)
-
-    return report
-
-
-@dataclass(frozen=True)
-class RestartOutcome:
-    restarted: bool
-    restarted_at: Optional[str]
-    observed_generation: int
-
-
-def restart_and_wait(
-    kubeconfig: str,
-    namespace: str,
-    name: str,
-    trigger_mark: str,
-    timeout_seconds: float,
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-) -> RestartOutcome:
-    """Patch restartedAt unless the live template already carries this trigger, then wait."""
-    report = reporter(namespace, name)
-    with kube_client(kubeconfig, ROLLOUT_USER_AGENT) as client:
-        ds = read_daemon_set(client, namespace, name)
-        if update_strategy(ds) != "RollingUpdate":
-            raise RolloutError(
-                f"DaemonSet {namespace}/{name} uses updateStrategy {update_strategy(ds)}: a rolling "
-                f"restart would not replace its pods; switch it to RollingUpdate"
-            )
-        restarted = template_annotations(ds).get(TRIGGER_ANNOTATION) != trigger_mark
-        if restarted:
-            ds = patch_restart(client, namespace, name, restart_patch(now(), trigger_mark))
-            report(f"rolling restart requested ({RESTARTED_AT}={template_annotations(ds).get(RESTARTED_AT)})")
-        else:
-            report("restart for this trigger already applied; waiting for the rollout only")
-        status = wait_for_rollout(
-            lambda: read_daemon_set(client, namespace, name),
-            namespace=namespace,
-            name=name,
-            timeout_seconds=timeout_seconds,
-            report=report,
-        )
-        report("rollout complete")
-        live = read_daemon_set(client, namespace, name)
-    return RestartOutcome(restarted, template_annotations(live).get(RESTARTED_AT), status.observed_generation)
-
-
-def observe(kubeconfig: str, namespace: str, name: str) -> tuple[Optional[str], Optional[int]]:
-    """Live restartedAt and observedGeneration; (None, None) when the DaemonSet is gone."""
-    from kubernetes.client import AppsV1Api
-
-    with kube_client(kubeconfig, ROLLOUT_USER_AGENT) as client:
-        ds = read(AppsV1Api(client).read_namespaced_daemon_set, name, namespace)
-    if ds is None:
-        return None, None
-    return template_annotations(ds).get(RESTARTED_AT), RolloutStatus.of(ds).observed_generation
+INPUT_KEYS = (
+    "kind", "restartMethod", "daemonSet", "namespace", "trigger", "restartOn", "timeoutSeconds", "kubeconfig",
+    "writersChanged", "maxUnavailableShare", "confirmMaxUnavailable",
+)
+OUTPUT_KEYS = ("restartedAt", "restarts", "observedGeneration", "notUpdatedNodes")
 
 
 # --------------------------------------------------------------------------- the dynamic provider
@@ -346,53 +124,74 @@ class TerwayRolloutProvider(dyn.ResourceProvider):
         outs = inputs_of(props)
         ns, name = props["namespace"], props["daemonSet"]
         if props["restartOn"] == "change":
-            outs.update(self._restart(props, restarts=0))
+            decision = restart_rules.restart_on_change(None, props["trigger"], _writers_changed(props))
+            outs.update(self._restart(props, restarts=0, decision=decision))
         else:  # release: only prove the DaemonSet is there, so destroy will not be the first to find out
             restarted_at, generation = observe(plain(props["kubeconfig"]), ns, name)
             if generation is None:
                 raise DaemonSetMissing(ns, name)
-            outs.update(restartedAt=restarted_at, observedGeneration=generation, restarts=0)
+            outs.update(restartedAt=restarted_at, observedGeneration=generation, restarts=0, notUpdatedNodes=[])
         return dyn.CreateResult(id_=f"{ns}/{name}:{props['restartOn']}", outs=outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         outs = inputs_of(news)
         carried = {k: olds.get(k) for k in OUTPUT_KEYS}
         carried["restarts"] = int(carried.get("restarts") or 0)
-        if news["restartOn"] == "change" and news["trigger"] != olds.get("trigger"):
-            outs.update(self._restart(news, restarts=carried["restarts"]))
-        else:  # timeout, kubeconfig or a release-mode trigger changed: record only
+        decision = restart_rules.restart_on_change(olds.get("trigger"), news["trigger"], _writers_changed(news))
+        if news["restartOn"] == "change" and decision.restart:
+            outs.update(self._restart(news, restarts=carried["restarts"], decision=decision))
+        else:  # timeout, kubeconfig, budget or a release-mode baseline changed: record only
             outs.update(carried)
         return dyn.UpdateResult(outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if props.get("restartOn") != "release":
             return
+        report = reporter(props["namespace"], props["daemonSet"])
+        live = read_eni_config_data(plain(props["kubeconfig"]), props["namespace"])
+        decision = restart_rules.restart_on_release(props.get("trigger"), live)
+        if not decision.restart:
+            report(f"no restart on delete: {decision.reason}")
+            return
+        mark = RELEASE_PREFIX + restart_rules.policy_baseline(live or {})
         try:
-            self._restart(props, restarts=int(props.get("restarts") or 0))
+            self._restart(props, restarts=int(props.get("restarts") or 0), decision=decision, mark=mark)
         except DaemonSetMissing as err:
             # Nothing left to restart, so nothing keeps reading the released keys.
-            reporter(props["namespace"], props["daemonSet"])(f"skipped on delete: {err}")
+            report(f"skipped on delete: {err}")
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        outs = {**inputs_of(props), "restarts": int(props.get("restarts") or 0)}
+        outs = {**inputs_of(props), "restarts": int(props.get("restarts") or 0),
+                "notUpdatedNodes": list(props.get("notUpdatedNodes") or [])}
         restarted_at, generation = observe(plain(props["kubeconfig"]), props["namespace"], props["daemonSet"])
         outs.update(restartedAt=restarted_at, observedGeneration=generation)
         return dyn.ReadResult(id_=id_, outs=outs)
 
     @staticmethod
-    def _restart(props: Mapping[str, Any], restarts: int) -> dict[str, Any]:
+    def _restart(props: Mapping[str, Any], restarts: int, decision: restart_rules.RestartDecision,
+                 mark: Optional[str] = None) -> dict[str, Any]:
         outcome = restart_and_wait(
             plain(props["kubeconfig"]),
             props["namespace"],
             props["daemonSet"],
-            trigger_mark(props),
+            mark or trigger_mark(props),
             float(props["timeoutSeconds"]),
+            wanted=decision.restart,
+            reason=decision.reason,
+            budget=Budget.of(props),
         )
         return {
             "restartedAt": outcome.restarted_at,
             "observedGeneration": outcome.observed_generation,
             "restarts": restarts + (1 if outcome.restarted else 0),
+            "notUpdatedNodes": list(outcome.not_updated_nodes),
         }
+
+
+def _writers_changed(props: Mapping[str, Any]) -> Sequence[Optional[bool]]:
+    """Whether each eni-config writer changed a value Terway reads; None for a writer that does not say."""
+    changed = plain(props.get("writersChanged"))
+    return [c if isinstance(c, bool) else None for c in changed] if isinstance(changed, (list, tuple)) else []
 
 
 class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollout"):
@@ -401,6 +200,7 @@ class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollo
     restartedAt: pulumi.Output[Optional[str]]
     restarts: pulumi.Output[int]
     observedGeneration: pulumi.Output[Optional[int]]
+    notUpdatedNodes: pulumi.Output[Optional[list]]
 
     def __init__(
         self,
@@ -412,6 +212,9 @@ class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollo
         restart_on: str,
         timeout_seconds: int,
         namespace: str = TERWAY_NAMESPACE,
+        writers_changed: pulumi.Input[Sequence[Optional[bool]]] = (),
+        max_unavailable_share: int = DEFAULT_MAX_UNAVAILABLE_SHARE,
+        confirm_max_unavailable: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         require_choice(restart_on, MODES, "restart_on")
@@ -425,5 +228,8 @@ class TerwayRollout(KubeconfigResource, module="terway_stack", name="TerwayRollo
             "trigger": trigger,
             "restartOn": restart_on,
             "timeoutSeconds": timeout_seconds,
+            "writersChanged": writers_changed,
+            "maxUnavailableShare": max_unavailable_share,
+            "confirmMaxUnavailable": confirm_max_unavailable,
         }
         super().__init__(TerwayRolloutProvider(), name, props, kubeconfig, opts, output_keys=OUTPUT_KEYS)

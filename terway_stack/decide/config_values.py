@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any, Collection, Iterable, Iterator, Mapping
 
 from . import strict_json
 from .text import EDGE_BLANKS
@@ -124,18 +124,26 @@ def raw_settings(config: Mapping[str, Any]) -> dict[str, Any]:
 # --- secrets: errors about a secret value say what is wrong without quoting it -----------------------
 
 
-def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
-    """Text of every scalar inside the raw values whose top-level key is secret (`cluster`, `alicloud:region`),
-    as given and as the rules clean it (blanks around it removed), so that a message quoting either is caught."""
-    leaves: list[str] = []
-    pending = [raw[key] for key in secret_keys if key in raw]
+def scalar_leaves(*roots: Any) -> Iterator[Any]:
+    """Every value inside `roots` that is neither a mapping nor a list, depth first; iterative, so any
+    depth is walked without exhausting the stack. Mapping keys are names, not values: not included."""
+    pending = list(roots)
     while pending:
         node = pending.pop()
         if isinstance(node, Mapping):
             pending.extend(node.values())
         elif isinstance(node, (list, tuple)):
             pending.extend(node)
-        elif node is not None and not isinstance(node, bool):
+        else:
+            yield node
+
+
+def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
+    """Text of every scalar inside the raw values whose top-level key is secret (`cluster`, `alicloud:region`),
+    as given and as the rules clean it (blanks around it removed), so that a message quoting either is caught."""
+    leaves: list[str] = []
+    for node in scalar_leaves(*(raw[key] for key in secret_keys if key in raw)):
+        if node is not None and not isinstance(node, bool):
             text = str(node)
             leaves.extend({text, text.strip(EDGE_BLANKS), text.strip()})
     return leaves
@@ -171,18 +179,10 @@ def secret_texts(settings: Any) -> tuple[set[str], set[int]]:
     dumped = settings.model_dump(by_alias=True)
     texts: set[str] = set()
     numbers: set[int] = set()
-    pending = [dumped[root] for root in settings.secret_roots if root in dumped]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, Mapping):
-            pending.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            pending.extend(node)
-        elif isinstance(node, bool) or node is None:
+    for node in scalar_leaves(*(dumped[root] for root in settings.secret_roots if root in dumped)):
+        if isinstance(node, bool) or node is None:
             continue
-        elif isinstance(node, int):
+        if isinstance(node, int):
             numbers.add(node)
-            texts.add(str(node))
-        else:
-            texts.add(str(node))
+        texts.add(str(node))
     return texts, numbers

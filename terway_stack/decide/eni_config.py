@@ -26,7 +26,7 @@ class EniConfigChange:
     def effective(self) -> dict[str, Any]:
         """The managed values as Terway interprets them, independent of JSON formatting."""
         values: dict[str, Any] = {
-            RELAY_KEY: self.policy.get(RELAY_KEY),
+            RELAY_KEY: self.policy.get(RELAY_KEY) or None,  # Felix reads an empty env as no relay
             "network_policy_enabled": policy_enabled(self.policy.get(DISABLE_POLICY_KEY)),
         }
         if self.eni_conf is not None:

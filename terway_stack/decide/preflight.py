@@ -35,9 +35,11 @@ from .facts import (
     VSWITCHES_KEY,
 )
 from .live_objects import container, data_key_owners, image_tag, max_unavailable, parse_version, update_strategy
+from .config_types import K8S_VERSION
+from .permissions import Access, denial_problem
 from .policy_keys import policy_enabled, relay_blocking_reasons
 from .problems import InputError, Problem, key_path  # noqa: F401 (Problem is part of the API)
-from .config_types import K8S_VERSION
+from .rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE, budget_problem
 from .typha_compat import (
     TERWAY_CALICO_CRDS,
     TERWAY_CHART,
@@ -70,6 +72,9 @@ class PreflightSettings:
     replace_existing_relay: bool = False
     confirm_network_policy_enforcement: bool = False
     namespace: str = TERWAY_NAMESPACE
+    max_unavailable_share: int = DEFAULT_MAX_UNAVAILABLE_SHARE
+    confirm_max_unavailable: bool = False
+    accesses: tuple[Access, ...] = ()  # the run's requests to review (decide/permissions.py)
 
     def as_props(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,9 @@ class PreflightSettings:
             "replaceExistingRelay": self.replace_existing_relay,
             "confirmNetworkPolicyEnforcement": self.confirm_network_policy_enforcement,
             "namespace": self.namespace,
+            "maxUnavailableShare": self.max_unavailable_share,
+            "confirmMaxUnavailable": self.confirm_max_unavailable,
+            "accesses": [access.as_props() for access in self.accesses],
         }
 
     @classmethod
@@ -96,6 +104,9 @@ class PreflightSettings:
             replace_existing_relay=bool(props.get("replaceExistingRelay")),
             confirm_network_policy_enforcement=bool(props.get("confirmNetworkPolicyEnforcement")),
             namespace=props.get("namespace") or TERWAY_NAMESPACE,
+            max_unavailable_share=int(props.get("maxUnavailableShare") or DEFAULT_MAX_UNAVAILABLE_SHARE),
+            confirm_max_unavailable=bool(props.get("confirmMaxUnavailable")),
+            accesses=tuple(Access.from_props(a) for a in props.get("accesses") or ()),
         )
 
 
@@ -107,8 +118,10 @@ class LiveFacts:
     daemon_sets: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None  # name -> object, None if absent
     network_policy_count: Optional[int] = None
     node_configs: Optional[Mapping[str, Mapping[str, Any]]] = None  # per-node ConfigMap name -> data
+    denied: Optional[Sequence[tuple[Access, str]]] = None  # reviewed requests refused, with the server's reason
+    eni_config_present: Optional[bool] = None  # False: read, and not found
     # Mode typha: the API server's gitVersion, the Calico CRDs that exist, and the answers of
-    # SubjectAccessReviews for the `terway` ServiceAccount, (verb, group, resource) -> allowed.
+    # SubjectAccessReviews for the `terway` ServiceAccount (Typha's reads), (verb, group, resource) -> allowed.
     kubernetes_version: Optional[str] = None
     calico_crds: Optional[frozenset[str]] = None
     typha_access: Optional[Mapping[tuple[str, str, str], bool]] = None
@@ -246,6 +259,12 @@ def daemon_set_problems(settings: PreflightSettings, daemon_sets: Mapping[str, O
                     "replace its pods; switch it to RollingUpdate",
                 )
             )
+        else:
+            desired = int((ds.get("status") or {}).get("desiredNumberScheduled") or 0)
+            refused = budget_problem(max_unavailable(ds), desired, settings.max_unavailable_share,
+                                     settings.confirm_max_unavailable)
+            if refused:
+                problems.append(Problem(f"DaemonSet {ns}/{name}", refused))
         if settings.mode == "typha":
             container = policy_container(ds)
             if container is not None and not reads_relay_key(container):
@@ -427,6 +446,11 @@ def needs_node_configs(settings: PreflightSettings) -> bool:
 def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
     """Every read-only check; what could not be checked is listed in `not_run`."""
     result = PreflightResult()
+    if facts.eni_config_present is False:
+        result.problems.append(
+            Problem(ENI_CONFIG, "not found: this cluster has no Terway eni-config (kubectl -n kube-system get cm "
+                    "eni-config); the stack writes nothing, Typha included, until it exists")
+        )
     if facts.eni_config is None:
         result.not_run.append(f"{ENI_CONFIG}: shape of eni_conf, owner of {RELAY_KEY}, {DISABLE_POLICY_KEY} (not read)")
     else:
@@ -449,6 +473,11 @@ def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
         result.warnings += daemon_set_warnings(settings, facts.daemon_sets)
         result.notes += daemon_set_notes(settings, facts.daemon_sets)
     typha_needs(settings, facts, result)
+    if settings.accesses:
+        if facts.denied is None:
+            result.not_run.append("permissions of the run's writes (SelfSubjectAccessReview; needs the cluster)")
+        else:
+            result.problems += [denial_problem(access, reason) for access, reason in facts.denied]
     if needs_node_configs(settings):
         if facts.node_configs is None:
             result.not_run.append(

@@ -59,6 +59,7 @@ from .problems import (
     problems_from_validation_error,
 )
 from .live_objects import image_tag, parse_version
+from .rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
 from .typha_compat import sync_problem
 from .text import checked_text
@@ -167,6 +168,10 @@ class PodVSwitchSettings(_Model):
 class TerwaySettings(_Model):
     daemon_sets: list[DnsLabel] = Field(default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1)
     restart_timeout_seconds: WholeNumber = Field(default=DEFAULT_RESTART_TIMEOUT_SECONDS, ge=60, le=7200)
+    # A restart may take at most this share (percent) of a DaemonSet's pods down at once
+    # (decide/rollout_budget.py); confirm_max_unavailable lets a larger maxUnavailable through.
+    max_unavailable_share: WholeNumber = Field(default=DEFAULT_MAX_UNAVAILABLE_SHARE, ge=1, le=100)
+    confirm_max_unavailable: bool = False
 
     @field_validator("daemon_sets")
     @classmethod

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from ..act.kube import KubeconfigError, parse_kubeconfig
+from ..decide.kubeconfig_merge import kubeconfig_paths, merge_kubeconfigs
 from ..decide.problems import InputError, Problem
 
 T = TypeVar("T")
@@ -60,13 +61,28 @@ def _kubeconfig_text(config: Mapping[str, Any], environ: Mapping[str, str]) -> t
             raise InputError([Problem(KUBECONFIG_KEY, f"must be the kubeconfig text or a path; {NOT_SHOWN}")])
         path = Path(os.path.expanduser(value)) if "\n" not in value else None
         return (_read(path, KUBECONFIG_KEY) if path and _is_file(path) else value), KUBECONFIG_KEY
-    for source, candidate in (("KUBECONFIG", environ.get("KUBECONFIG", "").split(os.pathsep)[0]), ("~/.kube/config", "~/.kube/config")):
-        path = Path(os.path.expanduser(candidate)) if candidate else None
-        if path and _is_file(path):
-            return _read(path, source), source
+    from_environment = _from_kubeconfig_variable(environ.get("KUBECONFIG", ""))
+    if from_environment:
+        return from_environment
+    default = Path(os.path.expanduser("~/.kube/config"))
+    if _is_file(default):
+        return _read(default, "~/.kube/config"), "~/.kube/config"
     raise InputError(
         [Problem(KUBECONFIG_KEY, "no kubeconfig: set it (pulumi config set --secret kubernetes:kubeconfig ...) or KUBECONFIG")]
     )
+
+
+def _from_kubeconfig_variable(value: str) -> Optional[tuple[str, str]]:
+    """KUBECONFIG as kubectl reads it: every listed file that exists, merged (decide/kubeconfig_merge.py);
+    a single file is used as it is. None when it lists no existing file."""
+    files = [path for path in (Path(os.path.expanduser(p)) for p in kubeconfig_paths(value)) if _is_file(path)]
+    if len(files) <= 1:
+        return (_read(files[0], "KUBECONFIG"), "KUBECONFIG") if files else None
+    documents = []
+    for index, path in enumerate(files, start=1):
+        source = f"KUBECONFIG (file {index} of {len(files)}: {path})"
+        documents.append((str(path), _parse_kubeconfig(_read(path, source), source)))
+    return yaml.safe_dump(merge_kubeconfigs(documents), sort_keys=False), f"KUBECONFIG ({len(files)} files merged)"
 
 
 def _parse_kubeconfig(kubeconfig: str, source: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ what was really written, and the restart trigger is computed from those.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,8 +22,9 @@ from ..act.terway_rollout import TerwayRollout
 from ..decide.eni_conf_codec import parse_eni_conf
 from ..decide.eni_config import EniConfigChange, plan_eni_config
 from ..decide.facts import ENI_CONF_KEY, ENI_CONFIG, POLICY_KEYS, TERWAY_NAMESPACE
-from ..decide.policy_keys import relay_blocking_reasons, relay_ineffective_reasons
+from ..decide.policy_keys import policy_keys, relay_blocking_reasons, relay_ineffective_reasons
 from ..decide.problems import InputError
+from ..decide.restarts import policy_baseline
 from ..decide.settings import StackSettings
 from .cluster import ClusterConnection
 from .secrets import kept_component_outputs, redacted
@@ -71,6 +72,11 @@ class LiveEniConfig:
                     pulumi.log.warn(f"networkPolicy typha has no effect here: {reason}")
         return self.configmap
 
+    def release_baseline(self) -> pulumi.Output[str]:
+        """What the policy keys will hold after this run, as the release restart compares them at destroy."""
+        mode = self._settings.network_policy
+        return self.configmap.data.apply(lambda data: policy_baseline(policy_keys(mode, data or {})))
+
     def policy_values(self) -> pulumi.Output[dict[str, Optional[str]]]:
         """The live policy keys as read in this run: the writer refuses to write over other values."""
         return self.configmap.data.apply(lambda data: {key: (data or {}).get(key) for key in POLICY_KEYS})
@@ -98,7 +104,7 @@ class EniConfigOwnership(pulumi.ComponentResource):
         cluster: ClusterConnection,
         live: LiveEniConfig,
         wanted: Optional[pulumi.Output[Mapping[str, str]]],
-        typha_ready: Sequence[pulumi.Resource] = (),
+        typha_ready: Sequence[pulumi.Resource] | Callable[[Sequence[pulumi.Resource]], Sequence[pulumi.Resource]] = (),
         opts: Optional[pulumi.ResourceOptions] = None,
         gates: Sequence[pulumi.Resource] = (),
     ):
@@ -108,13 +114,17 @@ class EniConfigOwnership(pulumi.ComponentResource):
         # Every writer waits for every check that reads the cluster or the cloud. The preflight gates
         # (declare/preflight.py) also check per-node configs, before any vSwitch exists.
         gates = [live.gate, *gates]
+        self.eni_conf_writer = self._eni_conf_writer(wanted, gates) if wanted is not None else None
+        # Typha is declared after the eni_conf write (a callable receives it to depend on): a run that
+        # cannot write eni-config writes no Typha either (see declare/stack.py).
+        if callable(typha_ready):
+            typha_ready = typha_ready([self.eni_conf_writer] if self.eni_conf_writer is not None else [])
         # Before the policy writer in the graph, so a destroy releases the keys, then restarts Terway,
         # and only then deletes the Typha it depends on.
         release_restarts = [
-            self._restart(ds, "release", pulumi.Output.from_input(""), [*gates, *typha_ready])
+            self._restart(ds, "release", live.release_baseline(), [*gates, *typha_ready])
             for ds in settings.terway.daemon_sets
         ]
-        self.eni_conf_writer = self._eni_conf_writer(wanted, gates) if wanted is not None else None
         self.policy_writer = PolicyKeysWriter(
             f"{name}-policy-keys",
             kubeconfig=cluster.kubeconfig,
@@ -126,7 +136,8 @@ class EniConfigOwnership(pulumi.ComponentResource):
         writers = [w for w in (self.eni_conf_writer, self.policy_writer) if w is not None]
         # What was really written (the write-time merge may keep an edit made after the plan was read).
         self.trigger = _written_trigger(self.policy_writer, self.eni_conf_writer)
-        self.restarts = [self._restart(ds, "change", self.trigger, writers) for ds in settings.terway.daemon_sets]
+        changed = pulumi.Output.all(*[w.effectiveChange for w in writers]).apply(list)
+        self.restarts = [self._restart(ds, "change", self.trigger, writers, changed) for ds in settings.terway.daemon_sets]
         self.release_restarts = release_restarts
         self.register_outputs(kept_component_outputs(settings, {"trigger": self.trigger}, "podVSwitches", "networkPolicy"))
 
@@ -142,16 +153,20 @@ class EniConfigOwnership(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, retain_on_delete=True),
         )
 
-    def _restart(self, daemon_set: str, restart_on: str, trigger, depends_on) -> TerwayRollout:
+    def _restart(self, daemon_set: str, restart_on: str, trigger, depends_on, writers_changed=()) -> TerwayRollout:
         suffix = "restart" if restart_on == "change" else "restart-on-release"
+        terway = self._settings.terway
         return TerwayRollout(
             f"{daemon_set}-{suffix}",
             kubeconfig=self._cluster.kubeconfig,
             daemon_set=daemon_set,
             trigger=trigger,
             restart_on=restart_on,
-            timeout_seconds=self._settings.terway.restart_timeout_seconds,
+            timeout_seconds=terway.restart_timeout_seconds,
             namespace=TERWAY_NAMESPACE,
+            writers_changed=writers_changed,
+            max_unavailable_share=terway.max_unavailable_share,
+            confirm_max_unavailable=terway.confirm_max_unavailable,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
 

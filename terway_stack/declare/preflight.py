@@ -11,9 +11,11 @@ from typing import Optional
 import pulumi
 
 from ..act.preflight import PreflightCheck
-from ..decide.facts import PENDING_ID
+from ..decide.facts import PENDING_ID, TERWAY_NAMESPACE
+from ..decide.permissions import run_accesses
 from ..decide.preflight import PreflightSettings
 from ..decide.settings import StackSettings
+from ..decide.typha_manifests import render_typha
 from .cluster import ClusterConnection
 
 
@@ -34,7 +36,18 @@ def preflight_settings(settings: StackSettings) -> PreflightSettings:
         manages_vswitches=pods is not None,
         replace_existing_relay=settings.typha.replace_existing_relay,
         confirm_network_policy_enforcement=settings.confirm_network_policy_enforcement,
+        max_unavailable_share=settings.terway.max_unavailable_share,
+        confirm_max_unavailable=settings.terway.confirm_max_unavailable,
+        accesses=tuple(run_accesses(_typha_objects(settings), settings.terway.daemon_sets, TERWAY_NAMESPACE)),
     )
+
+
+def _typha_objects(settings: StackSettings) -> list[dict]:
+    if settings.network_policy != "typha":
+        return []
+    manifests = render_typha(settings)
+    return [manifests.crd, manifests.service, manifests.deployment, manifests.pdb]
+
 
 
 class Preflight(pulumi.ComponentResource):

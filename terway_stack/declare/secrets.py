@@ -27,7 +27,7 @@ from typing import Any, Collection, Iterable, Mapping, Optional
 
 import pulumi
 
-from ..decide.config_values import secret_texts
+from ..decide.config_values import scalar_leaves, secret_texts
 from ..decide.problems import REGION_KEY, SECRET_PLACEHOLDER, Problem, key_path
 from ..decide.settings import StackSettings
 
@@ -64,14 +64,8 @@ class Secrecy:
 
     def holds_secret(self, value: Any) -> bool:
         """Whether a plain value (not an Output) contains a secret text or number anywhere."""
-        pending = [value]
-        while pending:
-            node = pending.pop()
-            if isinstance(node, Mapping):
-                pending.extend(node.values())
-            elif isinstance(node, (list, tuple)):
-                pending.extend(node)
-            elif isinstance(node, str):
+        for node in scalar_leaves(value):
+            if isinstance(node, str):
                 if self._pattern is not None and self._pattern.search(node):
                     return True
             elif isinstance(node, int) and not isinstance(node, bool) and node in self.numbers:

@@ -60,26 +60,32 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     gates = [live.gate, Preflight("preflight", settings, cluster).gate]
     gated = pulumi.ResourceOptions(depends_on=gates)
     pods = PodVSwitches("pod-vswitches", settings, opts=gated) if settings.pod_vswitches else None
-    typha = (
-        TyphaRelay(
-            "typha",
-            settings,
-            opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=gates),
+    typhas: list[TyphaRelay] = []
+
+    def declare_typha(after: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        # Typha waits for the checks and for the eni_conf write, if any: a run that cannot write
+        # eni-config (gone, not writable, a vSwitch that failed) writes no Typha. The relay itself is
+        # written only after Typha is ready (the policy writer depends on it); see docs/eni-config.md.
+        if settings.network_policy != "typha":
+            return []
+        opts = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[*gates, *after])
+        typhas.append(TyphaRelay(
+            "typha", settings, opts=opts,
             replicas=typha_sizing(settings, cluster, node_reader).replicas,
             live=cluster.read_now(lambda text: read_typha_live(text, NAMESPACE, TYPHA_SERVICE_NAME, BGPPEER_CRD_NAME)),
-        )
-        if settings.network_policy == "typha"
-        else None
-    )
+        ))
+        return [typhas[0].deployment]
+
     eni_config = EniConfigOwnership(
         "eni-config",
         settings,
         cluster,
         live,
         pods.vswitch_ids if pods else None,
-        typha_ready=[typha.deployment] if typha else [],
+        typha_ready=declare_typha,
         gates=gates[1:],
     )
+    typha = typhas[0] if typhas else None
     capacity = PodIpCapacity(settings, cluster, live, node_reader)
     return secrecy.outputs(exports({
         "clusterName": settings.cluster.name,

@@ -10,6 +10,12 @@
     Reads `git diff --name-only` output and prints `stacks=<JSON list>` for `$GITHUB_OUTPUT`: the stacks
     that need a cloud preview. A changed `Pulumi.<env>.yaml` means that stack; a change to the program
     (`PROGRAM_WIDE`) means every stack; anything else (docs, tests, e2e) means none.
+
+`python -m terway_stack.plan.pr_check diff --base DIR --head DIR --stacks JSON [--eni-config-dir DIR] [--out PATH]`
+    For each stack: the offline plan at the base checkout and at the head checkout, each by its own
+    code, diffed per resource (create/update/replace/delete/no-op, changed keys). Writes the sticky PR
+    comment's Markdown to --out (and the job summary). `--eni-config-dir` holds `<stack>.yaml` saved
+    ConfigMaps; a stack without one is planned against the built-in sample, and the comment says so.
 """
 from __future__ import annotations
 
@@ -138,6 +144,57 @@ def plan_all(project_dir: Path, out, policy_config: Optional[Path] = None) -> in
     return exit_code(plans)
 
 
+def plan_json(stack_file: Path, project_dir: Path, eni_config: Optional[Path]) -> tuple[Optional[dict], str]:
+    """(plan JSON or None, error). The plan runs in `project_dir` with that checkout's own code."""
+    command = [sys.executable, "-m", "terway_stack", "plan", "--stack-config", str(stack_file),
+               "--project-dir", str(project_dir), "--format", "json"]
+    if eni_config is not None:
+        command += ["--eni-config", str(eni_config)]
+    result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, timeout=600)
+    if result.returncode not in (EXIT_OK, EXIT_VIOLATION):  # a violation still plans everything
+        return None, result.stderr.strip() or f"plan exited {result.returncode}"
+    return json.loads(result.stdout), ""
+
+
+def diff_stacks(base: Path, head: Path, stacks: Sequence[str], eni_config_dir: Optional[Path]) -> tuple[list, dict[str, str]]:
+    from ..fleet.plan_diff import diff_plans
+
+    diffs, sources = [], {}
+    for stack in stacks:
+        saved = eni_config_dir / f"{stack}.yaml" if eni_config_dir else None
+        live = saved if saved and saved.is_file() else None
+        sources[stack] = f"saved ConfigMap {saved.name}" if live else "sample"
+        sides, errors = [], []
+        for root in (base, head):
+            path = root / f"{STACK_FILE_PREFIX}{stack}{STACK_FILE_SUFFIX}"
+            plan, error = plan_json(path, root, live) if path.is_file() else (None, "")
+            sides.append(plan)
+            if error:
+                errors.append(f"{'base' if root == base else 'head'}: {error}")
+        diff = diff_plans(stack, *sides)
+        diff.error = "\n".join(errors)
+        diffs.append(diff)
+    return diffs, sources
+
+
+def pr_diff(args: argparse.Namespace) -> int:
+    from ..fleet import pr_comment
+
+    stacks = json.loads(args.stacks)
+    diffs, sources = diff_stacks(args.base, args.head, stacks, args.eni_config_dir)
+    text = pr_comment.render(diffs, sources, args.base_ref, args.head_ref)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    with open(summary_path, "a", encoding="utf-8") if summary_path else open(os.devnull, "w") as summary:
+        summary.write(text)
+    if not args.out and not summary_path:
+        sys.stdout.write(text)
+    for d in diffs:
+        print(f"{d.stack}: " + ("plan failed" if d.error else ", ".join(f"{n} {op}" for op, n in d.counts().items())), file=sys.stderr)
+    return EXIT_CRASHED if any(d.error for d in diffs) else EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m terway_stack.plan.pr_check", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -147,7 +204,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     changed = commands.add_parser("changed-stacks", help="stacks whose cloud preview this PR needs")
     changed.add_argument("changed_files", type=Path, help="output of `git diff --name-only`")
     changed.add_argument("--project-dir", type=Path, default=Path.cwd())
+    diff = commands.add_parser("diff", help="plan each stack at base and head, diff the plans (sticky PR comment)")
+    diff.add_argument("--base", type=Path, required=True, help="checkout of the PR's base")
+    diff.add_argument("--head", type=Path, required=True, help="checkout of the PR's head")
+    diff.add_argument("--stacks", required=True, help="JSON list of stacks (the changes job's output)")
+    diff.add_argument("--eni-config-dir", type=Path, help="saved ConfigMaps, one <stack>.yaml each")
+    diff.add_argument("--out", type=Path, help="write the comment's Markdown here")
+    diff.add_argument("--base-ref", default="base", help="shown in the comment")
+    diff.add_argument("--head-ref", default="head", help="shown in the comment")
     args = parser.parse_args(argv)
+    if args.command == "diff":
+        return pr_diff(args)
     if args.command == "changed-stacks":
         stacks = stacks_to_preview(args.changed_files.read_text(encoding="utf-8").splitlines(), stack_files(args.project_dir))
         print(f"stacks={json.dumps(stacks)}")

@@ -19,25 +19,7 @@ from tests.engine_pickling import engine_pickle, engine_unpickle, in_fresh_inter
 from terway_stack.decide import facts
 
 from .kubeconfigs import SECRET_TOKEN, UNREACHABLE_KUBECONFIG
-
-def props(**over):
-    base = {
-        "kind": facts.ROLLOUT_KIND,
-        "restartMethod": facts.ROLLOUT_METHOD,
-        "daemonSet": "terway-eniip",
-        "namespace": "kube-system",
-        "trigger": "t1",
-        "restartOn": "change",
-        "timeoutSeconds": 600.0,  # the engine hands numbers over as floats
-        "kubeconfig": UNREACHABLE_KUBECONFIG,
-    }
-    base.update(over)
-    return base
-
-
-def outputs(**over):
-    return {**props(), "restartedAt": "2026-01-01T00:00:00Z", "restarts": 1.0, "observedGeneration": 3.0, **over}
-
+from .rollout_values import FakeClock, ds, outputs, props
 
 # --------------------------------------------------------------------------- serializer
 
@@ -217,21 +199,6 @@ def test_unreachable_cluster_error_does_not_echo_the_kubeconfig():
 # --------------------------------------------------------------------------- status, patch, waiting
 
 
-def ds(generation=2, observed=2, desired=20, updated=20, available=20, unavailable=0, ready=20, max_unavailable="10%"):
-    return {
-        "metadata": {"generation": generation},
-        "spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": max_unavailable}}},
-        "status": {
-            "observedGeneration": observed,
-            "desiredNumberScheduled": desired,
-            "updatedNumberScheduled": updated,
-            "numberAvailable": available,
-            "numberUnavailable": unavailable,
-            "numberReady": ready,
-        },
-    }
-
-
 @pytest.mark.parametrize(
     "obj,complete",
     [
@@ -267,25 +234,12 @@ def test_release_mode_marks_its_trigger_apart_from_change_mode():
     assert tr.trigger_mark(props(restartOn="release")) == "release:t1"
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_wait_times_out_with_the_daemonset_status_in_the_message():
     clock, lines = FakeClock(), []
     stuck = ds(generation=3, observed=3, updated=12, available=18, unavailable=2, ready=18)
     with pytest.raises(tr.RolloutError) as err:
         tr.wait_for_rollout(
-            lambda: stuck, namespace="kube-system", name="terway-eniip", timeout_seconds=30,
+            lambda _timeout: tr.RolloutStatus.of(stuck), namespace="kube-system", name="terway-eniip", timeout_seconds=30,
             report=lines.append, clock=clock, sleep=clock.sleep,
         )
     message = str(err.value)
@@ -301,7 +255,7 @@ def test_wait_reports_each_change_and_returns_when_complete():
     clock, lines = FakeClock(), []
     states = iter([ds(generation=3, observed=2), ds(generation=3, observed=3, updated=10), ds(generation=3, observed=3)])
     status = tr.wait_for_rollout(
-        lambda: next(states), namespace="kube-system", name="terway-eniip", timeout_seconds=600,
+        lambda _timeout: tr.RolloutStatus.of(next(states)), namespace="kube-system", name="terway-eniip", timeout_seconds=600,
         report=lines.append, clock=clock, sleep=clock.sleep,
     )
     assert status.complete() and status.observed_generation == 3

@@ -49,7 +49,9 @@ def test_the_gate_gets_the_settings_the_checks_need():
     )
     [gate] = [r for r in declare(config).resources if r.name == GATE]
     assert gate.inputs["kind"] == "terway-preflight"
-    assert gate.inputs["settings"] == {
+    settings = dict(gate.inputs["settings"])
+    accesses = settings.pop("accesses")
+    assert settings == {
         "mode": "typha",
         "daemonSets": ["terway-eniip"],
         "typhaVersion": "v3.24.5",
@@ -60,8 +62,27 @@ def test_the_gate_gets_the_settings_the_checks_need():
         "replaceExistingRelay": True,
         "confirmNetworkPolicyEnforcement": True,
         "namespace": "kube-system",
+        "maxUnavailableShare": 25,
+        "confirmMaxUnavailable": False,
     }
     assert "4dabf18193072939515e22adb298388d" in gate.inputs["kubeconfig"]  # a secret
+    # Every write of the run is reviewed before the first one: Typha's four objects, eni-config, the restart.
+    writes = {(a["verb"], a["resource"], a.get("name")) for a in accesses if a["verb"] not in ("get", "list")}
+    assert writes == {
+        ("create", "customresourcedefinitions", None), ("patch", "customresourcedefinitions", "bgppeers.crd.projectcalico.org"),
+        ("create", "services", None), ("patch", "services", "calico-typha"),
+        ("create", "deployments", None), ("patch", "deployments", "calico-typha"),
+        ("create", "poddisruptionbudgets", None), ("patch", "poddisruptionbudgets", "calico-typha"),
+        ("patch", "configmaps", "eni-config"),
+        ("patch", "daemonsets", "terway-eniip"),
+    }
+
+
+@pytest.mark.parametrize("mode", ["direct", "disabled"])
+def test_without_typha_no_typha_write_is_reviewed(mode):
+    [gate] = [r for r in declare(stack_config(**{"terway:networkPolicy": mode})).resources if r.name == GATE]
+    resources = {a["resource"] for a in gate.inputs["settings"]["accesses"] if a["verb"] == "patch"}
+    assert resources == {"configmaps", "daemonsets"}
 
 
 def test_a_typha_image_override_sets_the_version_the_felix_check_compares():
@@ -69,3 +90,22 @@ def test_a_typha_image_override_sets_the_version_the_felix_check_compares():
     [gate] = [r for r in declare(config).resources if r.name == GATE]
     assert gate.inputs["settings"]["typhaVersion"] == "v3.26.4"
     assert gate.inputs["settings"]["typhaVersionKey"] == "terway:typha.image"
+
+
+def reaches(evaluation, name: str, target: str) -> bool:
+    deps = {r.name: set(r.options.get("dependsOn") or ()) for r in evaluation.resources}
+
+    def walk(current, seen=()):
+        return target in deps.get(current, ()) or any(walk(d, (*seen, current)) for d in deps.get(current, ()) if d not in seen)
+
+    return walk(name)
+
+
+def test_typha_is_written_only_after_the_eni_conf_write():
+    """A run that cannot write eni-config (gone, not writable, a vSwitch that failed) writes no Typha."""
+    evaluation = declare(stack_config(mode="typha", pods=PODS_WITH_SNAT_TABLE))
+    typha = [r.name for r in evaluation.resources if r.type.startswith("kubernetes:") and ("typha" in r.name or "calico" in r.name)]
+    assert sorted(typha) == ["calico-bgppeers-crd", "calico-typha-deployment", "calico-typha-pdb", "calico-typha-service"]
+    assert all(reaches(evaluation, name, "eni-config-eni-conf") for name in typha)
+    # and the relay is written only after Typha (Felix never points at a Typha that is not there)
+    assert reaches(evaluation, "eni-config-policy-keys", "calico-typha-deployment")
