@@ -8,6 +8,8 @@
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
 (c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
 (d) `fleet up` of 3 to 5 stacks against the sum of their single `pulumi up`s (bench/fleet_bench.py).
+(e) N = 50 and 200 Felix agents, direct vs through a real Typha: added API-server watches, requests
+    per identity, API-server RSS, time to in-sync; relay/direct ratios (bench/typha_load.py).
 
 Run with `make bench` (builds or reuses the engine first).
 """
@@ -36,6 +38,7 @@ from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
 
+from typha_load import load_ratios  # noqa: E402  (bench/typha_load.py, next to this file)
 from validation import validation_ratios  # noqa: E402  (bench/validation.py, next to this file)
 
 FLOOR = Path(__file__).with_name("floor")
@@ -129,8 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--agents", type=int, nargs="+", default=[50, 200], help="(e) Felix agents per phase")
     parser.add_argument("--fleet", type=int, default=3, help="stacks in the fleet measurement (3 to 5)")
-    parser.add_argument("--only", choices=("preview", "restart", "validation", "fleet"))
+    parser.add_argument("--only", choices=("preview", "restart", "validation", "fleet", "load"))
     args = parser.parse_args()
     if args.only in (None, "validation"):
         validation_ratios()
@@ -142,6 +146,8 @@ def main() -> None:
         from fleet_bench import fleet_ratio  # beside this script
 
         fleet_ratio(args.fleet)
+    if args.only in (None, "load"):
+        load_ratios(args.agents)
 
 
 if __name__ == "__main__":

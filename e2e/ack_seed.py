@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 REGION = "cn-shanghai"
 ZONES = ("cn-shanghai-f", "cn-shanghai-g")
@@ -142,6 +142,122 @@ def eni_config_manifest() -> dict:
     }
 
 
+# --------------------------------------------------------------------------- Terway's chart: RBAC and Calico CRDs
+# From AliyunContainerService/terway, charts/terway (chart version 1.13.0, commit 89aadf8b):
+# templates/terwayd/clusterrole.yaml, clusterrolebinding.yaml, and the Calico CRDs at the end of
+# templates/terwayd/daemonset.yaml. Typha runs as `terway` and relies on exactly these.
+TERWAY_CHART_VERSION = "1.13.0"
+TERWAY_CLUSTER_ROLE = "terway-pod-reader"
+# (kind, plural, scope) of the Calico CRDs the chart installs; their schemas keep only apiVersion.
+TERWAY_CALICO_CRDS = (
+    ("FelixConfiguration", "felixconfigurations", "Cluster"),
+    ("BGPConfiguration", "bgpconfigurations", "Cluster"),
+    ("IPPool", "ippools", "Cluster"),
+    ("HostEndpoint", "hostendpoints", "Cluster"),
+    ("ClusterInformation", "clusterinformations", "Cluster"),
+    ("GlobalNetworkPolicy", "globalnetworkpolicies", "Cluster"),
+    ("GlobalNetworkSet", "globalnetworksets", "Cluster"),
+    ("NetworkPolicy", "networkpolicies", "Namespaced"),
+)
+
+
+def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> dict:
+    return {"apiGroups": groups, "resources": resources, "verbs": verbs}
+
+
+def terway_cluster_role(datapath_v2: bool = False) -> dict:
+    """ClusterRole terway-pod-reader; with enableDatapathV2 the chart leaves serviceaccounts out."""
+    core_read = ["pods", "nodes", "namespaces"] + ([] if datapath_v2 else ["serviceaccounts"]) + ["endpoints", "services"]
+    read = ["get", "watch", "list"]
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": TERWAY_CLUSTER_ROLE},
+        "rules": [
+            _rule([""], core_read, read),
+            _rule([""], ["pods", "nodes", "nodes/status"], ["patch"]),
+            _rule([""], ["events"], ["create", "patch"]),
+            _rule(["discovery.k8s.io"], ["endpointslices"], ["get", "list", "watch"]),
+            _rule(["networking.k8s.io"], ["networkpolicies"], ["get", "list", "watch"]),
+            _rule(["extensions"], ["networkpolicies"], ["get", "list", "watch"]),
+            _rule(["crd.projectcalico.org"], ["*"], ["*"]),
+            _rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], ["get", "list", "watch"]),
+            _rule(["cilium.io"], ["*"], ["*"]),
+            _rule(["network.alibabacloud.com"], ["podenis", "nodes", "noderuntimes"], ["get", "list", "watch"]),
+            _rule(["network.alibabacloud.com"], ["nodes"], ["patch", "update"]),
+            _rule(["network.alibabacloud.com"], ["noderuntimes", "noderuntimes/status"], ["create", "patch", "update"]),
+        ],
+    }
+
+
+def terway_cluster_role_binding() -> dict:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "terway-binding"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": TERWAY_CLUSTER_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": "terway", "namespace": "kube-system"}],
+    }
+
+
+def calico_crd(kind: str, plural: str, scope: str) -> dict:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.crd.projectcalico.org"},
+        "spec": {
+            "scope": scope,
+            "group": "crd.projectcalico.org",
+            "versions": [{
+                "name": "v1", "served": True, "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {"apiVersion": {"type": "string"}}}},
+            }],
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+        },
+    }
+
+
+def terway_chart_objects(datapath_v2: bool = False) -> list["SeedObject"]:
+    """Terway's RBAC for `terway` and its Calico CRDs, as the chart installs them."""
+    crds = [SeedObject(calico_crd(*crd)) for crd in TERWAY_CALICO_CRDS]
+    return [SeedObject(terway_cluster_role(datapath_v2)), SeedObject(terway_cluster_role_binding()), *crds]
+
+
+# --------------------------------------------------------------------------- node addresses
+
+
+def host_address() -> Optional[str]:
+    """This host's first global IPv4 address: a node InternalIP where a local Typha process answers.
+
+    The API server refuses loopback (and link-local) addresses in Endpoints, so loopback node IPs would
+    leave the calico-typha Endpoints empty; the host's own address is the one non-loopback address that
+    reaches a process on this host without changing its network. Every fake node gets it (kwok runs
+    all of them here), so Felix's discovery lists it once per Typha pod. None when the host has none.
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    candidates = [info[4][0] for info in infos]
+    try:
+        import subprocess
+
+        shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True)
+        candidates = [line.split()[3].split("/")[0] for line in shown.stdout.splitlines()] + candidates
+    except OSError:
+        pass
+    return next((ip for ip in candidates if not ip.startswith(("127.", "169.254."))), None)
+
+
+def node_addresses_patch(index: int, internal_ip: Optional[str]) -> dict:
+    addresses = [{"type": "Hostname", "address": node_name(index)}]
+    if internal_ip:
+        addresses.insert(0, {"type": "InternalIP", "address": internal_ip})
+    return {"status": {"addresses": addresses}}
+
+
 # --------------------------------------------------------------------------- writing the seed
 
 
@@ -161,6 +277,7 @@ def seed_objects(eni_config_mode: str = "apply") -> list[SeedObject]:
         raise ValueError("eni_config_mode must be 'apply' or 'update'")
     return [
         SeedObject(terway_service_account()),
+        *terway_chart_objects(),
         SeedObject(eni_config_manifest(), server_side_apply=eni_config_mode == "apply"),
         SeedObject(terway_daemonset_manifest()),
     ]

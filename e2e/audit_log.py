@@ -15,8 +15,11 @@ from typing import Any, Callable, Iterable, Optional
 
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 # A review is a create the API server answers and stores nothing for (the preflight's
-# SelfSubjectAccessReviews): never a write.
-REVIEW_RESOURCES = frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews", "tokenreviews"})
+# SelfSubjectAccessReviews and SubjectAccessReviews): never a write.
+REVIEW_RESOURCES = frozenset({
+    "selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews", "localsubjectaccessreviews",
+    "tokenreviews",
+})
 
 
 @dataclass

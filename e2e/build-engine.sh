@@ -34,6 +34,9 @@ K8S_PROVIDER_VERSION=4.32.0
 # Matches pulumi-alicloud in requirements.txt (3.105.0: the newest tag with source here).
 ALICLOUD_PROVIDER_VERSION=3.105.0
 # name | version | space-separated "package[=binary]" list | extra -ldflags
+# Typha: the version the stack deploys by default, so the e2e suite proves that default works.
+TYPHA_VERSION="$(sed -n 's/^DEFAULT_TYPHA_VERSION = "\(v[0-9.]*\)".*/\1/p' "$HERE"/../terway_stack/decide/*.py | head -1)"
+FELIXLOAD_HASH="$(cat "$HERE"/felixload/*.go | sha256sum | cut -c1-16)"
 COMPONENTS=(
   "etcd|v3.6.16|go.etcd.io/etcd/server/v3=etcd|"
   "kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok=kwok sigs.k8s.io/kwok/cmd/kwokctl=kwokctl|-X sigs.k8s.io/kwok/pkg/consts.KubeVersion=1.34.4"
@@ -44,6 +47,10 @@ COMPONENTS=(
   "langhost|$PULUMI_VERSION|.=pulumi-language-python|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
   "kubernetes-provider|v$K8S_PROVIDER_VERSION|./cmd/pulumi-resource-kubernetes=pulumi-resource-kubernetes|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION"
   "alicloud-provider|v$ALICLOUD_PROVIDER_VERSION|./cmd/pulumi-resource-alicloud=pulumi-resource-alicloud|-X github.com/pulumi/pulumi-alicloud/provider/v3/pkg/version.Version=$ALICLOUD_PROVIDER_VERSION"
+  # calico-typha, and our load tool e2e/felixload (built by post_build_typha in the same source);
+  # main.sourceHash pins felixload's source in the cache key (calico-typha has no such symbol: the
+  # linker ignores it there).
+  "typha|$TYPHA_VERSION|./typha/cmd/calico-typha=calico-typha|-X github.com/projectcalico/calico/typha/pkg/buildinfo.GitVersion=$TYPHA_VERSION -X main.sourceHash=$FELIXLOAD_HASH"
 )
 
 # Components built from an upstream source tarball instead of a wrapper module: name | file | sha256.
@@ -52,6 +59,8 @@ TARBALLS=(
   "langhost|pulumi-language-python-v3.259.0-src.tar.gz|ee3961b2f03c923131eeb15076aa5638fafdaab87923e298531bc3ec978fd63d"
   "kubernetes-provider|pulumi-resource-kubernetes-v4.32.0-src.tar.gz|db40baaf52c10ce79d569c3ce977ddf458a557dcf5d40696a7eb181736f275b6"
   "alicloud-provider|pulumi-resource-alicloud-v3.105.0-src.tar.gz|9aa618741f9ebcecd2a145b0fd4a19fa647992ea2eb48047aa31c90f1874b9d7"
+  # The default's tarball: a new default fails here (sha256 differs) until its tarball is pinned.
+  "typha|calico-typha-$TYPHA_VERSION-src.tar.gz|3a0c0d132d1379422640046261666c884ffe1648fadaef4ee13bf614a268699b"
 )
 # The resource plugins the engine's plugin cache holds: component | plugin name | version.
 PLUGINS=(
@@ -114,6 +123,15 @@ post_build_langhost() {
   sdk="$(cd "$mod" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$out/pulumi-language-python-exec"
   install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$out/pulumi-resource-pulumi-python"
+}
+
+# The load tool (e2e/felixload) is built inside the unpacked Calico module, so it imports Calico's
+# own syncer and Typha client packages at the very version of the calico-typha next to it.
+post_build_typha() {
+  local mod="$1" out="$2/bin"
+  mkdir -p "$mod/felixload" && cp "$HERE"/felixload/*.go "$mod/felixload/"
+  ( cd "$mod" && go build -p "$JOBS" -trimpath -ldflags "-s -w -X main.sourceHash=$FELIXLOAD_HASH" \
+      -o "$out/felixload" ./felixload ) >&2
 }
 
 plugin_of() { # "plugin|version" of a resource-plugin component, or nothing

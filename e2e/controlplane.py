@@ -237,8 +237,11 @@ class ControlPlane(AuditQueries):
 
     def _create_nodes(self, indexes: range) -> None:
         core = self.core()
+        internal_ip = ack_seed.host_address()
         for i in indexes:
             core.create_node(self.node_manifest(i))
+            # ACK nodes have an InternalIP; kwok gives it to the node's hostNetwork pods (Typha's Endpoints).
+            core.patch_node_status(ack_seed.node_name(i), ack_seed.node_addresses_patch(i, internal_ip))
 
         def ready() -> bool:
             nodes = self.core().list_node().items

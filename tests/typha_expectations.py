@@ -46,7 +46,7 @@ def expected_service():
     }
 
 
-def expected_env(metrics):
+def expected_env(metrics, graceful=False):
     env = [
         {"name": "TYPHA_LOGSEVERITYSCREEN", "value": "info"},
         {"name": "TYPHA_LOGFILEPATH", "value": "none"},
@@ -54,8 +54,9 @@ def expected_env(metrics):
         {"name": "TYPHA_CONNECTIONREBALANCINGMODE", "value": "kubernetes"},
         {"name": "TYPHA_DATASTORETYPE", "value": "kubernetes"},
         {"name": "TYPHA_HEALTHENABLED", "value": "true"},
-        {"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": "300"},
     ]
+    if graceful:  # v3.25+ only: older Typhas do not know it and exit at once on SIGTERM
+        env.append({"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": "300"})
     if metrics:
         env += [
             {"name": "TYPHA_PROMETHEUSMETRICSENABLED", "value": "true"},
@@ -64,7 +65,7 @@ def expected_env(metrics):
     return env
 
 
-def expected_deployment(replicas, image, await_seconds, metrics):
+def expected_deployment(replicas, image, await_seconds, metrics, graceful=False):
     ports = [{"name": "calico-typha", "containerPort": 5473, "hostPort": 5473, "protocol": "TCP"}]
     pod_annotations = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "true"}
     if metrics:
@@ -92,7 +93,7 @@ def expected_deployment(replicas, image, await_seconds, metrics):
                     "tolerations": [{"operator": "Exists"}],
                     "serviceAccountName": "terway",
                     "priorityClassName": "system-cluster-critical",
-                    "terminationGracePeriodSeconds": 300,
+                    "terminationGracePeriodSeconds": 300 if graceful else 30,
                     "affinity": {
                         "nodeAffinity": {
                             "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -123,7 +124,7 @@ def expected_deployment(replicas, image, await_seconds, metrics):
                             "name": "calico-typha",
                             "image": image,
                             "ports": ports,
-                            "env": expected_env(metrics),
+                            "env": expected_env(metrics, graceful),
                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
                             "livenessProbe": {
                                 "httpGet": {"host": "localhost", "path": "/liveness", "port": 9098},
@@ -165,7 +166,10 @@ def expected_crd():
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": "bgppeers.crd.projectcalico.org", "labels": LABELS, "annotations": FORCE},
+        "metadata": {
+            "name": "bgppeers.crd.projectcalico.org", "labels": LABELS,
+            "annotations": {"pulumi.com/patchFieldManager": "terway-stack-typha"},
+        },
         "spec": {
             "group": "crd.projectcalico.org",
             "scope": "Cluster",

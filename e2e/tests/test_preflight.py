@@ -100,19 +100,28 @@ def test_2_terway_without_the_relay_env_says_upgrade_terway(cp, pulumi):
         cp.wait_daemonset_available(NS, DS)
 
 
-def test_3_warnings_reach_preview_felix_version_and_ebpf(cp, pulumi):
+def test_3_ebpf_refuses_mode_typha_and_the_felix_version_warning_reaches_preview(cp, pulumi):
     cni = json.loads(eni_config(cp)["10-terway.conf"])
     set_eni_config_keys(cp, "ack-addon-manager", **{"10-terway.conf": json.dumps({**cni, "network_policy_provider": "ebpf"})})
+    try:
+        text = fails_before_any_write(cp, pulumi, "preview")
+        assert (
+            "terway:networkPolicy: typha cannot work here: kube-system/eni-config 10-terway.conf sets "
+            "network_policy_provider ebpf: policy is enforced by Cilium, Felix does not run, so Typha would have no "
+            "Felix to serve"
+        ) in text, text
+    finally:
+        set_eni_config_keys(cp, "ack-addon-manager", **{"10-terway.conf": json.dumps(cni, indent=2)})
+    # The seeded Terway v1.16.0 carries Felix v3.24.5: a Typha two minors away is a warning, not a refusal.
+    pulumi.set_config("terway:typha.version", "v3.26.4")
     try:
         since = cp.audit_offset()
         text = output(pulumi("preview"))
         assert writes(cp, since) == {}
-        assert "10-terway.conf sets network_policy_provider ebpf: policy is enforced by Cilium, Felix does not run" in text, text
-        # From the check's reads, logged by the program: the seeded Terway v1.16.0 carries Felix v3.24.5.
-        assert "Felix is Calico v3.24.5" in text and "but Typha is v3.20.2" in text, text
+        assert "Felix is Calico v3.24.5" in text and "but Typha is v3.26.4: more than one minor version apart" in text, text
         assert "DaemonSet kube-system/terway-eniip: RollingUpdate, maxUnavailable 10%" in text, text
     finally:
-        set_eni_config_keys(cp, "ack-addon-manager", **{"10-terway.conf": json.dumps(cni, indent=2)})
+        pulumi.remove_config("terway:typha.version")
 
 
 def assert_preview_passes_without_writes_once_set(cp, pulumi, setting: str) -> None:

@@ -23,9 +23,23 @@ import pulumi.dynamic as dyn
 
 from ..decide import preflight as decide
 from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
+from ..decide.typha_compat import TERWAY_CALICO_CRDS, TYPHA_SERVICE_ACCOUNT, typha_access_checks
 from .access_review import denied
 from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
-from .kube import NETWORK_POLICIES, NODES, KubeError, configmap_path, daemonset_path, kube_client, list_items, read
+from .kube import (
+    NETWORK_POLICIES,
+    NODES,
+    KubeError,
+    configmap_path,
+    daemonset_path,
+    kube_client,
+    list_items,
+    read,
+    send,
+)
+
+SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 INPUT_KEYS = ("kind", "settings", "kubeconfig")
 RESULT_KEYS = ("warnings", "notes")
@@ -57,9 +71,44 @@ def read_node_configs(kubeconfig: str) -> dict[str, dict[str, Any]]:
     return configs
 
 
+def kubernetes_version(client: Any) -> str:
+    return str((read(client, "/version", what="reading the server version") or {}).get("gitVersion") or "")
+
+
+def existing_calico_crds(client: Any) -> frozenset[str]:
+    return frozenset(
+        name for name in TERWAY_CALICO_CRDS
+        if read(client, f"{CRDS}/{name}", what=f"reading CRD {name}") is not None
+    )
+
+
+def review_typha_service_account_access(client: Any) -> dict[tuple[str, str, str], bool]:
+    """SubjectAccessReviews: may the `terway` ServiceAccount (Typha's identity) do what Typha does?
+
+    Reviews persist nothing (the API server answers in the response). This asks about another identity
+    (Typha's reads); the stack's own writes are a separate check.
+    """
+    namespace, name = TYPHA_SERVICE_ACCOUNT
+    user = f"system:serviceaccount:{namespace}:{name}"
+    groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
+    answers = {}
+    for verb, group, resource in typha_access_checks():
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": groups, "resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
+        }
+        status = send(
+            client, "POST", SUBJECT_ACCESS_REVIEWS, body=body, what=f"reviewing {user}'s access ({verb} {resource})"
+        ).get("status") or {}
+        answers[(verb, group, resource)] = bool(status.get("allowed"))
+    return answers
+
+
 def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.LiveFacts:
-    """Everything the checks need, read with plain GETs and LISTs (never a write)."""
+    """Everything the checks need, read with plain GETs and LISTs and access reviews (never a write)."""
     namespace = settings.namespace
+    version, crds, access = None, None, None
     with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
         configmap = read(
             client, configmap_path(namespace, ENI_CONFIG_NAME), what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}"
@@ -70,11 +119,18 @@ def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.Li
         }
         count = count_network_policies(client) if decide.needs_network_policy_count(settings, configmap) else None
         refused = denied(client, settings.accesses)
+        if settings.mode == "typha":
+            version = kubernetes_version(client)
+            crds = existing_calico_crds(client)
+            access = review_typha_service_account_access(client)
     node_configs = read_node_configs(kubeconfig) if decide.needs_node_configs(settings) else None
     present = configmap is not None
     if configmap is None:
         configmap = {"data": {}}  # reported as missing; the other checks read it as empty
-    return decide.LiveFacts(configmap, daemon_sets, count, node_configs, refused, eni_config_present=present)
+    return decide.LiveFacts(
+        configmap, daemon_sets, count, node_configs, refused, eni_config_present=present,
+        kubernetes_version=version, calico_crds=crds, typha_access=access,
+    )
 
 
 def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckFailure]]:

@@ -73,7 +73,7 @@ DnsLabel = Annotated[
     str, _pattern(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", "a DNS label (lower-case letters, digits, '-')")
 ]
 RegionId = Annotated[str, _pattern(r"[a-z]{2}(-[a-z0-9]+)+", "an Alibaba Cloud region id such as cn-shanghai")]
-CalicoVersion = Annotated[str, _pattern(r"v[0-9]+\.[0-9]+\.[0-9]+", "a Calico release tag such as v3.20.2")]
+CalicoVersion = Annotated[str, _pattern(r"v[0-9]+\.[0-9]+\.[0-9]+", "a Calico release tag such as v3.24.5")]
 ZoneKey = Annotated[str, BeforeValidator(checked_key)]
 
 # Docker's reference grammar allows 255 characters for a repository name; with a registry host, a

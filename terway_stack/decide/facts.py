@@ -57,7 +57,7 @@ RELAY_ENV = "FELIX_TYPHAK8SSERVICENAME"  # Felix's env for the relay, from RELAY
 TYPHA_SERVICE_NAME = "calico-typha"  # the runbook's name, and the value RELAY_KEY holds in mode typha
 TYPHA_NAMESPACE = KUBE_SYSTEM  # Felix looks for Typha in kube-system only
 TYPHA_APP_LABEL = "k8s-app"  # the runbook's label key; its value is TYPHA_SERVICE_NAME
-# Seconds Typha spends shedding its Felix connections after SIGTERM (Typha v3.25 and later).
+# Seconds Typha spends shedding its Felix connections after SIGTERM (Typha v3.25 and later only).
 TYPHA_SHUTDOWN_ENV = "TYPHA_SHUTDOWNTIMEOUTSECS"
 # PodDisruptionBudget: policy/v1 is served from Kubernetes 1.21, policy/v1beta1 is gone from 1.25.
 PDB_V1_FIRST_MINOR = 21
@@ -67,7 +67,10 @@ VIRTUAL_KUBELET_LABEL = ("type", "virtual-kubelet")
 
 # --------------------------------------------------------------------------- configuration defaults
 
-DEFAULT_TYPHA_VERSION = "v3.20.2"  # runbook 002's Typha tag
+# The Felix inside Terway's policy image (v1.5 to v1.17) is v3.24.5; Typha should be the same minor. The
+# runbook's v3.20.2 never syncs on Kubernetes >= 1.25 (decide/typha_compat.py). e2e/build-engine.sh
+# builds this very version, and the e2e suite runs it.
+DEFAULT_TYPHA_VERSION = "v3.24.5"
 DEFAULT_DAEMON_SETS = (SHARED_ENI_DAEMON_SET,)
 DEFAULT_RESTART_TIMEOUT_SECONDS = 900
 # Stands in for the id of a vSwitch this run would create: never equal to a real id, readable in messages.

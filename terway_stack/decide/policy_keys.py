@@ -123,6 +123,12 @@ def relay_ineffective_reasons(daemon_sets: Sequence[str], live_data: Mapping[str
     reasons = []
     if EXCLUSIVE_ENI_DAEMON_SET in daemon_sets:
         reasons.append(f"DaemonSet {EXCLUSIVE_ENI_DAEMON_SET} is exclusive-ENI mode, which has no NetworkPolicy (no Felix)")
+    return reasons + relay_blocking_reasons(live_data)
+
+
+def relay_blocking_reasons(live_data: Mapping[str, Any]) -> list[str]:
+    """The datapaths where Felix does not run at all: mode typha is refused there (decide/preflight.py)."""
+    reasons = []
     for key in cni_config_keys(live_data):
         virtual_type = _cni_virtual_type((live_data or {}).get(key))
         if virtual_type in ("ipvlan", "datapathv2"):

@@ -35,10 +35,19 @@ from .facts import (
     VSWITCHES_KEY,
 )
 from .live_objects import container, data_key_owners, image_tag, max_unavailable, parse_version, update_strategy
+from .config_types import K8S_VERSION
 from .permissions import Access, denial_problem
-from .policy_keys import policy_enabled
+from .policy_keys import policy_enabled, relay_blocking_reasons
 from .problems import InputError, Problem, key_path  # noqa: F401 (Problem is part of the API)
 from .rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE, budget_problem
+from .typha_compat import (
+    TERWAY_CALICO_CRDS,
+    TERWAY_CHART,
+    TERWAY_CLUSTER_ROLE,
+    TYPHA_SERVICE_ACCOUNT,
+    minor_gap,
+    sync_problem,
+)
 
 REPLACE_RELAY_KEY = "terway:typha.replaceExistingRelay"
 CONFIRM_ENFORCEMENT_KEY = "terway:confirmNetworkPolicyEnforcement"
@@ -57,6 +66,7 @@ class PreflightSettings:
     mode: str
     daemon_sets: tuple[str, ...]
     typha_version: str = DEFAULT_TYPHA_VERSION
+    typha_version_key: str = "terway:typha.version"  # terway:typha.image when its tag names the release
     wanted_vswitches: Mapping[str, Sequence[str]] = field(default_factory=dict)  # zone -> ids (PENDING_ID if new)
     manages_vswitches: bool = False
     replace_existing_relay: bool = False
@@ -71,6 +81,7 @@ class PreflightSettings:
             "mode": self.mode,
             "daemonSets": list(self.daemon_sets),
             "typhaVersion": self.typha_version,
+            "typhaVersionKey": self.typha_version_key,
             "wantedVSwitches": {zone: list(ids) for zone, ids in sorted(self.wanted_vswitches.items())},
             "managesVSwitches": self.manages_vswitches,
             "replaceExistingRelay": self.replace_existing_relay,
@@ -87,6 +98,7 @@ class PreflightSettings:
             mode=props["mode"],
             daemon_sets=tuple(props.get("daemonSets") or ()),
             typha_version=props.get("typhaVersion") or DEFAULT_TYPHA_VERSION,
+            typha_version_key=props.get("typhaVersionKey") or "terway:typha.version",
             wanted_vswitches={z: list(ids) for z, ids in (props.get("wantedVSwitches") or {}).items()},
             manages_vswitches=bool(props.get("managesVSwitches")),
             replace_existing_relay=bool(props.get("replaceExistingRelay")),
@@ -108,6 +120,11 @@ class LiveFacts:
     node_configs: Optional[Mapping[str, Mapping[str, Any]]] = None  # per-node ConfigMap name -> data
     denied: Optional[Sequence[tuple[Access, str]]] = None  # reviewed requests refused, with the server's reason
     eni_config_present: Optional[bool] = None  # False: read, and not found
+    # Mode typha: the API server's gitVersion, the Calico CRDs that exist, and the answers of
+    # SubjectAccessReviews for the `terway` ServiceAccount (Typha's reads), (verb, group, resource) -> allowed.
+    kubernetes_version: Optional[str] = None
+    calico_crds: Optional[frozenset[str]] = None
+    typha_access: Optional[Mapping[tuple[str, str, str], bool]] = None
 
 
 @dataclass
@@ -266,7 +283,6 @@ def daemon_set_warnings(settings: PreflightSettings, daemon_sets: Mapping[str, O
     if settings.mode != "typha":
         return []
     warnings = []
-    typha = parse_version(settings.typha_version)
     for name in settings.daemon_sets:
         ds = daemon_sets.get(name)
         container = policy_container(ds) if ds else None
@@ -283,10 +299,10 @@ def daemon_set_warnings(settings: PreflightSettings, daemon_sets: Mapping[str, O
                 f"{where}: cannot tell the Felix (Calico) version from image {image!r}; Typha {settings.typha_version} "
                 "and Felix should be the same Calico minor version"
             )
-        elif parse_version(felix) != typha:
+        elif (minor_gap(settings.typha_version, felix) or 0) > 1:
             warnings.append(
-                f"{where}: Felix is Calico {felix} (image {image}) but Typha is {settings.typha_version}: they should be "
-                f"the same Calico minor version; set terway:typha.version to a {felix.rsplit('.', 1)[0]}.x release"
+                f"{where}: Felix is Calico {felix} (image {image}) but Typha is {settings.typha_version}: more than one "
+                f"minor version apart; set {settings.typha_version_key} to a {felix.rsplit('.', 1)[0]}.x release"
             )
     return warnings
 
@@ -334,6 +350,88 @@ def node_config_problems(settings: PreflightSettings, node_configs: Mapping[str,
     return problems
 
 
+# --------------------------------------------------------------------------- what Typha needs (mode typha)
+
+_TYPHA_MODE_KEY = "terway:networkPolicy"
+
+
+def kubernetes_minor(git_version: str) -> Optional[tuple[int, int]]:
+    match = K8S_VERSION.fullmatch((git_version or "").strip())
+    return (int(match["major"]), int(match["minor"])) if match else None
+
+
+def typha_version_problems(settings: PreflightSettings, kubernetes_version: str) -> list[Problem]:
+    """The configured (or default) Typha cannot feed Felix on the live Kubernetes."""
+    live = kubernetes_minor(kubernetes_version)
+    reason = sync_problem(settings.typha_version, live, f"{kubernetes_version} (the live API server)") if live else None
+    return [Problem(settings.typha_version_key, reason)] if reason else []
+
+
+def calico_crd_problems(existing: frozenset[str]) -> list[Problem]:
+    missing = [crd for crd in TERWAY_CALICO_CRDS if crd not in existing]
+    return [
+        Problem(
+            _TYPHA_MODE_KEY,
+            f"typha needs CustomResourceDefinition {crd}, which {TERWAY_CHART} installs: it is missing, so Typha "
+            "would never become ready (it starts from ClusterInformation). Reinstall or upgrade Terway; the stack "
+            "does not create Calico CRDs the chart owns",
+        )
+        for crd in missing
+    ]
+
+
+def _resource_name(group: str, resource: str) -> str:
+    return f"{resource}.{group}" if group else resource
+
+
+def typha_access_problems(access: Mapping[tuple[str, str, str], bool]) -> list[Problem]:
+    """What the `terway` ServiceAccount, Typha's identity, is not allowed to do (SubjectAccessReview)."""
+    namespace, name = TYPHA_SERVICE_ACCOUNT
+    denied = [check for check, allowed in access.items() if not allowed]
+    by_resource: dict[str, list[str]] = {}
+    for verb, group, resource in denied:
+        by_resource.setdefault(_resource_name(group, resource), []).append(verb)
+    return [
+        Problem(
+            _TYPHA_MODE_KEY,
+            f"typha runs as ServiceAccount {namespace}/{name}, which may not {'/'.join(verbs)} {resource} "
+            f"(SubjectAccessReview): Typha would never become ready. {TERWAY_CHART} grants it in ClusterRole "
+            f"{TERWAY_CLUSTER_ROLE}; with DataPathV2 the chart leaves serviceaccounts out, and Felix does not run there",
+        )
+        for resource, verbs in sorted(by_resource.items())
+    ]
+
+
+def datapath_problems(settings: PreflightSettings, data: Mapping[str, Any]) -> list[Problem]:
+    """Mode typha where Felix does not run: Typha would serve nothing (and, on DataPathV2, never be ready)."""
+    if settings.mode != "typha":
+        return []
+    return [
+        Problem(
+            _TYPHA_MODE_KEY,
+            f"typha cannot work here: {ENI_CONFIG} {reason}, so Typha would have no Felix to serve; "
+            "use networkPolicy direct or disabled",
+        )
+        for reason in relay_blocking_reasons(data)
+    ]
+
+
+def typha_needs(settings: PreflightSettings, facts: LiveFacts, result: PreflightResult) -> None:
+    """Mode typha: Typha's version on this Kubernetes, the CRDs it reads, and its identity's permissions."""
+    if settings.mode != "typha":
+        return
+    checks = (
+        (facts.kubernetes_version, lambda v: typha_version_problems(settings, v), "Typha version vs the live Kubernetes"),
+        (facts.calico_crds, calico_crd_problems, "Calico CRDs Typha reads"),
+        (facts.typha_access, typha_access_problems, f"permissions of ServiceAccount {'/'.join(TYPHA_SERVICE_ACCOUNT)}"),
+    )
+    for fact, check, what in checks:
+        if fact is None:
+            result.not_run.append(f"{what} (needs the cluster)")
+        else:
+            result.problems += check(fact)
+
+
 # --------------------------------------------------------------------------- the whole preflight
 
 
@@ -359,6 +457,7 @@ def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
         result.problems += eni_config_problems(settings, facts.eni_config)
         data = facts.eni_config.get("data") or {}
         result.problems += enforcement_problems(settings, data, facts.network_policy_count)
+        result.problems += datapath_problems(settings, data)
         if policy_turns_on(settings, data) and facts.network_policy_count is None:
             result.not_run.append("NetworkPolicy objects: not counted (needs the cluster)")
         metadata = facts.eni_config.get("metadata") or {}
@@ -373,6 +472,7 @@ def preflight(settings: PreflightSettings, facts: LiveFacts) -> PreflightResult:
         result.problems += daemon_set_problems(settings, facts.daemon_sets)
         result.warnings += daemon_set_warnings(settings, facts.daemon_sets)
         result.notes += daemon_set_notes(settings, facts.daemon_sets)
+    typha_needs(settings, facts, result)
     if settings.accesses:
         if facts.denied is None:
             result.not_run.append("permissions of the run's writes (SelfSubjectAccessReview; needs the cluster)")

@@ -58,8 +58,10 @@ from .problems import (
     key_path,
     problems_from_validation_error,
 )
+from .live_objects import image_tag, parse_version
 from .rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE
 from .sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
+from .typha_compat import sync_problem
 from .text import checked_text
 
 _quoted = describe  # one way to quote a value, so that redaction can find it
@@ -214,6 +216,12 @@ class StackSettings(_Model):
         return self.typha.replicas or typha_replicas(self.cluster.node_count)
 
     @property
+    def typha_version(self) -> str:
+        """The Calico release Typha runs: the tag of terway:typha.image when it names one, else typha.version."""
+        tag = image_tag(self.typha.image)
+        return tag if tag and parse_version(tag) else self.typha.version
+
+    @property
     def typha_image(self) -> str:
         return self.typha.image or f"registry-vpc.{self.region}.aliyuncs.com/acs/typha:{self.typha.version}"
 
@@ -301,8 +309,21 @@ def _typha_problems(settings: StackSettings) -> list[Problem]:
     return [Problem(key_path(["typha", "replicas"]), reason)]
 
 
+def _typha_version_problems(settings: StackSettings) -> list[Problem]:
+    """A Typha that cannot feed Felix on the configured Kubernetes (the preflight checks the live one)."""
+    if settings.network_policy != "typha":
+        return []
+    cluster = settings.cluster
+    reason = sync_problem(settings.typha_version, cluster.kubernetes_minor, f"{cluster.kubernetes_version} (terway:cluster.kubernetesVersion)")
+    if reason is None:
+        return []
+    key = ["typha", "image"] if settings.typha.image else ["typha", "version"]
+    default = "" if settings.typha.image or "version" in settings.typha.model_fields_set else " (the default)"
+    return [Problem(key_path(key), f"{settings.typha_version}{default}: {reason}")]
+
+
 def cross_field_problems(settings: StackSettings) -> list[Problem]:
-    return _zone_problems(settings) + _typha_problems(settings)
+    return _zone_problems(settings) + _typha_problems(settings) + _typha_version_problems(settings)
 
 
 def _snake_case_hints(problems: list[Problem]) -> list[Problem]:

@@ -10,19 +10,20 @@ hand with `kubectl apply` are the same objects (the selector of a Deployment is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from .facts import (
     PDB_V1_FIRST_MINOR,
     TYPHA_APP_LABEL,
     TYPHA_NAMESPACE,
     TYPHA_SERVICE_NAME,
-    TYPHA_SHUTDOWN_ENV,
     VIRTUAL_KUBELET_LABEL,
 )
 from .settings import StackSettings
+from .typha_compat import BGPPEER_CRD, shutdown_behaviour
 
 TYPHA_LABELS = {TYPHA_APP_LABEL: TYPHA_SERVICE_NAME}
+NAMESPACE = TYPHA_NAMESPACE
 TYPHA_PORT = 5473
 TYPHA_PORT_NAME = TYPHA_SERVICE_NAME  # Felix finds Typha's endpoint by this port name
 HEALTH_PORT = 9098  # Typha's default health port, probed on localhost (hostNetwork)
@@ -34,11 +35,8 @@ TYPHA_UID = 999
 TOKEN_FS_GROUP = 65534
 SERVICE_ACCOUNT = "terway"  # ACK's Terway account can already read what Typha watches
 PRIORITY_CLASS = "system-cluster-critical"
-# Typha sheds its Felix connections gradually over this many seconds after SIGTERM; Kubernetes must
-# wait as long, or it kills Typha after 30 s and every remaining Felix reconnects at once.
-SHUTDOWN_SECONDS = 300
-# Upper bound per replaced pod in a rollout: wait for an old pod to shed, then pull and get ready.
-ROLLOUT_SECONDS_PER_REPLICA = SHUTDOWN_SECONDS + 60
+# Per replaced pod in a rollout, on top of the old pod's grace period: pull, start, get ready.
+ROLLOUT_SECONDS_PER_REPLICA = 60
 MIN_AWAIT_SECONDS = 600  # pulumi-kubernetes' own default await timeout for a Deployment
 
 # Server-side apply with force: take over fields that `kubectl apply` of the runbook YAML owns
@@ -47,7 +45,7 @@ PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 # How long pulumi-kubernetes waits for the Deployment to become ready before failing the update.
 AWAIT_TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 
-BGPPEER_CRD_NAME = "bgppeers.crd.projectcalico.org"
+BGPPEER_CRD_NAME = BGPPEER_CRD
 CALICO_CRD_GROUP = "crd.projectcalico.org"
 
 TYPHA_RUNBOOK_ENV = (
@@ -78,18 +76,25 @@ def pdb_api_version(minor: tuple[int, int]) -> str:
     return "policy/v1" if tuple(minor) >= (1, PDB_V1_FIRST_MINOR) else "policy/v1beta1"
 
 
-def deployment_await_seconds(replicas: int) -> int:
-    """Await budget for a one-pod-at-a-time rollout: each step may wait for an old Typha to shed."""
-    return max(MIN_AWAIT_SECONDS, replicas * ROLLOUT_SECONDS_PER_REPLICA)
+def deployment_await_seconds(replicas: int, grace_period_seconds: int) -> int:
+    """Await budget for a one-pod-at-a-time rollout: each step may wait out an old Typha's grace period."""
+    return max(MIN_AWAIT_SECONDS, replicas * (grace_period_seconds + ROLLOUT_SECONDS_PER_REPLICA))
 
 
-def _metadata(name: str, namespaced: bool = True, **annotations: str) -> dict[str, Any]:
+def _metadata(name: str, namespaced: bool = True, force: bool = True, **annotations: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name}
     if namespaced:
         metadata["namespace"] = TYPHA_NAMESPACE
     metadata["labels"] = dict(TYPHA_LABELS)
-    metadata["annotations"] = {PATCH_FORCE_ANNOTATION: "true", **annotations}
+    metadata["annotations"] = {**({PATCH_FORCE_ANNOTATION: "true"} if force else {}), **annotations}
     return metadata
+
+
+# The BGPPeer CRD's server-side apply field manager, fixed: a CRD the stack created in an earlier run
+# and then forgot (retain_on_delete, e.g. typha -> disabled -> typha) is applied again by the same
+# manager, so there is no conflict to force. decide/typha_live.py recognises the stack's CRD by it.
+CRD_FIELD_MANAGER = "terway-stack-typha"
+PATCH_FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
 
 
 def render_service() -> dict[str, Any]:
@@ -106,9 +111,10 @@ def render_service() -> dict[str, Any]:
     }
 
 
-def typha_env(metrics: bool) -> list[dict[str, str]]:
+def typha_env(metrics: bool, version: str) -> list[dict[str, str]]:
     env = [{"name": name, "value": value} for name, value in TYPHA_RUNBOOK_ENV]
-    env.append({"name": TYPHA_SHUTDOWN_ENV, "value": str(SHUTDOWN_SECONDS)})
+    # Only releases that know it (v3.25+): older ones log it as unknown and exit at once on SIGTERM.
+    env += [{"name": name, "value": value} for name, value in shutdown_behaviour(version).env]
     if metrics:
         env.append({"name": "TYPHA_PROMETHEUSMETRICSENABLED", "value": "true"})
         env.append({"name": "TYPHA_PROMETHEUSMETRICSPORT", "value": str(METRICS_PORT)})
@@ -145,7 +151,7 @@ def typha_container(settings: StackSettings) -> dict[str, Any]:
         "name": TYPHA_SERVICE_NAME,
         "image": settings.typha_image,
         "ports": _container_ports(metrics),
-        "env": typha_env(metrics),
+        "env": typha_env(metrics, settings.typha_version),
         # Requests only: a memory limit would OOM-kill Typha exactly when a large cluster leans on it.
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
         "livenessProbe": _probe("/liveness", period_seconds=30, initial_delay_seconds=30),
@@ -216,13 +222,14 @@ def _pod_annotations(metrics: bool) -> dict[str, str]:
     return annotations
 
 
-def render_deployment(settings: StackSettings) -> dict[str, Any]:
-    replicas = settings.typha_replicas
+def render_deployment(settings: StackSettings, replicas: Optional[int] = None) -> dict[str, Any]:
+    replicas = replicas or settings.typha_replicas
+    grace = shutdown_behaviour(settings.typha_version).grace_period_seconds
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _metadata(
-            TYPHA_SERVICE_NAME, **{AWAIT_TIMEOUT_ANNOTATION: str(deployment_await_seconds(replicas))}
+            TYPHA_SERVICE_NAME, **{AWAIT_TIMEOUT_ANNOTATION: str(deployment_await_seconds(replicas, grace))}
         ),
         "spec": {
             "replicas": replicas,
@@ -240,7 +247,9 @@ def render_deployment(settings: StackSettings) -> dict[str, Any]:
                     "tolerations": [{"operator": "Exists"}],
                     "serviceAccountName": SERVICE_ACCOUNT,
                     "priorityClassName": PRIORITY_CLASS,
-                    "terminationGracePeriodSeconds": SHUTDOWN_SECONDS,
+                    # v3.25+ sheds its Felix connections over TYPHA_SHUTDOWNTIMEOUTSECS and needs as long;
+                    # earlier releases exit at once on SIGTERM, so Kubernetes' 30 s default is stated.
+                    "terminationGracePeriodSeconds": grace,
                     "affinity": _affinity(),
                     "securityContext": pod_security_context(),
                     "containers": [typha_container(settings)],
@@ -251,6 +260,9 @@ def render_deployment(settings: StackSettings) -> dict[str, Any]:
 
 
 def render_pdb(settings: StackSettings) -> dict[str, Any]:
+    # maxUnavailable 1 whatever the release: a Typha that exits at once on SIGTERM (before v3.25)
+    # drops all its Felix connections together, and they reconnect to the others; one voluntary
+    # eviction at a time keeps that to one Typha's share (1/replicas) of the Felixes.
     return {
         "apiVersion": pdb_api_version(settings.cluster.kubernetes_minor),
         "kind": "PodDisruptionBudget",
@@ -288,7 +300,12 @@ def render_bgppeer_crd() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": _metadata(BGPPEER_CRD_NAME, namespaced=False),
+        # No patchForce: ACK lists *.crd.projectcalico.org as system resources. The stack declares
+        # this CRD only where it is missing or already its own (declare/typha.py), and never takes
+        # fields of another manager by force; its own fixed field manager needs none.
+        "metadata": _metadata(
+            BGPPEER_CRD_NAME, namespaced=False, force=False, **{PATCH_FIELD_MANAGER_ANNOTATION: CRD_FIELD_MANAGER}
+        ),
         "spec": {
             "group": CALICO_CRD_GROUP,
             "scope": "Cluster",
@@ -315,10 +332,11 @@ def render_bgppeer_crd() -> dict[str, Any]:
     }
 
 
-def render_typha(settings: StackSettings) -> TyphaManifests:
+def render_typha(settings: StackSettings, replicas: Optional[int] = None) -> TyphaManifests:
+    """`replicas` from the live sizing (decide/sizing.TyphaSizing); without it, from nodeCount alone."""
     return TyphaManifests(
         service=render_service(),
-        deployment=render_deployment(settings),
+        deployment=render_deployment(settings, replicas),
         pdb=render_pdb(settings),
         crd=render_bgppeer_crd(),
     )

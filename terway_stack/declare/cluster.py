@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,6 +14,7 @@ from ..act.kube import KubeconfigError, parse_kubeconfig
 from ..decide.kubeconfig_merge import kubeconfig_paths, merge_kubeconfigs
 from ..decide.problems import InputError, Problem
 
+T = TypeVar("T")
 KUBECONFIG_KEY = "kubernetes:kubeconfig"
 CONTEXT_KEY = "kubernetes:context"
 
@@ -22,6 +23,13 @@ CONTEXT_KEY = "kubernetes:context"
 class ClusterConnection:
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str]  # always secret: it carries tokens or client keys
+    # The same text, for the few read-only GETs the program must make before it declares resources
+    # (the live node count, the live Typha objects). Never exported, logged or passed to a resource.
+    _text: str = field(default="", repr=False, compare=False)
+
+    def read_now(self, reader: Callable[[str], T]) -> T:
+        """Run a read-only cluster reader synchronously with the kubeconfig text."""
+        return reader(self._text)
 
 
 # The kubeconfig carries tokens and keys: every message below says what is wrong and where, and
@@ -105,7 +113,8 @@ def _pin_context(kubeconfig: str, context: Optional[str], source: str = KUBECONF
 
 def connect(config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> ClusterConnection:
     text, source = _kubeconfig_text(config, environ)
-    kubeconfig = pulumi.Output.secret(_pin_context(text, config.get(CONTEXT_KEY), source))
+    pinned = _pin_context(text, config.get(CONTEXT_KEY), source)
+    kubeconfig = pulumi.Output.secret(pinned)
     provider = k8s.Provider(
         "cluster",
         kubeconfig=kubeconfig,
@@ -113,4 +122,4 @@ def connect(config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) 
         # Adopt objects a team applied by hand from the runbook (same names) instead of failing.
         upsert_existing_objects=True,
     )
-    return ClusterConnection(provider=provider, kubeconfig=kubeconfig)
+    return ClusterConnection(provider=provider, kubeconfig=kubeconfig, _text=pinned)

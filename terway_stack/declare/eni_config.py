@@ -22,7 +22,7 @@ from ..act.terway_rollout import TerwayRollout
 from ..decide.eni_conf_codec import parse_eni_conf
 from ..decide.eni_config import EniConfigChange, plan_eni_config
 from ..decide.facts import ENI_CONF_KEY, ENI_CONFIG, POLICY_KEYS, TERWAY_NAMESPACE
-from ..decide.policy_keys import policy_keys, relay_ineffective_reasons
+from ..decide.policy_keys import policy_keys, relay_blocking_reasons, relay_ineffective_reasons
 from ..decide.problems import InputError
 from ..decide.restarts import policy_baseline
 from ..decide.settings import StackSettings
@@ -71,8 +71,11 @@ class LiveEniConfig:
         if self._manages_vswitches:
             parse_eni_conf(data or {})
         if self._settings.network_policy == "typha":
+            # The datapaths without Felix are refused by the preflight (decide/preflight.datapath_problems).
+            blocking = relay_blocking_reasons(data or {})
             for reason in relay_ineffective_reasons(self._settings.terway.daemon_sets, data or {}):
-                pulumi.log.warn(f"networkPolicy typha has no effect here: {reason}")
+                if reason not in blocking:
+                    pulumi.log.warn(f"networkPolicy typha has no effect here: {reason}")
         return self.configmap
 
     def release_baseline(self) -> pulumi.Output[str]:

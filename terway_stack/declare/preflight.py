@@ -12,7 +12,6 @@ import pulumi
 
 from ..act.preflight import PreflightCheck
 from ..decide.facts import PENDING_ID, TERWAY_NAMESPACE
-from ..decide.live_objects import image_tag, parse_version
 from ..decide.permissions import run_accesses
 from ..decide.preflight import PreflightSettings
 from ..decide.settings import StackSettings
@@ -30,7 +29,9 @@ def preflight_settings(settings: StackSettings) -> PreflightSettings:
     return PreflightSettings(
         mode=settings.network_policy,
         daemon_sets=tuple(settings.terway.daemon_sets),
-        typha_version=_typha_version(settings),
+        typha_version=settings.typha_version,
+        typha_version_key="terway:typha.image" if settings.typha.image and settings.typha_version != settings.typha.version
+        else "terway:typha.version",
         wanted_vswitches=wanted,
         manages_vswitches=pods is not None,
         replace_existing_relay=settings.typha.replace_existing_relay,
@@ -47,11 +48,6 @@ def _typha_objects(settings: StackSettings) -> list[dict]:
     manifests = render_typha(settings)
     return [manifests.crd, manifests.service, manifests.deployment, manifests.pdb]
 
-
-def _typha_version(settings: StackSettings) -> str:
-    # terway:typha.image may name another release than terway:typha.version.
-    tag = image_tag(settings.typha_image)
-    return tag if tag and parse_version(tag) else settings.typha.version
 
 
 class Preflight(pulumi.ComponentResource):

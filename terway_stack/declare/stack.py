@@ -5,8 +5,14 @@ from typing import Any, Optional
 
 import pulumi
 
+from ..act.cluster_nodes import NodesUnreadable, read_nodes
+from ..act.typha_live import read_typha_live
 from ..decide.advisories import network_policy_advisories
-from ..decide.problems import InputError
+from ..decide.capacity import nodes_from_list
+from ..decide.facts import TYPHA_SERVICE_NAME
+from ..decide.problems import InputError, Problem, key_path
+from ..decide.sizing import TyphaSizing
+from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE
 from ..decide.settings import StackSettings
 from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
@@ -17,6 +23,24 @@ from .pod_vswitches import PodVSwitches, check_against_cloud
 from .preflight import Preflight
 from .secrets import keep_secrets_everywhere, names_problems
 from .typha import TyphaRelay
+
+
+def typha_sizing(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader]) -> TyphaSizing:
+    """Replicas from the live Linux node count (ECI virtual nodes left out), nodeCount as a floor; shown at
+    preview, with a warning when the two counts disagree. An unreadable node list sizes from nodeCount."""
+    try:
+        live: Optional[int] = len(nodes_from_list(cluster.read_now(node_reader or read_nodes)))
+    except NodesUnreadable:
+        live = None
+    sizing = TyphaSizing(settings.cluster.node_count, live, settings.typha.replicas)
+    problem = sizing.override_problem()
+    if problem:
+        raise InputError([Problem(key_path(["typha", "replicas"]), problem)])
+    pulumi.log.info(sizing.summary())
+    disagreement = sizing.disagreement()
+    if disagreement:
+        pulumi.log.warn(disagreement)
+    return sizing
 
 
 def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader] = None) -> dict[str, Any]:
@@ -46,7 +70,11 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         if settings.network_policy != "typha":
             return []
         opts = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[*gates, *after])
-        typhas.append(TyphaRelay("typha", settings, opts=opts))
+        typhas.append(TyphaRelay(
+            "typha", settings, opts=opts,
+            replicas=typha_sizing(settings, cluster, node_reader).replicas,
+            live=cluster.read_now(lambda text: read_typha_live(text, NAMESPACE, TYPHA_SERVICE_NAME, BGPPEER_CRD_NAME)),
+        ))
         return [typhas[0].deployment]
 
     eni_config = EniConfigOwnership(

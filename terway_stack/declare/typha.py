@@ -18,7 +18,14 @@ import pulumi_kubernetes as k8s
 
 from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.settings import StackSettings
-from ..decide.typha_manifests import TyphaManifests, render_typha
+from ..decide.typha_live import (
+    TyphaLive,
+    bgppeer_crd_note,
+    bgppeer_crd_plan,
+    recreate_warning,
+    relayed_but_missing,
+)
+from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE, TyphaManifests, render_typha
 from .secrets import kept_component_outputs
 
 TYPE_TOKEN = "terway:index:TyphaRelay"
@@ -34,7 +41,7 @@ def _body(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class TyphaRelay(pulumi.ComponentResource):
-    """Service, Deployment, PodDisruptionBudget and the BGPPeer CRD Felix's Typha mode needs.
+    """Service, Deployment, PodDisruptionBudget and, where it is missing, the BGPPeer CRD.
 
     `deployment` keeps the pulumi-kubernetes await (no skipAwait): whatever points Felix at Typha
     depends on it and so runs only once every replica is ready.
@@ -43,18 +50,34 @@ class TyphaRelay(pulumi.ComponentResource):
     service: k8s.core.v1.Service
     deployment: k8s.apps.v1.Deployment
     pdb: pulumi.CustomResource
-    crd: k8s.apiextensions.v1.CustomResourceDefinition
+    crd: Optional[k8s.apiextensions.v1.CustomResourceDefinition]  # None: someone else's CRD, left alone
     service_name: str
     replicas: int
 
-    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(
+        self,
+        name: str,
+        settings: StackSettings,
+        opts: Optional[pulumi.ResourceOptions] = None,
+        replicas: Optional[int] = None,
+        live: TyphaLive = TyphaLive(),
+    ):
+        """`replicas`: from the live sizing (decide/sizing.TyphaSizing). `live`: what the cluster holds now
+        (decide/typha_live.py); the default, nothing read, declares every object as before."""
         super().__init__(TYPE_TOKEN, name, None, opts)
-        manifests = render_typha(settings)
+        manifests = render_typha(settings, replicas)
         self.service_name = TYPHA_SERVICE_NAME
         self.replicas = manifests.deployment["spec"]["replicas"]
         # Children inherit the provider from this component; a component's depends_on is not
         # inherited, so it is passed on to make every write wait for it too.
         self._depends_on = opts.depends_on if opts else None
+        self._recreate = relayed_but_missing(live, TYPHA_SERVICE_NAME)
+        if self._recreate:
+            pulumi.log.warn(recreate_warning(self._recreate, TYPHA_SERVICE_NAME, NAMESPACE), resource=self)
+        self.crd_plan = bgppeer_crd_plan(live)
+        note = bgppeer_crd_note(self.crd_plan, BGPPEER_CRD_NAME)
+        if note:
+            pulumi.log.info(note, resource=self)
         self._declare(manifests)
         self.register_outputs(
             kept_component_outputs(settings, {"serviceName": self.service_name, "replicas": self.replicas}, "cluster", "typha")
@@ -63,17 +86,21 @@ class TyphaRelay(pulumi.ComponentResource):
     def _child_opts(self, **extra: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=self._depends_on, **extra)
 
+    def _body(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        return _body(manifest)
+
     def _declare(self, manifests: TyphaManifests) -> None:
-        self.crd = k8s.apiextensions.v1.CustomResourceDefinition(
-            "calico-bgppeers-crd",
-            **_body(manifests.crd),
-            # Deleting a CRD deletes every BGPPeer, and ACK may have shipped this one: destroy and
-            # replacement leave it in the cluster.
-            opts=self._child_opts(retain_on_delete=True),
-        )
-        self.service = k8s.core.v1.Service("calico-typha-service", **_body(manifests.service), opts=self._child_opts())
+        self.crd = None
+        if self.crd_plan != "leave":
+            self.crd = k8s.apiextensions.v1.CustomResourceDefinition(
+                "calico-bgppeers-crd",
+                **_body(manifests.crd),
+                # Deleting a CRD deletes every BGPPeer: destroy and replacement leave it in the cluster.
+                opts=self._child_opts(retain_on_delete=True),
+            )
+        self.service = k8s.core.v1.Service("calico-typha-service", **self._body(manifests.service), opts=self._child_opts())
         self.deployment = k8s.apps.v1.Deployment(
-            "calico-typha-deployment", **_body(manifests.deployment), opts=self._child_opts()
+            "calico-typha-deployment", **self._body(manifests.deployment), opts=self._child_opts()
         )
         pdb_class = _PDB_CLASSES[manifests.pdb["apiVersion"]]
-        self.pdb = pdb_class("calico-typha-pdb", **_body(manifests.pdb), opts=self._child_opts())
+        self.pdb = pdb_class("calico-typha-pdb", **self._body(manifests.pdb), opts=self._child_opts())

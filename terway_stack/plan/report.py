@@ -105,7 +105,8 @@ def _sizing(settings: StackSettings, outputs: Mapping[str, Any]) -> SizingSectio
     typha = None
     if settings.network_policy == "typha":
         typha = TyphaSizing(
-            replicas=settings.typha_replicas,
+            # What the program sized: from the --nodes list when given (nodeCount a floor), else nodeCount.
+            replicas=int(outputs.get("typhaReplicas") or settings.typha_replicas),
             how="override" if settings.typha.replicas else "computed",
             minimum=typha_replicas(settings.cluster.node_count),
             image=settings.typha_image,

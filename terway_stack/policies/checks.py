@@ -25,6 +25,7 @@ from ..decide.live_objects import image_tag
 from ..decide.policy_keys import policy_enabled
 from ..decide.config_types import POD_VSWITCH_MAX_PREFIX, POD_VSWITCH_MIN_PREFIX, kubernetes_minor
 from ..decide.sizing import TYPHA_MAX_REPLICAS, typha_replica_ceiling, typha_replicas
+from ..decide.typha_compat import GRACEFUL_SHUTDOWN_FROM, minor, minor_gap
 from .context import PolicyContext
 from .model import UNKNOWN, Finding, PlanResource, as_number, dig, known, show
 from .plan_readers import (
@@ -202,6 +203,17 @@ def check_typha_shutdown_grace(resource: PlanResource, context: PolicyContext) -
     timeout = env_value(typha_container(resource), TYPHA_SHUTDOWN_ENV)
     if not known(grace) or not known(timeout):
         return
+    image = typha_container(resource).get("image")
+    tag = image_tag(image) if known(image) and isinstance(image, str) else None
+    release = minor(tag or "")
+    if release is not None and release < GRACEFUL_SHUTDOWN_FROM:
+        # Measured with the real v3.24.5: it logs the setting as unknown and exits at once on SIGTERM.
+        if timeout is not None:
+            yield (
+                f"{TYPHA_SHUTDOWN_ENV} is not a setting of Typha {tag} (it exists from "
+                f"v{GRACEFUL_SHUTDOWN_FROM[0]}.{GRACEFUL_SHUTDOWN_FROM[1]}): that Typha exits at once on SIGTERM"
+            )
+        return
     grace_seconds = as_number(grace) if grace is not None else KUBERNETES_DEFAULT_GRACE_SECONDS
     timeout_seconds = as_number(timeout) if timeout is not None else TYPHA_DEFAULT_SHUTDOWN_SECONDS
     if grace_seconds is None or timeout_seconds is None:
@@ -232,8 +244,13 @@ def check_typha_felix_version(resource: PlanResource, context: PolicyContext) ->
         return
     image = typha_container(resource).get("image")
     tag = image_tag(image) if known(image) and isinstance(image, str) else context.typha_version
-    if tag and not same_version(tag, context.felix_version):
-        yield f"Typha {tag} differs from Felix {context.felix_version} in the cluster; Calico supports matching versions"
+    gap = minor_gap(tag, context.felix_version) if tag else None
+    # One minor apart is the skew of a Calico upgrade in progress; more is not supported.
+    if tag and (gap is None and not same_version(tag, context.felix_version) or (gap or 0) > 1):
+        yield (
+            f"Typha {tag} differs from Felix {context.felix_version} in the cluster by more than a minor version; "
+            "Calico supports matching versions"
+        )
 
 
 # --- eni-config ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ def valid_config() -> dict:
         "alicloud:region": "cn-shanghai",
         "cluster": {"name": "prod-shanghai", "kubernetesVersion": "1.30", "nodeCount": 1200},
         "networkPolicy": "typha",
-        "typha": {"version": "v3.20.2", "replicas": 8},
+        "typha": {"version": "v3.24.5", "replicas": 8},
         "podVSwitches": {
             "vpcId": "vpc-uf6abc",
             "zones": {"cn-shanghai-f": {"cidr": "10.0.32.0/19"}, "cn-shanghai-g": {"vswitchId": "vsw-uf6adopted"}},

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from terway_stack.decide import policy_keys as pk
 from terway_stack.decide import preflight as pf
+from terway_stack.decide.typha_compat import TERWAY_CALICO_CRDS, typha_access_checks
 
 NS = "kube-system"
 TERWAY_IMAGE = "registry-vpc.cn-shanghai.aliyuncs.com/acs/terway:v1.16.0"
@@ -41,12 +42,19 @@ def settings(mode="typha", **extra):
     return pf.PreflightSettings(mode=mode, daemon_sets=extra.pop("daemon_sets", ("terway-eniip",)), **extra)
 
 
-def facts(cm=None, daemon_sets=None, count=0, node_configs=None):
+ALL_ALLOWED = {check: True for check in typha_access_checks()}
+
+
+def facts(cm=None, daemon_sets=None, count=0, node_configs=None, version="v1.34.4", crds=TERWAY_CALICO_CRDS, access=None):
+    """An ACK cluster as the e2e seed makes it: Terway's chart RBAC and Calico CRDs on Kubernetes 1.34."""
     return pf.LiveFacts(
         eni_config=cm if cm is not None else configmap(),
         daemon_sets={"terway-eniip": daemon_set()} if daemon_sets is None else daemon_sets,
         network_policy_count=count,
         node_configs=node_configs if node_configs is not None else {},
+        kubernetes_version=version,
+        calico_crds=frozenset(crds),
+        typha_access=ALL_ALLOWED if access is None else access,
     )
 
 
@@ -132,15 +140,79 @@ def test_felix_version_from_the_policy_image(image, felix):
     assert pf.felix_version(image) == felix
 
 
-def test_typha_and_felix_of_different_calico_minors_warn():
-    result = pf.preflight(settings(typha_version="v3.20.2"), facts())
+def test_typha_and_felix_more_than_one_minor_apart_warn():
+    result = pf.preflight(settings(typha_version="v3.26.4"), facts())
     assert result.problems == []
     assert result.warnings == [
-        f"DaemonSet kube-system/terway-eniip: Felix is Calico v3.24.5 (image {TERWAY_IMAGE}) but Typha is v3.20.2: they "
-        "should be the same Calico minor version; set terway:typha.version to a v3.24.x release"
+        f"DaemonSet kube-system/terway-eniip: Felix is Calico v3.24.5 (image {TERWAY_IMAGE}) but Typha is v3.26.4: more "
+        "than one minor version apart; set terway:typha.version to a v3.24.x release"
     ]
     assert pf.preflight(settings(typha_version="v3.24.1"), facts()).warnings == []
-    assert pf.preflight(settings("direct", typha_version="v3.20.2"), facts()).warnings == []
+    assert pf.preflight(settings(typha_version="v3.25.2"), facts()).warnings == []  # one minor: an upgrade's skew
+    assert pf.preflight(settings("direct", typha_version="v3.26.4"), facts()).warnings == []
+
+
+def test_a_typha_that_cannot_sync_on_the_live_kubernetes_is_refused_naming_both():
+    result = pf.preflight(settings(typha_version="v3.20.2"), facts(version="v1.34.4"))
+    assert lines(result)[0].startswith(
+        "terway:typha.version: Typha v3.20.2 cannot sync on Kubernetes v1.34.4 (the live API server): it lists "
+        "EndpointSlices through discovery.k8s.io/v1beta1, which Kubernetes stopped serving in 1.25"
+    )
+    image = settings(typha_version="v3.22.0", typha_version_key="terway:typha.image")
+    assert lines(pf.preflight(image, facts(version="v1.25.0")))[0].startswith("terway:typha.image: Typha v3.22.0 cannot sync")
+    assert pf.preflight(settings(typha_version="v3.20.2"), facts(version="v1.24.6-aliyun.1")).problems == []
+    assert pf.preflight(settings(typha_version="v3.23.0"), facts(version="v1.34.4")).problems == []
+    assert pf.preflight(settings("direct", typha_version="v3.20.2"), facts(version="v1.34.4")).problems == []
+
+
+def test_missing_calico_crds_are_refused_one_line_each_naming_the_crd():
+    crds = [c for c in TERWAY_CALICO_CRDS if not c.startswith(("clusterinformations", "ippools"))]
+    assert lines(pf.preflight(settings(), facts(crds=crds))) == [
+        f"terway:networkPolicy: typha needs CustomResourceDefinition {crd}, which Terway's chart (charts/terway 1.13.0) "
+        "installs: it is missing, so Typha would never become ready (it starts from ClusterInformation). Reinstall "
+        "or upgrade Terway; the stack does not create Calico CRDs the chart owns"
+        for crd in ("ippools.crd.projectcalico.org", "clusterinformations.crd.projectcalico.org")
+    ]
+    assert pf.preflight(settings("direct"), facts(crds=[])).problems == []
+
+
+def test_what_terway_may_not_do_is_refused_naming_the_permission():
+    datapath_v2 = {check: check[2] != "serviceaccounts" for check in typha_access_checks()}
+    assert lines(pf.preflight(settings(), facts(access=datapath_v2))) == [
+        "terway:networkPolicy: typha runs as ServiceAccount kube-system/terway, which may not list/watch serviceaccounts "
+        "(SubjectAccessReview): Typha would never become ready. Terway's chart (charts/terway 1.13.0) grants it in "
+        "ClusterRole terway-pod-reader; with DataPathV2 the chart leaves serviceaccounts out, and Felix does not run there"
+    ]
+    no_role = {check: False for check in typha_access_checks()}
+    result = lines(pf.preflight(settings(), facts(access=no_role)))
+    assert any("may not get/create/update/list/watch clusterinformations.crd.projectcalico.org" in line for line in result)
+    assert any("may not list/watch endpointslices.discovery.k8s.io" in line for line in result)
+    assert pf.preflight(settings("disabled"), facts(access=no_role)).problems == []
+
+
+def test_offline_lists_what_typha_needs_as_not_run():
+    result = pf.preflight(settings(), pf.LiveFacts(eni_config=configmap()))
+    assert result.not_run[-3:] == [
+        "Typha version vs the live Kubernetes (needs the cluster)",
+        "Calico CRDs Typha reads (needs the cluster)",
+        "permissions of ServiceAccount kube-system/terway (needs the cluster)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "conf,reason",
+    [
+        ({"type": "terway", "eniip_virtual_type": "IPVlan"}, "sets eniip_virtual_type ipvlan"),
+        ({"type": "terway", "eniip_virtual_type": "datapathv2"}, "sets eniip_virtual_type datapathv2"),
+        ({"type": "terway", "network_policy_provider": "ebpf"}, "sets network_policy_provider ebpf"),
+    ],
+)
+def test_mode_typha_is_refused_where_felix_does_not_run(conf, reason):
+    cm = configmap({"10-terway.conf": json.dumps(conf)})
+    [line] = lines(pf.preflight(settings(), facts(cm=cm)))
+    assert line.startswith(f"terway:networkPolicy: typha cannot work here: kube-system/eni-config 10-terway.conf {reason}")
+    assert line.endswith("so Typha would have no Felix to serve; use networkPolicy direct or disabled")
+    assert pf.preflight(settings("direct"), facts(cm=cm)).problems == []
 
 
 def test_unknown_felix_version_and_no_policy_container_warn():
@@ -274,6 +346,9 @@ def test_offline_runs_the_eni_config_checks_and_lists_the_rest():
         "field managers of felix_relay_service: not known (no metadata.managedFields)",
         "Terway DaemonSets terway-eniip: exist, RollingUpdate and maxUnavailable, policy container reads "
         "felix_relay_service, Felix version (needs the cluster)",
+        "Typha version vs the live Kubernetes (needs the cluster)",
+        "Calico CRDs Typha reads (needs the cluster)",
+        "permissions of ServiceAccount kube-system/terway (needs the cluster)",
         "per-node configs (nodes labelled terway-config) overriding cn-shanghai-f (needs the cluster)",
     ]
 

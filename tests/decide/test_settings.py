@@ -39,7 +39,7 @@ def test_valid_config_parses_with_defaults_applied():
     assert settings.cluster.node_count == 1200
     assert settings.cluster.kubernetes_minor == (1, 30)
     assert settings.typha_replicas == 8
-    assert settings.typha_image == "registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.20.2"
+    assert settings.typha_image == "registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.24.5"
     assert settings.pod_vswitches.created_zones == {"cn-shanghai-f": "10.0.32.0/19"}
     assert settings.pod_vswitches.adopted_zones == {"cn-shanghai-g": "vsw-uf6adopted"}
     assert settings.terway.restart_timeout_seconds == 900
@@ -50,7 +50,7 @@ def test_minimal_config_gets_documented_defaults():
         {"alicloud:region": "cn-beijing", "cluster": {"name": "c1", "kubernetesVersion": "v1.28.3-aliyun.1", "nodeCount": 5}}
     )
     assert settings.network_policy == "typha"
-    assert settings.typha.version == "v3.20.2"
+    assert settings.typha.version == "v3.24.5"
     assert settings.typha.metrics is False
     assert settings.pod_vswitches is None
     assert settings.terway.daemon_sets == ["terway-eniip"]
@@ -192,8 +192,8 @@ def test_image_override_and_version_shape_the_image():
     assert parse_settings(with_change("typha|version", "v3.26.1")).typha_image == (
         "registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.26.1"
     )
-    config = with_change("typha|image", "registry.example.com/calico/typha:v3.20.2")
-    assert parse_settings(config).typha_image == "registry.example.com/calico/typha:v3.20.2"
+    config = with_change("typha|image", "registry.example.com/calico/typha:v3.24.5")
+    assert parse_settings(config).typha_image == "registry.example.com/calico/typha:v3.24.5"
     assert problems_of(with_change("typha|image", "typha"))[0].startswith("terway:typha.image: 'typha' is not a full image")
     assert problems_of(with_change("typha|version", "3.20"))[0].startswith("terway:typha.version: '3.20' is not a Calico")
 

@@ -42,7 +42,7 @@ BLANKS = st.text(alphabet=" \t\r\n", max_size=3)
 
 def config_with(path: tuple, value) -> dict:
     config = copy.deepcopy(valid_config())
-    config["typha"]["image"] = "registry.example.com/acs/typha:v3.20.2"
+    config["typha"]["image"] = "registry.example.com/acs/typha:v3.24.5"
     node = config
     for part in path[:-1]:
         node = node[part]
@@ -51,7 +51,7 @@ def config_with(path: tuple, value) -> dict:
 
 
 def current(path: tuple):
-    node = valid_config() | {"typha": {"version": "v3.20.2", "image": "registry.example.com/acs/typha:v3.20.2"}}
+    node = valid_config() | {"typha": {"version": "v3.24.5", "image": "registry.example.com/acs/typha:v3.24.5"}}
     for part in path:
         node = node[part]
     return node

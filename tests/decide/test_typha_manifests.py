@@ -53,9 +53,12 @@ def test_replica_override_within_range_is_rendered():
 
 
 def test_await_budget_grows_with_replicas_but_never_below_the_provider_default():
-    assert deployment_await_seconds(1) == 600
-    assert deployment_await_seconds(3) == 1080
-    assert deployment_await_seconds(20) == 7200
+    # v3.24.5 exits at once on SIGTERM: Kubernetes' 30 s grace + 60 s per replaced pod.
+    assert deployment_await_seconds(1, 30) == 600
+    assert deployment_await_seconds(20, 30) == 1800
+    # v3.25+ sheds connections for 300 s, and each step may wait that long.
+    assert deployment_await_seconds(3, 300) == 1080
+    assert deployment_await_seconds(20, 300) == 7200
 
 
 # --- image ---------------------------------------------------------------------------------------------
@@ -66,7 +69,7 @@ def _image(settings):
 
 
 def test_default_image_is_the_regions_vpc_registry_at_the_default_version():
-    assert _image(settings_for(region="cn-beijing")) == "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.20.2"
+    assert _image(settings_for(region="cn-beijing")) == "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.24.5"
 
 
 def test_version_override_changes_only_the_tag():
@@ -127,7 +130,7 @@ def test_prod_size_objects_field_by_field():
     manifests = render_typha(prod_settings())
     assert manifests.service == expected_service()
     assert manifests.deployment == expected_deployment(
-        replicas=6, image="registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.20.2", await_seconds=2160, metrics=False
+        replicas=6, image="registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.24.5", await_seconds=600, metrics=False
     )
     assert manifests.pdb == expected_pdb("policy/v1")
     assert manifests.crd == expected_crd()
@@ -137,7 +140,8 @@ def test_small_objects_field_by_field():
     manifests = render_typha(small_settings())
     assert manifests.service == expected_service()
     assert manifests.deployment == expected_deployment(
-        replicas=3, image="registry-vpc.cn-hangzhou.aliyuncs.com/acs/typha:v3.26.1", await_seconds=1080, metrics=True
+        replicas=3, image="registry-vpc.cn-hangzhou.aliyuncs.com/acs/typha:v3.26.1", await_seconds=1080, metrics=True,
+        graceful=True,
     )
     assert manifests.pdb == expected_pdb("policy/v1beta1")
     assert manifests.crd == expected_crd()
@@ -234,3 +238,13 @@ def test_typha_runs_as_calicos_manifest_does_non_root_no_escalation_runtime_defa
     assert "privileged" not in context and context["capabilities"] == {"drop": ["ALL"]}
     # No port below 1024 that would need NET_BIND_SERVICE once every capability is dropped.
     assert all(port["containerPort"] >= 1024 for port in container["ports"])
+
+
+def test_graceful_shutdown_settings_only_for_releases_that_have_them():
+    """v3.24.5 (measured) exits at once on SIGTERM and logs TYPHA_SHUTDOWNTIMEOUTSECS as unknown; v3.25+ sheds."""
+    old = render_typha(settings_for(version="v3.24.5")).deployment["spec"]["template"]["spec"]
+    assert old["terminationGracePeriodSeconds"] == 30
+    assert "TYPHA_SHUTDOWNTIMEOUTSECS" not in [e["name"] for e in old["containers"][0]["env"]]
+    new = render_typha(settings_for(version="v3.26.4")).deployment["spec"]["template"]["spec"]
+    assert new["terminationGracePeriodSeconds"] == 300
+    assert {"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": "300"} in new["containers"][0]["env"]

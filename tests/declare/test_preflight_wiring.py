@@ -55,6 +55,7 @@ def test_the_gate_gets_the_settings_the_checks_need():
         "mode": "typha",
         "daemonSets": ["terway-eniip"],
         "typhaVersion": "v3.24.5",
+        "typhaVersionKey": "terway:typha.version",
         # the created zone has no id before the run: per-node configs are checked against the zone
         "wantedVSwitches": {"cn-shanghai-f": [PENDING_ID], "cn-shanghai-g": ["vsw-adopted1"]},
         "managesVSwitches": True,
@@ -88,6 +89,7 @@ def test_a_typha_image_override_sets_the_version_the_felix_check_compares():
     config = stack_config(**{"terway:typha": {"image": "registry.example.com/calico/typha:v3.26.4"}})
     [gate] = [r for r in declare(config).resources if r.name == GATE]
     assert gate.inputs["settings"]["typhaVersion"] == "v3.26.4"
+    assert gate.inputs["settings"]["typhaVersionKey"] == "terway:typha.image"
 
 
 def reaches(evaluation, name: str, target: str) -> bool:

@@ -215,11 +215,13 @@ def test_malformed_live_eni_config_declares_nothing_that_writes():
     assert writers == [] or {r.inputs.get("kind") for r in writers} <= {"terway-preflight"}
 
 
-def test_typha_warning_when_felix_is_not_the_policy_engine():
+def test_ipvlan_is_left_to_the_preflight_which_refuses_it_and_exclusive_eni_still_warns():
     ipvlan = load_configmap(SAMPLE_ENI_CONFIG)
     ipvlan["data"]["10-terway.conf"] = json.dumps({"type": "terway", "eniip_virtual_type": "IPVlan"})
     evaluation = declare(stack_config(mode="typha"), eni_config=ipvlan)
-    assert any("eniip_virtual_type ipvlan" in w for w in evaluation.warnings)
+    assert not any("eniip_virtual_type ipvlan" in w for w in evaluation.warnings)  # a refusal (decide/preflight.py)
+    exclusive = declare(stack_config(mode="typha", **{"terway:terway": {"daemonSets": ["terway-eni"]}}))
+    assert any("exclusive-ENI mode" in w for w in exclusive.warnings)
 
 
 def test_preview_checks_new_cidrs_against_the_vpc_and_its_vswitches():

@@ -90,7 +90,7 @@ REFUSED = {
         prod_with("nodeCount: 1200", "node_count: 1200"),
         ["terway:cluster.node_count: unknown key: keys are camelCase, did you mean nodeCount?"],
     ),
-    "unicode-digits": (prod_with("version: v3.20.2", "version: v٣.٢٠.٢"), ["terway:typha.version: 'v٣.٢٠.٢' is not a Calico release tag"]),
+    "unicode-digits": (prod_with("version: v3.24.5", "version: v٣.٢٤.٥"), ["terway:typha.version: 'v٣.٢٤.٥' is not a Calico release tag"]),
     "private-eip": (prod_with("- 47.100.1.3", "- 10.0.0.8"), ["terway:podVSwitches.snat.snatIps.1: 10.0.0.8 is a private address"]),
     "zone-without-dash": (
         prod_with("cn-shanghai-g:", "cn-shanghaig:"),

@@ -250,7 +250,7 @@ def test_advisory_violation_is_reported_and_exits_0(tmp_path):
 
 def test_mandatory_violation_exits_1_with_the_policy_named(tmp_path):
     config = prod_config()
-    config["terway:typha"]["image"] = "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.20.2"
+    config["terway:typha"]["image"] = "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.24.5"
     policy_config = tmp_path / "policy-config.json"
     policy_config.write_text(json.dumps({"typha-image-region": "mandatory"}))
     stack = str(write_stack(tmp_path, config))
@@ -359,7 +359,7 @@ def test_markdown_shows_typha_sizing_and_the_eni_config_change_as_a_diff(prod_ma
 def test_markdown_shows_warnings_and_a_mandatory_violation_and_exits_1(tmp_path):
     config = prod_config()
     config["terway:networkPolicy"] = "direct"
-    config["terway:typha"]["image"] = "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.20.2"
+    config["terway:typha"]["image"] = "registry-vpc.cn-beijing.aliyuncs.com/acs/typha:v3.24.5"
     policy_config = tmp_path / "policy-config.json"
     policy_config.write_text(json.dumps({"network-policy-direct-at-scale": "mandatory"}))
     stack = str(write_stack(tmp_path, config))

@@ -67,10 +67,14 @@ CASES = [
     Case("pdb-v1beta1-on-1.30", "typha-pdb", s.replacing("calico-typha", s.typha_pdb(api="v1beta1"),
          "kubernetes:policy/v1:PodDisruptionBudget"), "gone from Kubernetes 1.25"),
     Case("pdb-v1-on-1.20", "typha-pdb", lambda st: st, "does not serve", config={"kubernetesVersion": "v1.20.11-aliyun.1"}),
-    Case("grace-below-timeout", "typha-shutdown-grace", s.replacing("calico-typha", s.typha_deployment(grace=30),
-         "kubernetes:apps/v1:Deployment"), "terminationGracePeriodSeconds 30 is below TYPHA_SHUTDOWNTIMEOUTSECS 300"),
-    Case("grace-default", "typha-shutdown-grace", s.replacing("calico-typha", s.typha_deployment(grace=None),
-         "kubernetes:apps/v1:Deployment"), "terminationGracePeriodSeconds 30 is below"),
+    Case("grace-below-timeout", "typha-shutdown-grace", s.replacing("calico-typha", s.typha_deployment(
+         grace=30, timeout="300", image=s.TYPHA_V325_IMAGE), "kubernetes:apps/v1:Deployment"),
+         "terminationGracePeriodSeconds 30 is below TYPHA_SHUTDOWNTIMEOUTSECS 300"),
+    Case("grace-default", "typha-shutdown-grace", s.replacing("calico-typha", s.typha_deployment(
+         grace=None, image=s.TYPHA_V325_IMAGE), "kubernetes:apps/v1:Deployment"), "terminationGracePeriodSeconds 30 is below"),
+    Case("shutdown-env-before-v3.25", "typha-shutdown-grace", s.replacing("calico-typha", s.typha_deployment(
+         grace=300, timeout="300"), "kubernetes:apps/v1:Deployment"),
+         "TYPHA_SHUTDOWNTIMEOUTSECS is not a setting of Typha v3.24.5 (it exists from v3.25): that Typha exits at once"),
     Case("relay-without-service", "felix-relay-service", s.without("kubernetes:core/v1:Service"),
          "declares no Service 'calico-typha'", resource=s.POLICY_PATCH),
     Case("relay-with-disabled", "felix-relay-service",
@@ -113,7 +117,7 @@ CASES = [
                      "kubernetes:apps/v1:Deployment"), "cn-hangzhou registry but the stack is in cn-shanghai"),
     Case("image-vs-configured-region", "typha-image-region", lambda st: st, "stack is in cn-beijing",
          config={"region": "cn-beijing"}),
-    Case("felix-version", "typha-felix-version", lambda st: st, "Typha v3.20.2 differs from Felix v3.26.1",
+    Case("felix-version", "typha-felix-version", lambda st: st, "Typha v3.24.5 differs from Felix v3.26.1 in the cluster by more than a minor",
          config={"felixVersion": "v3.26.1"}),
 ]
 
@@ -135,7 +139,8 @@ QUIET = [
     Case("image-other-registry", "typha-image-region",
          s.replacing("calico-typha", s.typha_deployment(image="quay.io/calico/typha:v3.20.2"),
                      "kubernetes:apps/v1:Deployment"), ""),
-    Case("felix-version-without-v", "typha-felix-version", lambda st: st, "", config={"felixVersion": "3.20.2"}),
+    Case("felix-version-without-v", "typha-felix-version", lambda st: st, "", config={"felixVersion": "3.24.5"}),
+    Case("felix-one-minor-apart", "typha-felix-version", lambda st: st, "", config={"felixVersion": "v3.25.1"}),
     Case("kubectl-delete-other-kind", "terway-rolling-restart",
          s.adding(_command("kubectl -n kube-system delete deployment old; kubectl get pods")), ""),
     Case("rolling-update-patch", "terway-rolling-restart", s.adding(_daemon_set_patch("RollingUpdate")), ""),

@@ -25,7 +25,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from terway_stack.policies import UNKNOWN, PlanResource, PolicyContext
 
-TYPHA_IMAGE = "registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.20.2"
+TYPHA_IMAGE = "registry-vpc.cn-shanghai.aliyuncs.com/acs/typha:v3.24.5"
+TYPHA_V325_IMAGE = "quay.io/calico/typha:v3.25.2"  # the first minor with TYPHA_SHUTDOWNTIMEOUTSECS
 SWITCH_F = "pod-vsw-cn-shanghai-f"
 SWITCH_G = "pod-vsw-cn-shanghai-g"
 ENI_CONF_PATCH = "eni-config-eni-conf"
@@ -36,8 +37,8 @@ PROD = PolicyContext(
     node_count=1200,
     kubernetes_version="1.30",
     region="cn-shanghai",
-    typha_version="v3.20.2",
-    felix_version="v3.20.2",
+    typha_version="v3.24.5",
+    felix_version="v3.24.5",
     vpc_cidr="10.0.0.0/8",
     snat_configured=True,
     network_policy_mode="typha",
@@ -60,12 +61,13 @@ def snat_entry(name: str, switch: Optional[str], vsw_id: Any) -> PlanResource:
     return PlanResource("alicloud:vpc/snatEntry:SnatEntry", name, props, property_dependencies=deps)
 
 
-def typha_deployment(replicas: Any = 6, grace: Any = 300, timeout: Any = "300", image: Any = TYPHA_IMAGE) -> PlanResource:
+def typha_deployment(replicas: Any = 6, grace: Any = 30, timeout: Any = None, image: Any = TYPHA_IMAGE) -> PlanResource:
     env = [
         {"name": "TYPHA_LOGSEVERITYSCREEN", "value": "info"},
         {"name": "TYPHA_DATASTORETYPE", "value": "kubernetes"},
-        {"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": timeout},
     ]
+    if timeout is not None:
+        env.append({"name": "TYPHA_SHUTDOWNTIMEOUTSECS", "value": timeout})
     props = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

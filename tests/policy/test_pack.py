@@ -136,7 +136,7 @@ def test_engine_context_reads_the_stack_config_the_engine_passes(monkeypatch):
     }
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
     assert engine_context() == PolicyContext(
-        node_count=1200, kubernetes_version="1.30", region="cn-shanghai", typha_version="v3.20.2",
+        node_count=1200, kubernetes_version="1.30", region="cn-shanghai", typha_version="v3.24.5",
         network_policy_mode="direct", snat_configured=True, terway_daemon_sets=("terway-eniip", "terway-eniip-ds2"),
     )
 
