@@ -162,7 +162,7 @@ def send(
     `timeout` is the caller's own request timeout; None: REQUEST_TIMEOUT (never none at all).
 
     Raises KubeStatusError for an error status ("<what> failed: 404 Not Found") and KubeError when the
-    server cannot be reached.
+    server cannot be reached or answers with a body that is not a JSON object.
     """
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
@@ -185,7 +185,19 @@ def send(
         raise KubeError(
             f"cannot reach the Kubernetes API server: {getattr(err, 'reason', None) or type(err).__name__}"
         ) from None
-    return json.loads(response.data)
+    return _json_object(response.data, what)
+
+
+def _json_object(data: bytes, what: str) -> dict:
+    """The answer's JSON object; a body that is not one (an HTML error page from a proxy, a truncated or
+    absurdly deep document) is a KubeError naming the request, never a decoder traceback or the body."""
+    try:
+        answer = json.loads(data)
+    except (ValueError, RecursionError):
+        answer = None
+    if not isinstance(answer, dict):
+        raise KubeError(f"{what} failed: the API server answered with a body that is not a JSON object")
+    return answer
 
 
 def read(

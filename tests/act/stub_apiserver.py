@@ -48,7 +48,8 @@ class StubApiServer:
                     self.rfile.read(length)
                 path = self.path.split("?")[0]
                 obj = stub.patched.get(path) if self.command == "PATCH" and path in stub.patched else stub.objects.get(path)
-                body = json.dumps(obj if obj is not None else {"kind": "Status", "code": 404}).encode()
+                # bytes: a raw body, as a misbehaving server or proxy may send with status 200.
+                body = obj if isinstance(obj, bytes) else json.dumps(obj if obj is not None else {"kind": "Status", "code": 404}).encode()
                 self.send_response(200 if obj is not None else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
