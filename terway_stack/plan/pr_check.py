@@ -192,7 +192,7 @@ def pr_diff(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     for d in diffs:
         print(f"{d.stack}: " + ("plan failed" if d.error else ", ".join(f"{n} {op}" for op, n in d.counts().items())), file=sys.stderr)
-    return EXIT_CRASHED if any(d.error for d in diffs) else EXIT_OK
+    return EXIT_INTERNAL if any(d.error for d in diffs) else EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
