@@ -7,27 +7,27 @@ from __future__ import annotations
 
 from ..decide.facts import ENI_CONFIG_NAME, PREFLIGHT_USER_AGENT, RELAY_KEY
 from ..decide.typha_live import TyphaLive
-from .kube import KubeError, kube_client, read
+from .kube import KubeError, configmap_path, deployment_path, kube_client, read
 
 TIMEOUT = 20
 
 
 def read_typha_live(kubeconfig: str, namespace: str, service: str, crd: str) -> TyphaLive:
-    from kubernetes.client import ApiextensionsV1Api, AppsV1Api, CoreV1Api, PolicyV1Api
-
+    objects = {
+        "Service": f"/api/v1/namespaces/{namespace}/services/{service}",
+        "Deployment": deployment_path(namespace, service),
+        "PodDisruptionBudget": f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{service}",
+    }
     try:
         with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            core = CoreV1Api(client)
-            reads = {
-                "Service": lambda: read(core.read_namespaced_service, service, namespace, _request_timeout=TIMEOUT),
-                "Deployment": lambda: read(AppsV1Api(client).read_namespaced_deployment, service, namespace, _request_timeout=TIMEOUT),
-                "PodDisruptionBudget": lambda: read(
-                    PolicyV1Api(client).read_namespaced_pod_disruption_budget, service, namespace, _request_timeout=TIMEOUT
-                ),
-            }
-            missing = tuple(kind for kind, read in reads.items() if read() is None)
-            configmap = read(core.read_namespaced_config_map, ENI_CONFIG_NAME, namespace, _request_timeout=TIMEOUT) or {}
-            definition = read(ApiextensionsV1Api(client).read_custom_resource_definition, crd, _request_timeout=TIMEOUT)
+            missing = tuple(
+                kind for kind, path in objects.items()
+                if read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT) is None
+            )
+            configmap = read(client, configmap_path(namespace, ENI_CONFIG_NAME),
+                             what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}", timeout=TIMEOUT) or {}
+            definition = read(client, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}",
+                              what=f"reading CRD {crd}", timeout=TIMEOUT)
     except KubeError:
         return TyphaLive()
     managers = tuple(
