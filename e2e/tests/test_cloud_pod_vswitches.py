@@ -129,8 +129,10 @@ def test_2_preview_reads_every_page_and_creates_nothing(cp, api, pulumi, baselin
     assert {r.params["PageNumber"] for r in api.calls("DescribeVpcs", since)} == {"1", "2"}
     vpc_pages = [r.params for r in api.calls("DescribeVSwitches", since) if r.params.get("VpcId") == VPC_ID]
     assert [(p["PageSize"], p["PageNumber"]) for p in vpc_pages] == [("50", "1"), ("50", "2")]
-    # enable_details=False: no route-table or tag look-ups the stack would not use.
-    assert api.calls("DescribeRouteTableList", since) == [] and api.calls("ListTagResources", since) == []
+    # The VPC's route table is read (enable_details) because the default-route check of new vSwitches
+    # with SNAT needs it; the EIPs' tags (ListTagResources) are never read.
+    assert api.calls("DescribeRouteTableList", since) != [] and api.calls("ListTagResources", since) == []
+    assert api.calls("DescribeRouteTables", since) != []  # the default route to the NAT gateway, checked
     assert cp.write_summary(audit, user=ADMIN_USER) == {} and eni_config(cp) == baseline
 
 
