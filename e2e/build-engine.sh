@@ -77,14 +77,16 @@ export GONOSUMDB=github.com/pulumi/pulumi-kubernetes
 
 log() { printf '[build-engine] %s\n' "$*" >&2; }
 
-tarball_of() { # "file|sha256" of a tarball-built component, or nothing
-  local t name file sha
-  for t in "${TARBALLS[@]}"; do
-    IFS='|' read -r name file sha <<<"$t"
-    [[ "$name" == "$1" ]] && { echo "$file|$sha"; return 0; }
+row_of() { # table key: the rest of the table's "key|..." row, or nothing
+  local -n rows="$1"
+  local r
+  for r in "${rows[@]}"; do
+    [[ "${r%%|*}" == "$2" ]] && { echo "${r#*|}"; return 0; }
   done
   return 0
 }
+
+tarball_of() { row_of TARBALLS "$1"; } # "file|sha256" of a tarball-built component, or nothing
 
 pin_hash() { # wrapper module: hash of its files; tarball: its pinned sha256 (checked before use)
   local tb; tb="$(tarball_of "$1")"
@@ -134,14 +136,7 @@ post_build_typha() {
       -o "$out/felixload" ./felixload ) >&2
 }
 
-plugin_of() { # "plugin|version" of a resource-plugin component, or nothing
-  local p comp plugin version
-  for p in "${PLUGINS[@]}"; do
-    IFS='|' read -r comp plugin version <<<"$p"
-    [[ "$comp" == "$1" ]] && { echo "$plugin|$version"; return 0; }
-  done
-  return 0
-}
+plugin_of() { row_of PLUGINS "$1"; } # "plugin|version" of a resource-plugin component, or nothing
 
 # A real provider binary installed by `pulumi plugin install` (or named by its environment variable)
 # is used as it is, instead of a build.
