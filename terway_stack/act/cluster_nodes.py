@@ -11,7 +11,8 @@ Pages through the list so that thousands of nodes stay cheap; each page has its 
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from ..decide.facts import KUBE_SYSTEM, NODE_CONFIG_LABEL, PREFLIGHT_USER_AGENT, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION
 from ..decide.pod_networking import PLURAL as POD_NETWORKINGS
@@ -26,15 +27,9 @@ class NodesUnreadable(Exception):
 
 def read_nodes(kubeconfig: str) -> dict[str, Any]:
     """A NodeList document (only `items[].metadata` is kept), as `kubectl get nodes -o json` gives."""
-    try:
+    with nodes_unreadable_on_error("listing nodes failed"):
         with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            listed = list_items(client, NODES, what="listing nodes", timeout=TIMEOUT_SECONDS)
-            items = [{"metadata": item.get("metadata") or {}} for item in listed]
-    except KubeError as err:
-        raise NodesUnreadable(str(err)) from None
-    except Exception as err:  # anything else: the type only, values may hold secrets
-        raise NodesUnreadable(f"listing nodes failed ({type(err).__name__})") from None
-    return {"kind": "NodeList", "items": items}
+            return list_nodes(client)
 
 
 def read_cluster(kubeconfig: str) -> dict[str, Any]:
@@ -43,22 +38,42 @@ def read_cluster(kubeconfig: str) -> dict[str, Any]:
     {"nodes": NodeList, "nodeCrs": [Node CR] or None, "nodeConfigs": {name: data}, "podNetworkings": [..] or None}
     """
     nodes = read_nodes(kubeconfig)
-    try:
+    with nodes_unreadable_on_error("reading Terway's Node CRs failed"):
         with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            node_crs = _custom_list(client, "nodes")
-            pod_networkings = _custom_list(client, POD_NETWORKINGS)
-            configs = {}
-            names = sorted({(i["metadata"].get("labels") or {}).get(NODE_CONFIG_LABEL) for i in nodes["items"]} - {None, ""})
-            for name in names:
-                cm = read(client, configmap_path(KUBE_SYSTEM, name), what=f"reading ConfigMap {KUBE_SYSTEM}/{name}",
-                          timeout=TIMEOUT_SECONDS)
-                if cm is not None:
-                    configs[name] = cm.get("data") or {}
+            return {"nodes": nodes, **read_terway_objects(client, nodes)}
+
+
+@contextmanager
+def nodes_unreadable_on_error(what_failed: str) -> Iterator[None]:
+    """Any failure inside as NodesUnreadable, with a message that is safe to show: KubeError's own, or
+    `what_failed` and the exception's type (other values may hold secrets)."""
+    try:
+        yield
     except KubeError as err:
         raise NodesUnreadable(str(err)) from None
-    except Exception as err:  # anything else: the type only, values may hold secrets
-        raise NodesUnreadable(f"reading Terway's Node CRs failed ({type(err).__name__})") from None
-    return {"nodes": nodes, "nodeCrs": node_crs, "nodeConfigs": configs, "podNetworkings": pod_networkings}
+    except Exception as err:
+        raise NodesUnreadable(f"{what_failed} ({type(err).__name__})") from None
+
+
+def list_nodes(client: Any) -> dict[str, Any]:
+    """The NodeList of read_nodes, over an open client; KubeError when it cannot be listed."""
+    listed = list_items(client, NODES, what="listing nodes", timeout=TIMEOUT_SECONDS)
+    return {"kind": "NodeList", "items": [{"metadata": item.get("metadata") or {}} for item in listed]}
+
+
+def read_terway_objects(client: Any, nodes: dict[str, Any]) -> dict[str, Any]:
+    """The rest of read_cluster's snapshot (Node CRs, PodNetworkings, the per-node ConfigMaps `nodes` select),
+    over an open client; KubeError when a read fails."""
+    node_crs = _custom_list(client, "nodes")
+    pod_networkings = _custom_list(client, POD_NETWORKINGS)
+    configs = {}
+    names = sorted({(i["metadata"].get("labels") or {}).get(NODE_CONFIG_LABEL) for i in nodes["items"]} - {None, ""})
+    for name in names:
+        cm = read(client, configmap_path(KUBE_SYSTEM, name), what=f"reading ConfigMap {KUBE_SYSTEM}/{name}",
+                  timeout=TIMEOUT_SECONDS)
+        if cm is not None:
+            configs[name] = cm.get("data") or {}
+    return {"nodeCrs": node_crs, "nodeConfigs": configs, "podNetworkings": pod_networkings}
 
 
 def _custom_list(client: Any, plural: str) -> Any:

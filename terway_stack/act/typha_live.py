@@ -5,6 +5,8 @@ the kubeconfig; an unreadable cluster gives an empty TyphaLive (the preflight ga
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ..decide.facts import ENI_CONFIG_NAME, PREFLIGHT_USER_AGENT, RELAY_KEY
 from ..decide.typha_live import TyphaLive
 from .kube import KubeError, configmap_path, deployment_path, kube_client, read
@@ -13,23 +15,28 @@ TIMEOUT = 20
 
 
 def read_typha_live(kubeconfig: str, namespace: str, service: str, crd: str) -> TyphaLive:
+    try:
+        with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
+            return typha_live(client, namespace, service, crd)
+    except KubeError:
+        return TyphaLive()
+
+
+def typha_live(client: Any, namespace: str, service: str, crd: str) -> TyphaLive:
+    """read_typha_live over an open client; KubeError when a read fails."""
     objects = {
         "Service": f"/api/v1/namespaces/{namespace}/services/{service}",
         "Deployment": deployment_path(namespace, service),
         "PodDisruptionBudget": f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{service}",
     }
-    try:
-        with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            missing = tuple(
-                kind for kind, path in objects.items()
-                if read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT) is None
-            )
-            configmap = read(client, configmap_path(namespace, ENI_CONFIG_NAME),
-                             what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}", timeout=TIMEOUT) or {}
-            definition = read(client, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}",
-                              what=f"reading CRD {crd}", timeout=TIMEOUT)
-    except KubeError:
-        return TyphaLive()
+    missing = tuple(
+        kind for kind, path in objects.items()
+        if read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT) is None
+    )
+    configmap = read(client, configmap_path(namespace, ENI_CONFIG_NAME),
+                     what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}", timeout=TIMEOUT) or {}
+    definition = read(client, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}",
+                      what=f"reading CRD {crd}", timeout=TIMEOUT)
     managers = tuple(
         str(entry.get("manager") or "") for entry in ((definition or {}).get("metadata") or {}).get("managedFields") or []
     )

@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping, Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
-from ..act.cluster_nodes import NodesUnreadable, read_cluster
+from ..act.cluster_nodes import NodesUnreadable
+from ..act.live_cluster import LiveClusterReads
 from ..decide import capacity as decide
 from ..decide.eni_conf_codec import parse_eni_conf
 from ..decide.facts import EXCLUSIVE_ENI_DAEMON_SET, SHARED_ENI_DAEMON_SET, VSWITCHES_KEY
@@ -37,19 +38,16 @@ class PodIpCapacity:
         settings: StackSettings,
         cluster: ClusterConnection,
         live: LiveEniConfig,
-        node_reader: Optional[NodeReader] = None,
+        reads: LiveClusterReads,
     ):
         self._settings = settings
         pods = settings.pod_vswitches
         if pods is not None:
             for warning in decide.no_snat_warnings(list(pods.created_zones), pods.snat is not None):
                 pulumi.log.warn(warning)
-        reader = node_reader or read_cluster
         # The node list is not secret; only the kubeconfig that reads it is, and it goes nowhere else.
-        # A worker thread reads it: the program's event loop goes on registering resources meanwhile.
-        self.snapshot = pulumi.Output.unsecret(cluster.kubeconfig).apply(
-            lambda text: asyncio.get_running_loop().run_in_executor(None, read_snapshot, reader, text)
-        )
+        # A worker thread reads it (act/live_cluster.py): the event loop goes on registering resources meanwhile.
+        self.snapshot = pulumi.Output.unsecret(cluster.kubeconfig).apply(lambda _text: snapshot_of(reads))
         self.figures: pulumi.Output[dict] = pulumi.Output.all(self.snapshot, live.configmap.data).apply(
             lambda args: self._figures(*args)
         )
@@ -133,9 +131,9 @@ def _per_node_confs(configs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]
     return result
 
 
-def read_snapshot(reader: NodeReader, kubeconfig: str) -> ClusterSnapshot:
+async def snapshot_of(reads: LiveClusterReads) -> ClusterSnapshot:
     try:
-        return ClusterSnapshot(reader(kubeconfig))
+        return ClusterSnapshot(await asyncio.wrap_future(reads.snapshot))
     except NodesUnreadable as err:
         return ClusterSnapshot(None, str(err) or "not read")
 

@@ -5,8 +5,8 @@ from typing import Any, Optional
 
 import pulumi
 
-from ..act.cluster_nodes import NodesUnreadable, read_nodes
-from ..act.typha_live import read_typha_live
+from ..act.cluster_nodes import NodesUnreadable
+from ..act.live_cluster import LiveClusterReads, TyphaObjects
 from ..decide.advisories import network_policy_advisories
 from ..decide.capacity import nodes_from_list
 from ..decide.facts import TYPHA_SERVICE_NAME
@@ -25,11 +25,11 @@ from .secrets import keep_secrets_everywhere, names_problems
 from .typha import TyphaRelay
 
 
-def typha_sizing(settings: StackSettings, cluster: ClusterConnection, node_reader: Optional[NodeReader]) -> TyphaSizing:
+def typha_sizing(settings: StackSettings, reads: LiveClusterReads) -> TyphaSizing:
     """Replicas from the live Linux node count (ECI virtual nodes left out), nodeCount as a floor; shown at
     preview, with a warning when the two counts disagree. An unreadable node list sizes from nodeCount."""
     try:
-        live: Optional[int] = len(nodes_from_list(cluster.read_now(node_reader or read_nodes)))
+        live: Optional[int] = len(nodes_from_list(reads.nodes()))
     except NodesUnreadable:
         live = None
     sizing = TyphaSizing(settings.cluster.node_count, live, settings.typha.replicas)
@@ -54,6 +54,9 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     secrecy = keep_secrets_everywhere(settings)
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
+    # The cluster reads start now, on a worker thread, and overlap the cloud check and the declarations.
+    typha_objects = TyphaObjects(NAMESPACE, TYPHA_SERVICE_NAME, BGPPEER_CRD_NAME) if settings.network_policy == "typha" else None
+    reads = cluster.read_now(lambda text: LiveClusterReads(text, typha_objects, node_reader))
     if settings.pod_vswitches is not None and settings.cloud_lookups:
         check_against_cloud(settings.pod_vswitches, settings.cluster.name)  # blocking reads: stop before anything is declared
     live = LiveEniConfig(settings, cluster, manages_vswitches=settings.pod_vswitches is not None)
@@ -72,8 +75,8 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         opts = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[*gates, *after])
         typhas.append(TyphaRelay(
             "typha", settings, opts=opts,
-            replicas=typha_sizing(settings, cluster, node_reader).replicas,
-            live=cluster.read_now(lambda text: read_typha_live(text, NAMESPACE, TYPHA_SERVICE_NAME, BGPPEER_CRD_NAME)),
+            replicas=typha_sizing(settings, reads).replicas,
+            live=reads.typha_live(),
         ))
         return [typhas[0].deployment]
 
@@ -87,7 +90,7 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         gates=gates[1:],
     )
     typha = typhas[0] if typhas else None
-    capacity = PodIpCapacity(settings, cluster, live, node_reader)
+    capacity = PodIpCapacity(settings, cluster, live, reads)
     PodNetworkings(settings, cluster, live.configmap.data, capacity.snapshot, pods.vswitch_ids if pods else None, gates)
     return secrecy.outputs(exports({
         "clusterName": settings.cluster.name,
