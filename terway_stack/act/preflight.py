@@ -33,6 +33,7 @@ from .kube import (
     KubeStatusError,
     configmap_path,
     daemonset_path,
+    in_parallel,
     kube_client,
     list_items,
     read,
@@ -63,12 +64,17 @@ def node_config_names(nodes: Mapping[str, Any]) -> list[str]:
 def read_node_configs(kubeconfig: str) -> dict[str, dict[str, Any]]:
     """name -> data of every per-node ConfigMap that some node selects (missing ones are skipped)."""
     with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-        nodes = read(client, NODES, what="listing nodes", query={"labelSelector": NODE_CONFIG_LABEL}) or {}
-        configs = {}
-        for name in node_config_names(nodes):
-            cm = read(client, configmap_path(ENI_CONFIG_NAMESPACE, name), what=f"reading ConfigMap {ENI_CONFIG_NAMESPACE}/{name}")
-            if cm is not None:
-                configs[name] = cm.get("data") or {}
+        return node_configs(client)
+
+
+def node_configs(client: Any) -> dict[str, dict[str, Any]]:
+    """read_node_configs over an open client."""
+    nodes = read(client, NODES, what="listing nodes", query={"labelSelector": NODE_CONFIG_LABEL}) or {}
+    configs = {}
+    for name in node_config_names(nodes):
+        cm = read(client, configmap_path(ENI_CONFIG_NAMESPACE, name), what=f"reading ConfigMap {ENI_CONFIG_NAMESPACE}/{name}")
+        if cm is not None:
+            configs[name] = cm.get("data") or {}
     return configs
 
 
@@ -77,44 +83,48 @@ def kubernetes_version(client: Any) -> str:
 
 
 def existing_calico_crds(client: Any) -> frozenset[str]:
-    return frozenset(
-        name for name in TERWAY_CALICO_CRDS
-        if read(client, f"{CRDS}/{name}", what=f"reading CRD {name}") is not None
-    )
+    found = in_parallel([lambda name=name: read(client, f"{CRDS}/{name}", what=f"reading CRD {name}") for name in TERWAY_CALICO_CRDS])
+    return frozenset(name for name, definition in zip(TERWAY_CALICO_CRDS, found) if definition is not None)
 
 
 def review_typha_service_account_access(client: Any) -> Optional[dict[tuple[str, str, str], bool]]:
     """SubjectAccessReviews: may the `terway` ServiceAccount (Typha's identity) do what Typha does?
 
     Reviews persist nothing (the API server answers in the response). This asks about another identity
-    (Typha's reads); the stack's own writes are a separate check.
+    (Typha's reads); the stack's own writes are a separate check. The first review is asked alone: an
+    identity that may not ask about another one gets one 403, not one per review. The rest go together.
     """
     namespace, name = TYPHA_SERVICE_ACCOUNT
     user = f"system:serviceaccount:{namespace}:{name}"
     groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
-    answers = {}
-    for verb, group, resource in typha_access_checks():
+
+    def allowed(verb: str, group: str, resource: str) -> bool:
         body = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SubjectAccessReview",
             "spec": {"user": user, "groups": groups, "resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
         }
-        try:
-            status = send(
-                client, "POST", SUBJECT_ACCESS_REVIEWS, body=body, what=f"reviewing {user}'s access ({verb} {resource})"
-            ).get("status") or {}
-        except KubeStatusError as err:
-            if err.status == 403:  # this identity may not ask about another one: listed as a check not run
-                return None
-            raise
-        answers[(verb, group, resource)] = bool(status.get("allowed"))
-    return answers
+        status = send(
+            client, "POST", SUBJECT_ACCESS_REVIEWS, body=body, what=f"reviewing {user}'s access ({verb} {resource})"
+        ).get("status") or {}
+        return bool(status.get("allowed"))
+
+    checks = typha_access_checks()
+    try:
+        first = allowed(*checks[0])
+        rest = in_parallel([lambda check=check: allowed(*check) for check in checks[1:]])
+    except KubeStatusError as err:
+        if err.status == 403:  # this identity may not ask about another one: listed as a check not run
+            return None
+        raise
+    return dict(zip(checks, [first, *rest]))
 
 
 def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.LiveFacts:
-    """Everything the checks need, read with plain GETs and LISTs and access reviews (never a write)."""
+    """Everything the checks need, read with plain GETs and LISTs and access reviews (never a write),
+    over one client."""
     namespace = settings.namespace
-    version, crds, access = None, None, None
+    version, crds, access, configs = None, None, None, None
     with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
         configmap = read(
             client, configmap_path(namespace, ENI_CONFIG_NAME), what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}"
@@ -129,12 +139,13 @@ def read_facts(kubeconfig: str, settings: decide.PreflightSettings) -> decide.Li
             version = kubernetes_version(client)
             crds = existing_calico_crds(client)
             access = review_typha_service_account_access(client)
-    node_configs = read_node_configs(kubeconfig) if decide.needs_node_configs(settings) else None
+        if decide.needs_node_configs(settings):
+            configs = node_configs(client)
     present = configmap is not None
     if configmap is None:
         configmap = {"data": {}}  # reported as missing; the other checks read it as empty
     return decide.LiveFacts(
-        configmap, daemon_sets, count, node_configs, refused, eni_config_present=present,
+        configmap, daemon_sets, count, configs, refused, eni_config_present=present,
         kubernetes_version=version, calico_crds=crds, typha_access=access,
     )
 
