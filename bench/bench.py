@@ -1,9 +1,17 @@
 """Benchmark: prints measurements and ratios; asserts nothing (tests do that).
 
-(a) `pulumi preview` of the real stack vs a floor stack that uses the same providers (kubernetes,
-    the Python dynamic provider) with one trivial resource each: median of several runs, as a ratio;
-    also the stack creating a pod vSwitch with SNAT, its look-ups through the real alicloud provider
-    to the loopback Alibaba Cloud API.
+(a) `pulumi preview` of the real stack vs a floor stack (bench/floor) that uses the same providers
+    with one trivial resource each: median of several runs, as ratios of wall time and of CPU time
+    (user + sys of the child processes: pulumi, its plugins, the Python program and the dynamic
+    provider; the kube-apiserver and the loopback cloud API are not children and are not counted).
+    The runs alternate (stack, floor, cloud, cloud floor, stack, ...), so a busy machine slows both
+    sides alike. Two floors:
+    - floor: a ConfigMap through an explicit Kubernetes provider and one no-op dynamic resource
+      (the providers of the stack without Alibaba Cloud: `terway:cloudLookups: false`, adopted vSwitches);
+    - cloud floor: the same plus one VPC through the real alicloud provider with the cloud stack's
+      provider settings (loopback endpoint, fake keys), so it starts and configures that provider too.
+    The cloud line is the stack creating pod vSwitches with SNAT, its look-ups through the real alicloud
+    provider to the loopback Alibaba Cloud API, against both floors.
 (b) The rolling restart on 100 and 1000 kwok nodes: the API writes the provider issues (audit log),
     the writes the DaemonSet controller does for it, and the rollout time; 1000-vs-100 ratios.
 (c) Validation time as inputs grow 10x (bench/validation.py): about x10 means linear.
@@ -16,6 +24,7 @@ Run with `make bench` (builds or reuses the engine first).
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import tempfile
@@ -41,7 +50,7 @@ from terway_stack.decide import facts  # noqa: E402
 from typha_load import load_ratios  # noqa: E402  (bench/typha_load.py, next to this file)
 from validation import validation_ratios  # noqa: E402  (bench/validation.py, next to this file)
 
-FLOOR = Path(__file__).with_name("floor")
+FLOOR = Path(__file__).with_name("floor")  # one project; the cloud floor sets floor:alicloud
 STACK_CONFIG = {
     "alicloud:region": "cn-shanghai",
     "terway:cluster": {"name": "bench", "kubernetesVersion": "1.34", "nodeCount": 6},
@@ -58,6 +67,19 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def child_cpu_seconds() -> float:
+    """User + sys CPU of every ended child process this process waited for (and of theirs, in turn)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(fn) -> tuple[float, float]:
+    """(wall seconds, child CPU seconds) of one call that runs a child process to its end."""
+    cpu = child_cpu_seconds()
+    wall = timed(fn)
+    return wall, child_cpu_seconds() - cpu
+
+
 def prepared_stack(project: Path, home: Path, config: dict, kubeconfig: str, before_warm_up=None) -> PulumiCli:
     cli = PulumiCli(project, home)
     (project / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": config}))
@@ -69,33 +91,58 @@ def prepared_stack(project: Path, home: Path, config: dict, kubeconfig: str, bef
     return cli
 
 
+def floor_project(folder: Path) -> Path:
+    folder.mkdir()
+    for item in FLOOR.iterdir():
+        if item.is_file():
+            (folder / item.name).write_text(item.read_text())
+    (folder / "venv").symlink_to(Path(sys.prefix))
+    return folder
+
+
+def alternating(stacks: dict[str, PulumiCli], runs: int) -> dict[str, list[tuple[float, float]]]:
+    """`pulumi preview` of each stack in turn, `runs` rounds: {name: [(wall, cpu), ...]}."""
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in stacks}
+    for _ in range(runs):
+        for name, cli in stacks.items():
+            results[name].append(measured(lambda: cli("preview")))
+    return results
+
+
+def medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples)
+
+
 def preview_ratio(runs: int) -> None:
     require_alicloud_plugin()
     with ControlPlane(nodes=6) as cp, LoopbackAlibabaCloud(e2e_account()) as api, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        stack_dir, cloud_dir, floor_dir = (tmp / "stack"), (tmp / "cloud"), (tmp / "floor")
+        stack_dir, cloud_dir = (tmp / "stack"), (tmp / "cloud")
         for folder in (stack_dir, cloud_dir):
             folder.mkdir()
             copy_project(folder)
-        floor_dir.mkdir()
-        for item in FLOOR.iterdir():
-            (floor_dir / item.name).write_text(item.read_text())
-        (floor_dir / "venv").symlink_to(Path(sys.prefix))
-        stack = prepared_stack(stack_dir, tmp / "stack-home", STACK_CONFIG, cp.kubeconfig_inline())
+        kubeconfig = cp.kubeconfig_inline()
         # The same stack creating a pod vSwitch with SNAT: every look-up goes through the real
         # pulumi-resource-alicloud to the loopback Alibaba Cloud API (a test double, e2e/alicloud_api).
         cloud_config = cloud_stack_config("bench", 6, "typha", api.endpoint, pod_vswitches())
-        cloud = prepared_stack(cloud_dir, tmp / "cloud-home", cloud_config, cp.kubeconfig_inline(),
-                               before_warm_up=set_fake_alicloud_credentials)
-        floor = prepared_stack(floor_dir, tmp / "floor-home", {}, cp.kubeconfig_inline())
-        stack_times = [timed(lambda: stack("preview")) for _ in range(runs)]
-        cloud_times = [timed(lambda: cloud("preview")) for _ in range(runs)]
-        floor_times = [timed(lambda: floor("preview")) for _ in range(runs)]
-    s, c, f = statistics.median(stack_times), statistics.median(cloud_times), statistics.median(floor_times)
-    print(f"(a) pulumi preview, median of {runs}: stack {s:.2f}s, floor {f:.2f}s, ratio stack/floor {s / f:.2f}")
-    print(f"    with cloud look-ups through the real alicloud provider (loopback API): {c:.2f}s, ratio /floor {c / f:.2f}")
-    print(f"    stack runs {[round(t, 2) for t in stack_times]}, cloud runs {[round(t, 2) for t in cloud_times]}, "
-          f"floor runs {[round(t, 2) for t in floor_times]}")
+        provider_settings = {k: v for k, v in cloud_config.items() if k.startswith("alicloud:")}
+        stacks = {
+            "stack": prepared_stack(stack_dir, tmp / "stack-home", STACK_CONFIG, kubeconfig),
+            "floor": prepared_stack(floor_project(tmp / "floor"), tmp / "floor-home", {}, kubeconfig),
+            "cloud": prepared_stack(cloud_dir, tmp / "cloud-home", cloud_config, kubeconfig,
+                                    before_warm_up=set_fake_alicloud_credentials),
+            "cloud floor": prepared_stack(floor_project(tmp / "cloud-floor"), tmp / "cloud-floor-home",
+                                          {**provider_settings, "floor:alicloud": True}, kubeconfig,
+                                          before_warm_up=set_fake_alicloud_credentials),
+        }
+        results = alternating(stacks, runs)
+    (s, s_cpu), (f, f_cpu) = medians(results["stack"]), medians(results["floor"])
+    (c, c_cpu), (cf, cf_cpu) = medians(results["cloud"]), medians(results["cloud floor"])
+    print(f"(a) pulumi preview, median of {runs} alternating runs: stack {s:.2f}s, floor {f:.2f}s, ratio stack/floor {s / f:.2f}; "
+          f"CPU (user+sys of child processes) stack {s_cpu:.2f}s, floor {f_cpu:.2f}s, CPU ratio {s_cpu / f_cpu:.2f}")
+    print(f"    with cloud look-ups through the real alicloud provider (loopback API): {c:.2f}s, ratio /floor {c / f:.2f}; "
+          f"against the cloud floor (+ alicloud provider, {cf:.2f}s) {c / cf:.2f}, CPU {c_cpu:.2f}s / {cf_cpu:.2f}s = {c_cpu / cf_cpu:.2f}")
+    print("    runs (wall s): " + "; ".join(f"{name} {[round(w, 2) for w, _ in samples]}" for name, samples in results.items()))
 
 
 def restart_on(nodes: int) -> dict:
