@@ -13,7 +13,7 @@ import pulumi.dynamic as dyn
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from .quick_exit import in_dynamic_provider_process, skip_final_collections
+from .process_gc import freeze_loaded_modules, in_dynamic_provider_process, skip_final_collections
 
 
 def is_unknown(value: Any) -> bool:
@@ -73,5 +73,6 @@ class KubeconfigResource(dyn.Resource):
         super().__init__(provider, name, props, opts)
 
 
-if in_dynamic_provider_process():  # the engine waits for this process to end: see act/quick_exit.py
+if in_dynamic_provider_process():  # the engine waits for this process: see act/process_gc.py
+    freeze_loaded_modules()  # pulumi, grpc, dill and the first provider's modules are loaded by now
     skip_final_collections()
