@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..decide.facts import ENI_CONFIG_NAME, PREFLIGHT_USER_AGENT, RELAY_KEY
-from ..decide.typha_live import TyphaLive
+from ..decide.typha_live import RECREATED_ANNOTATION, TyphaLive
 from .kube import KubeError, configmap_path, deployment_path, kube_client, read
 
 TIMEOUT = 20
@@ -29,10 +29,8 @@ def typha_live(client: Any, namespace: str, service: str, crd: str) -> TyphaLive
         "Deployment": deployment_path(namespace, service),
         "PodDisruptionBudget": f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{service}",
     }
-    missing = tuple(
-        kind for kind, path in objects.items()
-        if read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT) is None
-    )
+    live = {kind: read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT)
+            for kind, path in objects.items()}
     configmap = read(client, configmap_path(namespace, ENI_CONFIG_NAME),
                      what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}", timeout=TIMEOUT) or {}
     definition = read(client, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}",
@@ -41,8 +39,15 @@ def typha_live(client: Any, namespace: str, service: str, crd: str) -> TyphaLive
         str(entry.get("manager") or "") for entry in ((definition or {}).get("metadata") or {}).get("managedFields") or []
     )
     return TyphaLive(
-        missing=missing,
+        missing=tuple(kind for kind, obj in live.items() if obj is None),
+        recreated_at=_recreated_at(live),
         relay=(configmap.get("data") or {}).get(RELAY_KEY),
         bgppeer_crd_managers=managers,
         bgppeer_crd_exists=definition is not None,
     )
+
+
+def _recreated_at(live: dict) -> dict[str, str]:
+    values = {kind: ((obj.get("metadata") or {}).get("annotations") or {}).get(RECREATED_ANNOTATION)
+              for kind, obj in live.items() if obj is not None}
+    return {kind: value for kind, value in values.items() if isinstance(value, str)}
