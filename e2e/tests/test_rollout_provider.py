@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and t
 
 
 from e2e.ack_seed import terway_daemonset_manifest  # noqa: E402
-from e2e.controlplane import by_daemonset_controller  # noqa: E402
+from e2e.audit_log import by_daemonset_controller  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
