@@ -33,6 +33,8 @@ from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.act.kube import KubeError  # noqa: E402
+from terway_stack.act.rollout_restart import RESTARTED_AT  # noqa: E402
+from terway_stack.act.rollout_wait import RolloutError  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
 from terway_stack.decide.permissions import run_accesses  # noqa: E402
 from terway_stack.decide.preflight import PreflightSettings  # noqa: E402
@@ -93,7 +95,7 @@ def test_a_budget_of_every_pod_is_refused_before_anything_is_written(cp, kubecon
     set_max_unavailable(cp, "100%")
     try:
         since = cp.audit_offset()
-        with pytest.raises(tr.RolloutError) as err:
+        with pytest.raises(RolloutError) as err:
             engine_copy(tr.TerwayRolloutProvider()).create(props(kubeconfig))
         assert "all 10 Terway pods" in str(err.value) and "terway:terway.confirmMaxUnavailable" in str(err.value)
         assert our_patches(cp, since) == []
@@ -194,7 +196,7 @@ def test_a_frozen_api_server_ends_the_restart_at_its_deadline_and_a_rerun_does_n
     def run():
         try:
             outcome["result"] = engine_copy(tr.TerwayRolloutProvider()).create(request)
-        except (tr.RolloutError, KubeError) as err:
+        except (RolloutError, KubeError) as err:
             outcome["error"] = str(err)
 
     since = cp.audit_offset()
@@ -292,7 +294,7 @@ def test_a_notready_node_is_named_and_does_not_hold_the_rollout_open(cp, kubecon
         provider = engine_copy(tr.TerwayRolloutProvider())
         result = provider.create(props(kubeconfig))
         pods = cp.core().list_namespaced_pod(NS, label_selector=f"app={DS}").items
-        template = cp.apps().read_namespaced_daemon_set(DS, NS).spec.template.metadata.annotations[tr.RESTARTED_AT]
+        template = cp.apps().read_namespaced_daemon_set(DS, NS).spec.template.metadata.annotations[RESTARTED_AT]
         # A rerun (same trigger, e.g. the state was lost) waits and finishes; it does not restart again.
         again = provider.create(props(kubeconfig, trigger=result.outs["trigger"]))
     assert result.outs["restarts"] == 1 and result.outs["notUpdatedNodes"] == [LAST_NODE]
@@ -300,7 +302,7 @@ def test_a_notready_node_is_named_and_does_not_hold_the_rollout_open(cp, kubecon
     assert f"rollout complete on every Ready node (9/10 pods); not updated on NotReady node {LAST_NODE}" in progress
     # Every Ready node really runs the new template.
     ready_nodes = {p.spec.node_name for p in pods if p.spec.node_name != LAST_NODE
-                   and (p.metadata.annotations or {}).get(tr.RESTARTED_AT) == template}
+                   and (p.metadata.annotations or {}).get(RESTARTED_AT) == template}
     assert len(ready_nodes) == NODES - 1
     assert again.outs["restarts"] == 0 and again.outs["notUpdatedNodes"] == [LAST_NODE]
     assert our_patches(cp, since) == [("patch", "daemonsets")]

@@ -49,19 +49,8 @@ from ..decide import restarts as restart_rules
 from ..decide.facts import ROLLOUT_KIND, ROLLOUT_METHOD, TERWAY_NAMESPACE
 from ..decide.rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE
 from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
-from .rollout_restart import (  # noqa: F401 (the restart's names are part of this module's API)
-    RESTARTED_AT,
-    TRIGGER_ANNOTATION,
-    Budget,
-    DaemonSetMissing,
-    RestartOutcome,
-    observe,
-    read_eni_config_data,
-    reporter,
-    restart_and_wait,
-    restart_patch,
-)
-from .rollout_wait import RolloutError, RolloutStatus, wait_for_rollout  # noqa: F401
+# Names, not the module: tests replace restart_and_wait and read_eni_config_data on this module.
+from .rollout_restart import Budget, DaemonSetMissing, observe, read_eni_config_data, reporter, restart_and_wait
 
 RELEASE_PREFIX = "release:"
 MODES = ("change", "release")

@@ -12,6 +12,7 @@ import pytest
 
 from terway_stack.act import terway_rollout as tr
 from terway_stack.act.kube import KubeError, KubeStatusError
+from terway_stack.act.rollout_restart import TRIGGER_ANNOTATION, RestartOutcome
 from terway_stack.act.rollout_wait import RolloutError, RolloutStatus, wait_for_rollout
 from terway_stack.decide import facts, restarts
 
@@ -24,7 +25,7 @@ DS_PATH = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip"
 def live_ds(mark=None, max_unavailable="10%", desired=20):
     obj = ds(desired=desired, updated=desired, available=desired, ready=desired, max_unavailable=max_unavailable)
     obj["metadata"].update(name="terway-eniip", namespace="kube-system", uid="u1")
-    obj["spec"]["template"] = {"metadata": {"annotations": {tr.TRIGGER_ANNOTATION: mark} if mark else {}}}
+    obj["spec"]["template"] = {"metadata": {"annotations": {TRIGGER_ANNOTATION: mark} if mark else {}}}
     return obj
 
 
@@ -34,7 +35,7 @@ class Recorder:
 
     def __call__(self, *args, **kwargs):
         self.calls.append((args, kwargs))
-        return tr.RestartOutcome(bool(kwargs.get("wanted")), None, 2)
+        return RestartOutcome(bool(kwargs.get("wanted")), None, 2)
 
 
 @pytest.fixture
@@ -168,7 +169,6 @@ SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 def preflight_props(**over):
-    from terway_stack.act import preflight
     from terway_stack.decide.permissions import run_accesses
     from terway_stack.decide.preflight import PreflightSettings
 
