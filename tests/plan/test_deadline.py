@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# One worker runs both cases (`make test`: --dist loadgroup), so their shared fixture starts each once.
+pytestmark = pytest.mark.xdist_group("plan-deadline")
+
 REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
