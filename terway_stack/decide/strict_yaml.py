@@ -149,6 +149,35 @@ def load(text: str) -> Any:
     return construct(node)
 
 
+def load_secret(text: str, max_values: int = 100_000) -> Any:
+    """`load` for a secret document (the kubeconfig): the same rules, and every JsonTextError says what is
+    wrong and at which line, never quoting the text (no key names, no PyYAML message: it quotes the line).
+    The path of a JsonTextError is always "" here. A kubeconfig holds a few hundred values: `max_values`
+    keeps an alias bomb's refusal quick."""
+    try:
+        if _nests_deeper(text, MAX_DEPTH):
+            raise JsonTextError("", f"is nested more than {MAX_DEPTH} levels deep")
+        node = yaml.compose(text, Loader=GoYamlLoader)
+    except yaml.MarkedYAMLError as err:
+        raise JsonTextError("", f"is not valid YAML{_where(err.problem_mark or err.context_mark)}") from None
+    except (yaml.YAMLError, ValueError):
+        raise JsonTextError("", "is not valid YAML") from None
+    if node is None:
+        return None
+    for _where_, why in duplicate_keys(node, max_values):
+        raise JsonTextError("", why.replace("duplicate key", "has a duplicate mapping key", 1))
+    for _deep in _too_deep(node):
+        raise JsonTextError("", f"nests deeper than {MAX_DEPTH} levels (through YAML aliases?)")
+    try:
+        return construct(node)
+    except JsonTextError:
+        raise JsonTextError("", "is not valid YAML (a value of the wrong type for its tag)") from None
+
+
+def _where(mark: Any) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
 def _too_deep(root: yaml.Node) -> Iterator[tuple[str, ...]]:
     pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
     while pending:
