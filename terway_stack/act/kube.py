@@ -31,6 +31,12 @@ from ..decide.strict_json import JsonTextError
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 REQUEST_TIMEOUT: float | tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+# The same bound for the requests the kubernetes provider plugin (pulumi-kubernetes 4.32.0) makes itself:
+# its provider option kubeClientSettings.timeout becomes client-go's rest.Config.Timeout, the
+# http.Client timeout of every request of its clients, awaits' watches included (pkg/provider/provider.go
+# lines 906-912 and 971-974, pkg/provider/types.go line 41). Unset, it is 0: no timeout at all.
+# Whole seconds (the option is an int), connect and read together.
+PROVIDER_REQUEST_TIMEOUT_SECONDS = int(CONNECT_TIMEOUT + READ_TIMEOUT)
 # Answers worth asking again (the caller decides whether and until when): busy, or a server error.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 # urllib3 repeats a failed request this often: a dropped keep-alive connection, never a timeout.
