@@ -137,6 +137,8 @@ def problems_from_validation_error(
             message = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
         elif kind == "too_short":
             message = "must not be empty"
+        elif kind == "too_long":
+            message = f"has {e['ctx'].get('actual_length')} entries; at most {e['ctx'].get('max_length')} are allowed"
         elif kind in ("greater_than_equal", "less_than_equal"):
             bound = e["ctx"].get("ge", e["ctx"].get("le"))
             relation = "at least" if kind == "greater_than_equal" else "at most"

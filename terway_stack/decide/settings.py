@@ -169,8 +169,14 @@ class PodVSwitchSettings(_Model):
         return {zone: spec.vswitch_id for zone, spec in sorted(self.zones.items()) if spec.vswitch_id}
 
 
+MAX_DAEMON_SETS = 8
+
+
 class TerwaySettings(_Model):
-    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1)
+    # A cluster runs one or two Terway DaemonSets; each listed one gets its own rollout resource.
+    daemon_sets: list[DnsLabel] = Field(
+        default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1, max_length=MAX_DAEMON_SETS
+    )
     restart_timeout_seconds: WholeNumber = Field(default=DEFAULT_RESTART_TIMEOUT_SECONDS, ge=60, le=7200)
     # A restart may take at most this share (percent) of a DaemonSet's pods down at once
     # (decide/rollout_budget.py); confirm_max_unavailable lets a larger maxUnavailable through.

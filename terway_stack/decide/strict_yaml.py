@@ -68,18 +68,43 @@ GoYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 
-def _nests_deeper(text: str, max_depth: int) -> bool:
-    """Whether any collection nests deeper than `max_depth`, from the event stream (no recursion), stopping
-    at the first one: PyYAML's scanner slows down quadratically with the depth of flow collections."""
-    depth = 0
+class TooDeep(JsonTextError):
+    """A document nesting deeper than allowed; `where` holds the keys down to the first such collection."""
+
+    def __init__(self, where: tuple[str, ...], max_depth: int):
+        self.where = where
+        super().__init__(render_path(list(where)), f"is nested more than {max_depth} levels deep")
+
+
+def _too_deep_at(text: str, max_depth: int) -> tuple[str, ...] | None:
+    """The key path (at most 8 keys) of the first collection nested deeper than `max_depth`, from the event
+    stream (no recursion), stopping there: PyYAML's scanner slows down quadratically with the depth of
+    flow collections. Each open collection counts its finished children: in a mapping, even ones are keys."""
+    frames: list[list] = []  # [is_mapping, finished children, last key, path]
     for event in yaml.parse(text, Loader=GoYamlLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > max_depth:
-                return True
+            path: tuple[str, ...] = ()
+            if frames:
+                parent = frames[-1]
+                step = (parent[2] if parent[1] % 2 else "<key>") if parent[0] else str(parent[1])
+                path = (*parent[3], step)[:8]
+            frames.append([isinstance(event, yaml.MappingStartEvent), 0, "", path])
+            if len(frames) > max_depth:
+                return path
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-    return False
+            frames.pop()
+            if frames:
+                frames[-1][1] += 1
+        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)) and frames:
+            parent = frames[-1]
+            if parent[0] and parent[1] % 2 == 0:
+                parent[2] = event.value if isinstance(event, yaml.ScalarEvent) else f"*{event.anchor}"
+            parent[1] += 1
+    return None
+
+
+def _nests_deeper(text: str, max_depth: int) -> bool:
+    return _too_deep_at(text, max_depth) is not None
 
 
 def _one_line(err: yaml.YAMLError) -> str:
@@ -89,8 +114,9 @@ def _one_line(err: yaml.YAMLError) -> str:
 def compose(text: str, max_depth: int = MAX_DEPTH) -> yaml.Node | None:
     """The node tree of one YAML document; JsonTextError when it is not YAML or nests too deeply."""
     try:
-        if _nests_deeper(text, max_depth):
-            raise JsonTextError("", f"is nested more than {max_depth} levels deep")
+        where = _too_deep_at(text, max_depth)
+        if where is not None:
+            raise TooDeep(where, max_depth)
         return yaml.compose(text, Loader=GoYamlLoader)
     except yaml.YAMLError as err:
         raise JsonTextError("", f"is not valid YAML ({_one_line(err)})") from None

@@ -45,6 +45,9 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "eniConfigTrigger": ("podVSwitches", "networkPolicy"),
 }
 _WORD = "0-9A-Za-z_"
+# Outputs of a read resource that carry what was read (a Kubernetes object's data, and its metadata,
+# whose last-applied annotation and managedFields may repeat the data).
+READ_OUTPUTS_KEPT_SECRET = ("data", "binaryData", "metadata", "spec", "status")
 
 
 class Secrecy:
@@ -111,7 +114,15 @@ class Secrecy:
 
     def transformation(self, args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
         """For `pulumi.runtime.register_stack_transformation`: every resource's inputs, kept secret."""
-        if self.empty or not isinstance(args.props, Mapping):
+        if self.empty:
+            return None
+        if args.opts is not None and args.opts.id is not None:
+            # A read (`ConfigMap.get`, whose props are an SDK args object): what it reads back may hold a
+            # secret this stack wrote there (eni_conf lists a secret vSwitch id after the first `up`), and
+            # its outputs are state. Kept secret whole.
+            kept = pulumi.ResourceOptions(additional_secret_outputs=list(READ_OUTPUTS_KEPT_SECRET))
+            return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, kept))
+        if not isinstance(args.props, Mapping):
             return None
         props, secret_names = {}, []
         for name, value in args.props.items():

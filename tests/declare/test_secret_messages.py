@@ -168,3 +168,20 @@ def test_any_error_or_stderr_line_of_a_provider_is_redacted(secret, capfd):
 def test_a_provider_told_no_secret_raises_its_own_error_unchanged():
     with pytest.raises(RuntimeError, match="vsw-plain"):
         _Quoting().create({"id": "vsw-plain"})
+
+
+def test_a_read_resource_keeps_what_it_reads_secret_when_the_run_has_secrets():
+    # The e2e run found it: after the first `up`, the live eni_conf lists the secret id, and the
+    # ConfigMap.get of the next run stored it in state in plain text.
+    from types import SimpleNamespace
+
+    from terway_stack.declare.secrets import READ_OUTPUTS_KEPT_SECRET, Secrecy
+
+    # As pulumi_kubernetes' ConfigMap.get passes them: its props are an SDK args object, not a dict.
+    read = SimpleNamespace(props=SimpleNamespace(data=None), opts=pulumi.ResourceOptions(id="kube-system/eni-config"))
+    declared_one = SimpleNamespace(props={"x": 1}, opts=pulumi.ResourceOptions())
+    result = Secrecy(["vsw-sabc123"], []).transformation(read)
+    assert set(READ_OUTPUTS_KEPT_SECRET) <= set(result.opts.additional_secret_outputs)
+    assert "data" in READ_OUTPUTS_KEPT_SECRET
+    assert not (Secrecy(["vsw-sabc123"], []).transformation(declared_one).opts.additional_secret_outputs or [])
+    assert Secrecy([], []).transformation(read) is None  # a run without secrets reads in plain text
