@@ -68,7 +68,18 @@ def test_a_check_message_about_a_secret_vswitch_id_does_not_quote_it(cp, pulumi)
                     "cn-shanghai-f without [secret]") in text, text
             assert "e2esecret9c1d" not in text and "Traceback" not in text, text
         state = pulumi("stack", "export").stdout
-        assert "e2esecret9c1d" not in state
+        assert "e2esecret9c1d" not in state, holding(state, "e2esecret9c1d")
     finally:
         core.patch_node(node, {"metadata": {"labels": {"terway-config": None}}})
         core.delete_namespaced_config_map("secret-nodes", "kube-system")
+
+
+def holding(state: str, secret: str) -> list[str]:
+    """`urn: inputs|outputs.key` of every state entry whose plain value holds `secret`."""
+    found = []
+    for resource in json.loads(state)["deployment"].get("resources") or []:
+        for part in ("inputs", "outputs"):
+            for key, value in (resource.get(part) or {}).items():
+                if secret in json.dumps(value):
+                    found.append(f"{resource['urn'].rsplit('::', 1)[-1]} ({resource['type']}): {part}.{key}")
+    return found

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Collection, Iterable, Sequence
+from typing import Collection, Iterable, Optional, Sequence
 
 from pydantic import ValidationError
 
@@ -53,7 +53,25 @@ def at_most_shown(problems: Sequence[Problem]) -> list[Problem]:
     if len(problems) <= MAX_PROBLEMS_SHOWN:
         return list(problems)
     rest = len(problems) - MAX_PROBLEMS_SHOWN
-    return [*problems[:MAX_PROBLEMS_SHOWN], Problem(NAMESPACE, f"and {rest} more problems like these, not shown")]
+    where = _common_key(problem.path for problem in problems[MAX_PROBLEMS_SHOWN:])
+    return [*problems[:MAX_PROBLEMS_SHOWN], Problem(where, f"and {rest} more problems like these, not shown")]
+
+
+def _common_key(paths: Iterable[str]) -> str:
+    """The longest key path all `paths` start with (`terway:podVSwitches.zones`), else `terway:`."""
+    common: Optional[list[str]] = None
+    for path in paths:
+        parts = path.split(".")
+        if common is None:
+            common = parts
+        else:
+            same = 0
+            while same < min(len(common), len(parts)) and common[same] == parts[same]:
+                same += 1
+            common = common[:same]
+        if not common:
+            break
+    return ".".join(common) if common and ":" in common[0] else f"{NAMESPACE}:"
 
 
 def key_path(loc: Iterable[object], namespace: str = NAMESPACE) -> str:

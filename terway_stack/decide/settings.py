@@ -117,6 +117,11 @@ class ZoneSpec(_Model):
         return self
 
 
+# Alibaba Cloud's NAT Gateway FAQ ("How many EIPs can I specify in one SNAT entry"): at most 64, a quota
+# that cannot be raised.
+MAX_SNAT_IPS = 64
+
+
 class SnatSettings(_Model):
     snat_table_id: Optional[SnatTableId] = None
     nat_gateway_id: Optional[NatGatewayId] = None
@@ -129,6 +134,9 @@ class SnatSettings(_Model):
     def _not_empty(cls, value: Any) -> Any:
         if isinstance(value, list) and not value:
             raise ValueError("must list at least one EIP address")
+        if isinstance(value, list) and len(value) > MAX_SNAT_IPS:
+            # Checked before each entry is: every entry is one cloud look-up at preview.
+            raise ValueError(f"lists {len(value)} addresses; one SNAT entry takes at most {MAX_SNAT_IPS} EIPs")
         return value
 
     @field_validator("snat_ips")

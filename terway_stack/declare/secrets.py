@@ -45,9 +45,10 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "eniConfigTrigger": ("podVSwitches", "networkPolicy"),
 }
 _WORD = "0-9A-Za-z_"
-# Outputs of a read resource that carry what was read (a Kubernetes object's data, and its metadata,
-# whose last-applied annotation and managedFields may repeat the data).
-READ_OUTPUTS_KEPT_SECRET = ("data", "binaryData", "metadata", "spec", "status")
+# Outputs of a read resource that carry what was read: a Kubernetes object's data, its metadata (whose
+# last-applied annotation and managedFields may repeat the data), and `__inputs`, where
+# pulumi-kubernetes keeps the whole object it read (found in state by e2e/tests/test_secret_values.py).
+READ_OUTPUTS_KEPT_SECRET = ("data", "binaryData", "metadata", "spec", "status", "__inputs")
 
 
 class Secrecy:
