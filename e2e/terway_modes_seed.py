@@ -7,7 +7,10 @@ What it adds, as Terway v1.16+ itself leaves a cluster:
   `k8s.aliyun.com/exclusive-mode-eni-type: eniOnly`, or `terway-config: prefix-pool` pointing at a
   per-node ConfigMap with `enable_ip_prefix`;
 - one Node CR per node (`spec.nodeCap`, and `status.networkInterfaces` with the ENIs attached);
-- `ipam_type: crd` in eni_conf (centralized IPAM, the chart default);
+- `ipam_type: crd` and `enable_eni_trunking: true` in eni_conf (centralized IPAM, the chart default;
+  trunk ENI for PodNetworking); one node's type supports trunking (EniTotalQuantity 38, so
+  38 - 8 = 30 member ENIs, `nodeCap.memberAdapterLimit` as Terway's controller writes it) and it has a
+  Trunk ENI among its attached ones; the other nodes' type has no member ENIs, so trunking stays off there;
 - a PodNetworking created the way terway-controlplane's webhook fills it: every vSwitch of eni_conf.
 
 `expected_capacity` holds the figures computed by hand for this cluster.
@@ -32,6 +35,9 @@ INSTANCE_TYPE_INFO = json.dumps({
     "InstanceTypeId": ack_seed.INSTANCE_TYPE, "EniQuantity": 8, "EniPrivateIpAddressQuantity": 30,
     "EniTotalQuantity": 8, "EniIpv6AddressQuantity": 0, "EriQuantity": 0,
 })
+# The same type where it supports trunk ENIs: 38 ENIs in all, 30 of them member ENIs.
+TRUNK_INSTANCE_TYPE_INFO = json.dumps({**json.loads(INSTANCE_TYPE_INFO), "EniTotalQuantity": 38, "EniTrunkSupported": True})
+TRUNK_NODE = 1
 # node index -> (mode, pod ENIs attached now). Zones round-robin: 0, 2, 4 in ZONES[0]; 1, 3 in ZONES[1].
 LAYOUT = {0: ("shared", 7), 1: ("shared", 5), 2: ("exclusive", 2), 3: ("shared", 0), 4: ("prefix", 1)}
 NODES = len(LAYOUT)
@@ -62,8 +68,8 @@ def install_crds(api_client: Any) -> None:
         _wait(established, f"CRD {name}")
 
 
-def _nic(index: int) -> dict:
-    return {"id": f"eni-{index}", "status": "InUse", "networkInterfaceType": "Secondary",
+def _nic(index: int, kind: str = "Secondary") -> dict:
+    return {"id": f"eni-{index}", "status": "InUse", "networkInterfaceType": kind,
             "networkInterfaceTrafficMode": "Standard"}
 
 
@@ -84,16 +90,19 @@ def seed_modes(cp: Any) -> None:
             "exclusive": {"k8s.aliyun.com/exclusive-mode-eni-type": "eniOnly"},
             "prefix": {"terway-config": PER_NODE_CONFIG},
         }.get(mode, {})
-        core.patch_node(name, {"metadata": {"labels": labels,
-                                            "annotations": {"alibabacloud.com/instance-type-info": INSTANCE_TYPE_INFO}}})
+        trunk = index == TRUNK_NODE
+        info = TRUNK_INSTANCE_TYPE_INFO if trunk else INSTANCE_TYPE_INFO
+        core.patch_node(name, {"metadata": {"labels": labels, "annotations": {"alibabacloud.com/instance-type-info": info}}})
+        cap = {"adapters": 8, "totalAdapters": 38 if trunk else 8, "ipv4PerAdapter": 30, **({"memberAdapterLimit": 30} if trunk else {})}
         node_cr = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Node", "metadata": {"name": name},
-                   "spec": {"nodeCap": {"adapters": 8, "totalAdapters": 8, "ipv4PerAdapter": 30},
+                   "spec": {"nodeCap": cap,
                             "nodeMetadata": {"regionID": ack_seed.REGION, "zoneID": cp.zones[index % len(cp.zones)],
                                              "instanceType": ack_seed.INSTANCE_TYPE, "instanceID": f"i-kwok{index:04d}"}}}
         created = custom.create_cluster_custom_object(GROUP, VERSION, "nodes", node_cr)
-        created["status"] = {"networkInterfaces": {f"eni-{i}": _nic(i) for i in range(attached)}}
+        created["status"] = {"networkInterfaces": {
+            f"eni-{i}": _nic(i, "Trunk" if trunk and i == 0 else "Secondary") for i in range(attached)}}
         custom.replace_cluster_custom_object_status(GROUP, VERSION, "nodes", name, created)
-    conf = dict(ack_seed.DEFAULT_ENI_CONF, ipam_type="crd")
+    conf = dict(ack_seed.DEFAULT_ENI_CONF, ipam_type="crd", enable_eni_trunking=True)
     eni_config = ack_seed.eni_config_manifest()
     eni_config["data"]["eni_conf"] = json.dumps(conf, indent=2)
     core.patch_namespaced_config_map("eni-config", "kube-system", eni_config, field_manager=ack_seed.ACK_ADDON_MANAGER)
@@ -111,15 +120,16 @@ def expected_capacity(zones: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     zone 0: node 0 shared 7/7 attached (at its limit), node 2 exclusive 2/7 (5 x 1 IP more),
             node 4 prefix 1/7 (6 x (30 - 1) x 16 = 2784 more) -> new-ENI IPs 2789.
     zone 1: node 1 shared 5/7 (2 x 30 = 60 more), node 3 shared 0/7 (7 x 30 = 210) -> 270.
+    Trunk member ENIs: node 1 only, 38 - 8 = 30 (its trunk ENI is one of its 5 and changes nothing above).
     """
     return {
         zones[0]: {"nodes": 3, "nodesByMode": {"shared": 1, "exclusive": 1, "prefix": 1},
                    "maxPodsPerNode": {f"{ack_seed.INSTANCE_TYPE} exclusive": 7, f"{ack_seed.INSTANCE_TYPE} prefix": 7 * 29 * 16,
                                       f"{ack_seed.INSTANCE_TYPE} shared": 210},
                    "nodesCanAttachEni": 2, "nodesAtEniLimit": 1, "nodesEniStateUnknown": 0, "newEniIps": 5 + 2784,
-                   "worstCaseIps": 210 + 7 + 7 * 29 * 16, "warmIps": 0},
+                   "worstCaseIps": 210 + 7 + 7 * 29 * 16, "warmIps": 0, "trunkMemberEnis": 0},
         zones[1]: {"nodes": 2, "nodesByMode": {"shared": 2, "exclusive": 0, "prefix": 0},
                    "maxPodsPerNode": {f"{ack_seed.INSTANCE_TYPE} shared": 210},
                    "nodesCanAttachEni": 2, "nodesAtEniLimit": 0, "nodesEniStateUnknown": 0, "newEniIps": 60 + 210,
-                   "worstCaseIps": 2 * 210, "warmIps": 0},
+                   "worstCaseIps": 2 * 210, "warmIps": 0, "trunkMemberEnis": 30},
     }

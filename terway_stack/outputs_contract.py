@@ -64,6 +64,9 @@ class ZoneCapacityOutput(BaseModel):
     added_usable_ips: Optional[Int]
     usable_headroom_ips: Optional[Int]
     worst_case_ips: Optional[Int]
+    # trunk nodes' member ENIs in all (aliyun/member-eni): one pod and one IP each, from a PodNetworking's
+    # vSwitchOptions, so outside newEniIps; 0 without trunking
+    trunk_member_enis: Optional[Int]
     unknown: StringList
 
     @classmethod

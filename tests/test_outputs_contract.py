@@ -67,14 +67,14 @@ PROD_LIKE = {
             "nodesCanAttachEni": 1, "nodesAtEniLimit": 1, "nodesEniStateUnknown": 0,
             "minPoolSize": 10, "warmIps": 20, "vswitches": ["vsw-a"], "newVSwitchCidrs": ["10.0.32.0/19"],
             "availableIps": 12, "addedIps": 8188, "newEniIps": 120, "addedUsableIps": 120, "usableHeadroomIps": 132,
-            "worstCaseIps": 420, "unknown": [],
+            "worstCaseIps": 420, "trunkMemberEnis": 0, "unknown": [],
         },
         "cn-shanghai-g": {  # nothing could be read: null figures, `unknown` says why
             "nodes": None, "nodesByMode": {}, "nodesByInstanceType": {}, "maxPodsPerNode": {},
             "nodesCanAttachEni": None, "nodesAtEniLimit": None, "nodesEniStateUnknown": None,
             "minPoolSize": 0, "warmIps": None, "vswitches": [], "newVSwitchCidrs": [], "availableIps": None,
             "addedIps": None, "newEniIps": None, "addedUsableIps": None, "usableHeadroomIps": None,
-            "worstCaseIps": None, "unknown": ["nodes: not read"],
+            "worstCaseIps": None, "trunkMemberEnis": None, "unknown": ["nodes: not read"],
         },
     },
 }
@@ -85,7 +85,7 @@ PROD_LIKE = {
 PUBLISHED_ZONE_FIELDS = [
     "nodes", "nodesByMode", "nodesByInstanceType", "maxPodsPerNode", "nodesCanAttachEni", "nodesAtEniLimit",
     "nodesEniStateUnknown", "minPoolSize", "warmIps", "vswitches", "newVSwitchCidrs", "availableIps", "addedIps",
-    "newEniIps", "addedUsableIps", "usableHeadroomIps", "worstCaseIps", "unknown",
+    "newEniIps", "addedUsableIps", "usableHeadroomIps", "worstCaseIps", "trunkMemberEnis", "unknown",
 ]
 
 

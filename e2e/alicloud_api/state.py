@@ -37,7 +37,7 @@ class Vpc:
             "VRouterId": self.router_id, "ResourceGroupId": "rg-e2e", "OwnerId": OWNER_ID,
             "DhcpOptionsSetId": "", "DhcpOptionsSetStatus": "", "DnsHostnameStatus": "DISABLED",
             "CenStatus": "Detached", "EnabledIpv6": bool(self.ipv6_cidr), "Ipv6CidrBlock": self.ipv6_cidr,
-            "Ipv6CidrBlocks": {"Ipv6CidrBlock": []},
+            "Ipv6CidrBlocks": {"Ipv6CidrBlock": [{"Ipv6CidrBlock": self.ipv6_cidr, "Ipv6Isp": "BGP"}] if self.ipv6_cidr else []},
             "NatGatewayIds": {"NatGatewayIds": [g.id for g in cloud.nat_gateways.values() if g.vpc_id == self.id]},
             "RouterTableIds": {"RouterTableIds": [self.route_table_id]},
             "SecondaryCidrBlocks": {"SecondaryCidrBlock": []},

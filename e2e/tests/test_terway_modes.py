@@ -36,7 +36,7 @@ STACK = "modes"
 ADOPTED = {ZONES[0]: "vsw-e2emodesf"}
 STACK_CONFIG = adopted_stack_config("e2e-modes", NODES, "direct", ADOPTED)
 FIGURES = ("nodes", "nodesByMode", "maxPodsPerNode", "nodesCanAttachEni", "nodesAtEniLimit", "nodesEniStateUnknown",
-           "newEniIps", "worstCaseIps", "warmIps")
+           "newEniIps", "worstCaseIps", "warmIps", "trunkMemberEnis")
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,7 @@ def test_preview_shows_each_nodes_mode_the_full_node_and_the_stale_pod_networkin
     output = result.stdout + result.stderr
     assert f"pod IPs in {ZONES[0]}: 3 ecs.g7.4xlarge; modes 1 shared, 1 exclusive, 1 prefix;" in output, output[-3000:]
     assert f"pod IPs in {ZONES[0]}: 1 of 3 nodes are at their ENI limit" in output
+    assert "trunk member ENIs 30 (PodNetworking pods, one IP each from its vSwitchOptions" in output  # zone 1's trunk node
     assert (f"PodNetworking {POD_NETWORKING} covers {ZONES[0]} but its spec.vSwitchOptions lacks {ADOPTED[ZONES[0]]}"
             in output)
     assert seeded.write_summary(since, user=ADMIN_USER) == {}

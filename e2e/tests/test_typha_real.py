@@ -120,22 +120,29 @@ def test_2_real_typha_serves_relay_clients_found_through_the_endpoints(cp, appli
     assert typha.terminate() < grace
 
 
-def test_3_typha_deleted_by_hand_is_said_at_preview_and_recreated_first_by_up_refresh(cp, pulumi, applied):
+def test_3_typha_deleted_by_hand_is_said_at_preview_and_recreated_first_by_a_plain_up(cp, pulumi, applied):
     assert cp.core().read_namespaced_config_map("eni-config", NS).data["felix_relay_service"] == "calico-typha"
     cp.apps().delete_namespaced_deployment("calico-typha", NS)
     since = cp.audit_offset()
-    text = output(pulumi("preview"))
+    text = output(pulumi("preview", "--diff"))
     assert admin_writes(cp, since) == {}
     assert (
         "Deployment kube-system/calico-typha not found while felix_relay_service points Felix at calico-typha"
     ) in text, text
-    assert "Run `pulumi up --refresh`" in text, text
+    assert "`pulumi up` creates them again" in text, text
+    assert "+-1 to replace" in text, text  # the Deployment, and only it
+    assert "+-kubernetes:apps/v1:Deployment" in text.replace(" ", ""), text
     since = cp.audit_offset()
-    pulumi("up", "--refresh", "--yes", "--skip-preview")
+    pulumi("up", "--yes", "--skip-preview")  # no --refresh: Pulumi's state still lists the Deployment
     deployment = cp.apps().read_namespaced_deployment("calico-typha", NS)
     assert deployment.status.ready_replicas == deployment.spec.replicas
     writes = [ev for ev in cp.write_events(since, user=cp.admin_user)]
     assert writes and (writes[0].get("objectRef") or {}).get("resource") == "deployments", admin_writes(cp, since)
+    # The stamp that forced the replace is now what the live object holds: the next run changes nothing.
+    assert "terway-stack/recreated-at" in deployment.metadata.annotations
+    since = cp.audit_offset()
+    pulumi("up", "--yes", "--skip-preview", "--expect-no-changes")
+    assert admin_writes(cp, since) == {}
 
 
 def _preview_refused(cp, pulumi) -> str:

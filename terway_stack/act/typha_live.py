@@ -6,7 +6,7 @@ the kubeconfig; an unreadable cluster gives an empty TyphaLive (the preflight ga
 from __future__ import annotations
 
 from ..decide.facts import ENI_CONFIG_NAME, PREFLIGHT_USER_AGENT, RELAY_KEY
-from ..decide.typha_live import TyphaLive
+from ..decide.typha_live import RECREATED_ANNOTATION, TyphaLive
 from .kube import KubeError, configmap_path, deployment_path, kube_client, read
 
 TIMEOUT = 20
@@ -20,10 +20,8 @@ def read_typha_live(kubeconfig: str, namespace: str, service: str, crd: str) -> 
     }
     try:
         with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            missing = tuple(
-                kind for kind, path in objects.items()
-                if read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT) is None
-            )
+            live = {kind: read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT)
+                    for kind, path in objects.items()}
             configmap = read(client, configmap_path(namespace, ENI_CONFIG_NAME),
                              what=f"reading ConfigMap {namespace}/{ENI_CONFIG_NAME}", timeout=TIMEOUT) or {}
             definition = read(client, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}",
@@ -34,8 +32,15 @@ def read_typha_live(kubeconfig: str, namespace: str, service: str, crd: str) -> 
         str(entry.get("manager") or "") for entry in ((definition or {}).get("metadata") or {}).get("managedFields") or []
     )
     return TyphaLive(
-        missing=missing,
+        missing=tuple(kind for kind, obj in live.items() if obj is None),
+        recreated_at=_recreated_at(live),
         relay=(configmap.get("data") or {}).get(RELAY_KEY),
         bgppeer_crd_managers=managers,
         bgppeer_crd_exists=definition is not None,
     )
+
+
+def _recreated_at(live: dict) -> dict[str, str]:
+    values = {kind: ((obj.get("metadata") or {}).get("annotations") or {}).get(RECREATED_ANNOTATION)
+              for kind, obj in live.items() if obj is not None}
+    return {kind: value for kind, value in values.items() if isinstance(value, str)}

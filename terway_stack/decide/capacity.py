@@ -180,6 +180,11 @@ class ZoneCapacity:
         return None if not self.nodes_known else _sum([n.max_pods for n in self.node_capacities])
 
     @property
+    def trunk_member_enis(self) -> Optional[int]:
+        """Member ENIs the zone's trunk nodes may hold: pods of a PodNetworking, outside newEniIps."""
+        return None if not self.nodes_known else _sum([n.member_enis for n in self.node_capacities])
+
+    @property
     def growth_warm_ips(self) -> int:
         return growth_nodes(self.nodes or 0) * self.min_pool_size
 
@@ -203,6 +208,7 @@ class ZoneCapacity:
             added_usable_ips=self.added_usable_ips,
             usable_headroom_ips=self.usable_headroom_ips,
             worst_case_ips=self.worst_case_ips,
+            trunk_member_enis=self.trunk_member_enis,
             unknown=list(self.unknown),
         ).as_output()
 
@@ -306,6 +312,12 @@ def _fill_nodes(capacity: ZoneCapacity, inputs: CapacityInputs) -> None:
             "can still attach an ENI is unknown"
         )
     capacity.unknown.extend(u for n in capacity.node_capacities for u in n.unknown if u.startswith("per-node config"))
+    no_members = [n.name for n in capacity.node_capacities if n.member_enis is None and n.limits is not None]
+    if no_members:
+        capacity.unknown.append(
+            f"trunk member ENIs: no {per_node.INSTANCE_TYPE_INFO_ANNOTATION} annotation or Node CR nodeCap for "
+            f"{len(no_members)} trunk node(s) ({_names(no_members)}); the ECS look-up gives no EniTotalQuantity"
+        )
 
 
 def _names(names: Sequence[str], shown: int = 3) -> str:
@@ -387,7 +399,16 @@ def summary_line(capacity: ZoneCapacity) -> str:
         f"usable headroom {_shown(capacity.usable_headroom_ips)}; warm (already out of available) {_shown(capacity.warm_ips)}; "
         f"worst case {_shown(capacity.worst_case_ips)}"
     )
+    line += trunk_note(capacity.trunk_member_enis)
     return line + (f" (unknown: {'; '.join(capacity.unknown)})" if capacity.unknown else "")
+
+
+def trunk_note(members: Optional[int]) -> str:
+    """The trunk member ENIs, told apart from the shared-ENI figures (decide/node_capacity.py says why)."""
+    if members == 0:
+        return ""
+    return (f"; trunk member ENIs {_shown(members)} (PodNetworking pods, one IP each from its vSwitchOptions, "
+            "not counted in added usable)")
 
 
 def no_snat_warnings(created_zones: Sequence[str], has_snat: bool) -> list[str]:

@@ -20,6 +20,14 @@ Facts from Terway v1.16's source (AliyunContainerService/terway):
   prefixes of 16 addresses each (pkg/controller/node/node.go).
 - Pool sizes are zeroed for prefix and exclusive nodes (node_reconcile.go): they keep no warm IPs.
 - ENIs attached now: the Node CR's `status.networkInterfaces` (pod ENIs only: not the ERDMA ones).
+- Trunk ENI (`enable_eni_trunking`, PodNetworking): member ENIs, one pod and one IP each, are limited by
+  `MemberAdapterLimit` = EniTotalQuantity - EniQuantity, 0 where `EniTrunkSupported` is false
+  (pkg/aliyun/client/limit.go GetInstanceType); Terway reports it as the node's `aliyun/member-eni`
+  resource (pkg/controller/node/node.go patchNodeRes). Trunking is off on a node whose limit is 0 and on
+  exclusive nodes (pkg/eni/node_reconcile.go). The trunk ENI takes one of the ENIs - 1 pod ENIs and
+  carries shared IPs like any of them (node_reconcile.go flavor; node.go counts the Trunk flavor x
+  IPv4PerAdapter), so the shared figures do not change. Member ENIs take their IP from a PodNetworking's
+  `vSwitchOptions`, not from eni_conf's vSwitches: they are counted apart.
 
 Plain data in, plain data out. What cannot be known is said, never invented.
 """
@@ -48,6 +56,7 @@ class NodeLimits:
     erdma_reserved: int = 0
     ipv6_per_adapter: int = 0
     source: str = "ecs"  # annotation | nodeCap | ecs
+    member_adapters: Optional[int] = None  # trunk member ENIs (MemberAdapterLimit); None: not in the ECS look-up
 
 
 def erdma_reserved(adapters: int, eri_quantity: int) -> int:
@@ -80,6 +89,7 @@ def limits_from_instance_type_info(text: Any) -> Optional[NodeLimits]:
         erdma_reserved(adapters, _whole(info.get("EriQuantity"))),
         _whole(info.get("EniIpv6AddressQuantity")),
         "annotation",
+        max(_whole(info.get("EniTotalQuantity")) - adapters, 0) if info.get("EniTrunkSupported") is True else 0,
     )
 
 
@@ -93,6 +103,7 @@ def limits_from_node_cap(cap: Any) -> Optional[NodeLimits]:
         _whole(cap.get("eriQuantity")),
         _whole(cap.get("ipv6PerAdapter")),
         "nodeCap",
+        _whole(cap.get("memberAdapterLimit")),  # omitempty: absent is 0
     )
 
 
@@ -116,6 +127,25 @@ def node_mode(labels: Mapping[str, Any], conf: Mapping[str, Any], node_cr: Optio
     if isinstance(eni_spec, Mapping):  # enableIPPrefix is fixed when the Node CR is first reconciled
         return PREFIX if eni_spec.get("enableIPPrefix") is True else SHARED
     return PREFIX if conf.get("enable_ip_prefix") is True else SHARED
+
+
+def trunk_enabled(conf: Mapping[str, Any], mode: str, limits: Optional[NodeLimits],
+                  node_cr: Optional[Mapping[str, Any]] = None) -> bool:
+    """Whether Terway runs a trunk ENI on this node: the Node CR's decision when it has one, else
+    enable_eni_trunking, off for exclusive nodes and where the instance has no member ENIs."""
+    eni_spec = ((node_cr or {}).get("spec") or {}).get("eni")
+    if isinstance(eni_spec, Mapping) and "enableTrunk" in eni_spec:
+        return eni_spec.get("enableTrunk") is True
+    if conf.get("enable_eni_trunking") is not True or mode == EXCLUSIVE:
+        return False
+    return limits is None or limits.member_adapters is None or limits.member_adapters > 0
+
+
+def member_enis(limits: Optional[NodeLimits], trunk: bool) -> Optional[int]:
+    """Member ENIs the node may hold (aliyun/member-eni); 0 without trunking; None when unknown."""
+    if not trunk:
+        return 0
+    return None if limits is None else limits.member_adapters
 
 
 def centralized_ipam(mode: str, conf: Mapping[str, Any]) -> bool:
@@ -200,6 +230,8 @@ class NodeCapacity:
     warm_ips: int
     ip_stack: str = "ipv4"
     unknown: list[str] = field(default_factory=list)
+    trunk: bool = False
+    member_enis: Optional[int] = 0  # trunk member ENIs, one pod and IP each, from PodNetworking vSwitches
 
     @property
     def max_pods(self) -> Optional[int]:
@@ -240,6 +272,11 @@ def node_capacity(
     attached = attached_pod_enis(node_cr)
     if attached is None:
         unknown.append(f"ENIs attached to {name}: no Node CR status (network.alibabacloud.com/v1beta1 nodes)")
+    trunk = trunk_enabled(conf, mode, limits, node_cr)
+    members = member_enis(limits, trunk)
+    if trunk and members is None and limits is not None:
+        unknown.append(f"trunk member ENIs of {name}: no {INSTANCE_TYPE_INFO_ANNOTATION} annotation or Node CR nodeCap "
+                       "(the ECS look-up gives no EniTotalQuantity)")
     return NodeCapacity(
         name=name,
         zone=zone,
@@ -256,4 +293,6 @@ def node_capacity(
         ),
         ip_stack=str(conf.get("ip_stack") or "ipv4"),
         unknown=unknown,
+        trunk=trunk,
+        member_enis=members,
     )

@@ -4,20 +4,26 @@ Read at every preview and up (act/typha_live.py), before the Typha objects are d
 - the BGPPeer CRD: ACK lists *.crd.projectcalico.org as system resources, so one the stack did not
   create is left exactly as it is (never declared, never taken over by force); a missing one is
   created, as runbook 002 does; one the stack created before stays the stack's;
-- Typha deleted by hand while felix_relay_service still points Felix at it: Pulumi's state still
-  lists the objects, so without this a preview says "unchanged" and Felix keeps looking for a Typha
-  that is gone. The preview warns, naming the objects, and says how to recreate them: `pulumi up
-  --refresh` drops them from the state and creates them again (pulumi-kubernetes cannot update an
-  object that is gone: it reads the live object first, measured with the real provider).
+- a Typha object deleted by hand: Pulumi's state still lists it, so without this a preview says
+  "unchanged" while felix_relay_service points Felix at a Typha that is gone, and even an input
+  change cannot bring it back (pulumi-kubernetes' update reads the live object first and fails:
+  "unable to get cluster state", measured with the real provider). So a missing object is declared
+  with a fresh RECREATED_ANNOTATION and replaced delete-before-replace: the delete of an object that is
+  gone succeeds (the provider treats NotFound as deleted) and the create brings it back, first,
+  since everything that points Felix at Typha depends on it. A present object keeps the annotation
+  value it holds, so nothing changes on the next run. The preview warns, naming the objects.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 # The stack's CRD field manager (decide/typha_manifests.CRD_FIELD_MANAGER); earlier versions of the
 # stack applied it as pulumi-kubernetes' own pulumi-kubernetes-<suffix>.
 OUR_FIELD_MANAGERS = ("terway-stack-typha", "pulumi-kubernetes")
+# Set on a Typha object the stack (re)creates because it was missing; its value, the time of that run,
+# is what changes so the engine replaces an object its state still lists (see the module docstring).
+RECREATED_ANNOTATION = "terway-stack/recreated-at"
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class TyphaLive:
     """None for a field means it was not read (offline plan, unit tests)."""
 
     missing: Optional[Sequence[str]] = None  # kinds of the calico-typha objects that do not exist
+    recreated_at: Mapping[str, str] = field(default_factory=dict)  # kind -> live RECREATED_ANNOTATION
     relay: Optional[str] = None  # the live felix_relay_service
     bgppeer_crd_managers: Optional[Sequence[str]] = None  # field managers; () when absent
     bgppeer_crd_exists: Optional[bool] = None
@@ -56,10 +63,28 @@ def relayed_but_missing(live: TyphaLive, service: str) -> list[str]:
     return [kind for kind in live.kinds if kind in live.missing]
 
 
+@dataclass(frozen=True)
+class Recreation:
+    """How one Typha object is declared: `annotation` is RECREATED_ANNOTATION's value (None: not set);
+    `replace`: replaced delete-before-replace when that value changes (only for a missing object, so a
+    present Typha is never deleted by this)."""
+
+    annotation: Optional[str]
+    replace: bool
+
+
+def recreation(live: TyphaLive, kind: str, now: str) -> Recreation:
+    """A missing object gets a fresh value (`now`) and is replaced; a present one keeps what it holds.
+    Nothing read (offline, unit tests): declared as before, no annotation."""
+    if live.missing is not None and kind in live.missing:
+        return Recreation(annotation=now, replace=True)
+    return Recreation(annotation=live.recreated_at.get(kind), replace=False)
+
+
 def recreate_warning(missing: Sequence[str], service: str, namespace: str) -> str:
     objects = ", ".join(f"{kind} {namespace}/{service}" for kind in missing)
     return (
         f"{objects} not found while felix_relay_service points Felix at {service}: Felix has no Typha to talk to. "
-        "Run `pulumi up --refresh`: the refresh drops them from Pulumi's state and the up creates them again, "
-        "waiting for Typha to be ready before anything that depends on it"
+        "`pulumi up` creates them again (a replace of what Pulumi's state still lists) before anything that "
+        "depends on them, and waits for Typha to be ready"
     )

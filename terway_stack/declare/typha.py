@@ -11,6 +11,7 @@ would be created (adopting the same object) and then the old one deleted, deleti
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -19,10 +20,12 @@ import pulumi_kubernetes as k8s
 from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.settings import StackSettings
 from ..decide.typha_live import (
+    RECREATED_ANNOTATION,
     TyphaLive,
     bgppeer_crd_note,
     bgppeer_crd_plan,
     recreate_warning,
+    recreation,
     relayed_but_missing,
 )
 from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE, TyphaManifests, render_typha
@@ -71,6 +74,8 @@ class TyphaRelay(pulumi.ComponentResource):
         # Children inherit the provider from this component; a component's depends_on is not
         # inherited, so it is passed on to make every write wait for it too.
         self._depends_on = opts.depends_on if opts else None
+        self._live = live
+        self._now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._recreate = relayed_but_missing(live, TYPHA_SERVICE_NAME)
         if self._recreate:
             pulumi.log.warn(recreate_warning(self._recreate, TYPHA_SERVICE_NAME, NAMESPACE), resource=self)
@@ -86,8 +91,19 @@ class TyphaRelay(pulumi.ComponentResource):
     def _child_opts(self, **extra: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=self._depends_on, **extra)
 
-    def _body(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
-        return _body(manifest)
+    def _object(self, cls: type, name: str, manifest: Mapping[str, Any]) -> pulumi.CustomResource:
+        """A Typha object, replaced delete-before-replace when it is missing live (decide/typha_live.py)."""
+        how = recreation(self._live, manifest["kind"], self._now)
+        body = _body(manifest)
+        if how.annotation is not None:
+            metadata = dict(body["metadata"])
+            metadata["annotations"] = {**metadata.get("annotations", {}), RECREATED_ANNOTATION: how.annotation}
+            body["metadata"] = metadata
+        extra: dict[str, Any] = {}
+        if how.replace:
+            extra = {"replace_on_changes": [f'metadata.annotations["{RECREATED_ANNOTATION}"]'],
+                     "delete_before_replace": True}
+        return cls(name, **body, opts=self._child_opts(**extra))
 
     def _declare(self, manifests: TyphaManifests) -> None:
         self.crd = None
@@ -98,9 +114,6 @@ class TyphaRelay(pulumi.ComponentResource):
                 # Deleting a CRD deletes every BGPPeer: destroy and replacement leave it in the cluster.
                 opts=self._child_opts(retain_on_delete=True),
             )
-        self.service = k8s.core.v1.Service("calico-typha-service", **self._body(manifests.service), opts=self._child_opts())
-        self.deployment = k8s.apps.v1.Deployment(
-            "calico-typha-deployment", **self._body(manifests.deployment), opts=self._child_opts()
-        )
-        pdb_class = _PDB_CLASSES[manifests.pdb["apiVersion"]]
-        self.pdb = pdb_class("calico-typha-pdb", **self._body(manifests.pdb), opts=self._child_opts())
+        self.service = self._object(k8s.core.v1.Service, "calico-typha-service", manifests.service)
+        self.deployment = self._object(k8s.apps.v1.Deployment, "calico-typha-deployment", manifests.deployment)
+        self.pdb = self._object(_PDB_CLASSES[manifests.pdb["apiVersion"]], "calico-typha-pdb", manifests.pdb)

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
+from ..decide.capacity import trunk_note
 from ..decide.facts import ENI_CONFIG
 from ..outputs_contract import ZoneCapacityOutput
 from ..policies.model import MANDATORY
@@ -168,6 +169,7 @@ class CapacitySection(Section):
         if not self.zones:
             return f"{self.title}\n  ({self.NO_ZONE})"
         lines = aligned([self.COLUMNS, *self._rows()])
+        lines += [f"  {zone}: {note}" for zone, note in _trunk_notes(self.zones)]
         lines += [f"  {zone}: not computed: {note}" for zone, note in self._notes()]
         return "\n".join([self.title, *lines])
 
@@ -175,7 +177,8 @@ class CapacitySection(Section):
         if not self.zones:
             return md.section("Pod IP capacity per zone", md.text(self.NO_ZONE.capitalize() + "."))
         rows = [tuple(md.code(cell, cell=True) if i == 0 else md.text(cell) for i, cell in enumerate(row)) for row in self._rows()]
-        notes = [f"{md.code(zone)}: not computed: {md.text(note)}" for zone, note in self._notes()]
+        notes = [f"{md.code(zone)}: {md.text(note)}" for zone, note in _trunk_notes(self.zones)]
+        notes += [f"{md.code(zone)}: not computed: {md.text(note)}" for zone, note in self._notes()]
         return md.section(
             "Pod IP capacity per zone",
             md.text(
@@ -190,6 +193,11 @@ class CapacitySection(Section):
 
 def _shown(value: Optional[float]) -> str:
     return "?" if value is None else str(value)
+
+
+def _trunk_notes(zones: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(zone, trunk_note(read.trunk_member_enis)[2:]) for zone, read in
+            ((zone, ZoneCapacityOutput.read(figures)) for zone, figures in zones.items()) if read.trunk_member_enis != 0]
 
 
 def _zone_row(zone: str, figures: ZoneCapacityOutput) -> tuple[str, ...]:

@@ -92,6 +92,7 @@ def test_figures_of_a_zone():
         "addedUsableIps": 15 * 4 * 30,
         "usableHeadroomIps": 150 + 15 * 4 * 30,  # warm IPs are already out of available: not subtracted again
         "worstCaseIps": 20 * 210,
+        "trunkMemberEnis": 0,
         "unknown": [],
     }
 

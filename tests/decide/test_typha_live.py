@@ -6,7 +6,13 @@ import pytest
 
 from terway_stack.decide.sizing import TyphaSizing
 from terway_stack.decide.typha_compat import minor_gap, shutdown_behaviour, sync_problem, typha_access_checks
-from terway_stack.decide.typha_live import TyphaLive, bgppeer_crd_plan, recreate_warning, relayed_but_missing
+from terway_stack.decide.typha_live import (
+    TyphaLive,
+    bgppeer_crd_plan,
+    recreate_warning,
+    recreation,
+    relayed_but_missing,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,6 +64,19 @@ def test_typha_gone_while_relayed_is_named_and_only_then():
     first_run = TyphaLive(missing=("Service", "Deployment", "PodDisruptionBudget"), relay=None)
     assert relayed_but_missing(first_run, "calico-typha") == []
     assert relayed_but_missing(TyphaLive(missing=("Deployment",), relay="my-typha"), "calico-typha") == []
+
+
+def test_a_missing_object_gets_a_fresh_stamp_and_is_replaced_a_present_one_keeps_its_own():
+    live = TyphaLive(missing=("Deployment",), recreated_at={"Service": "earlier"})
+    assert recreation(live, "Deployment", "now").annotation == "now"
+    assert recreation(live, "Deployment", "now").replace
+    assert recreation(live, "Service", "now").annotation == "earlier"
+    assert not recreation(live, "Service", "now").replace
+    assert recreation(live, "PodDisruptionBudget", "now").annotation is None
+    assert not recreation(live, "PodDisruptionBudget", "now").replace
+    # Nothing read (offline plan): declared as before.
+    assert not recreation(TyphaLive(), "Deployment", "now").replace
+    assert recreation(TyphaLive(), "Deployment", "now").annotation is None
 
 
 def test_release_facts_measured_with_the_real_typha():

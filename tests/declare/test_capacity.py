@@ -58,6 +58,7 @@ def test_capacity_per_zone_from_live_nodes_quotas_and_free_ips():
         "addedUsableIps": 28 * 30 + 2 * 5 * 20,
         "usableHeadroomIps": 40 + 28 * 30 + 2 * 5 * 20,
         "worstCaseIps": 2 * 100 + 30 * 210,
+        "trunkMemberEnis": 0,
         "unknown": [],
     }
     g = figures["cn-shanghai-g"]  # the adopted vSwitch is not listed yet: its free IPs are what the run adds

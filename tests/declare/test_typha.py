@@ -1,12 +1,15 @@
 """TyphaRelay under Pulumi's mock runtime: every input and option of every Typha resource, as the engine sees them."""
 from __future__ import annotations
 
+import re
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from terway_stack.decide.settings import parse_settings
+from terway_stack.decide.typha_live import TyphaLive
 from terway_stack.declare.typha import TyphaRelay
 from terway_stack.plan.mocks import evaluate
 from tests.typha_expectations import (
@@ -48,7 +51,7 @@ def registrations(monkeypatch):
     return seen
 
 
-def relay_program(settings, provider_option="providers", with_gate=False):
+def relay_program(settings, provider_option="providers", with_gate=False, live=None):
     def program():
         provider = k8s.Provider("k8s", kubeconfig="fake")
         opts = {"providers": [provider]} if provider_option == "providers" else {"provider": provider}
@@ -56,7 +59,8 @@ def relay_program(settings, provider_option="providers", with_gate=False):
             gate_opts = pulumi.ResourceOptions(provider=provider)
             gate = k8s.core.v1.ConfigMap("gate", metadata={"name": "gate"}, opts=gate_opts)
             opts["depends_on"] = [gate]
-        relay = TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(**opts))
+        extra = {"live": live} if live is not None else {}
+        relay = TyphaRelay("typha", settings, opts=pulumi.ResourceOptions(**opts), **extra)
         return {"typhaReplicas": relay.replicas, "typhaServiceName": relay.service_name}
 
     return program
@@ -170,6 +174,24 @@ def test_only_the_crd_is_retained_on_delete(registrations):
     for key in CHILDREN:
         assert not registrations[key].protect, key
         assert not registrations[key].deleteBeforeReplace, key
+
+
+def test_a_typha_object_missing_live_is_replaced_delete_before_replace_and_only_that_one(registrations):
+    # The Deployment was deleted by hand; the Service and PDB are there, the Service recreated earlier.
+    live = TyphaLive(missing=("Deployment",), relay="calico-typha", recreated_at={"Service": "2026-01-02T03:04:05Z"})
+    evaluation = evaluate(relay_program(prod_settings(), live=live), config={})
+    request = registrations[(DEPLOYMENT, "calico-typha-deployment")]
+    assert request.deleteBeforeReplace
+    assert list(request.replaceOnChanges) == ['metadata.annotations["terway-stack/recreated-at"]']
+    resources = by_type(evaluation)
+    stamp = resources[DEPLOYMENT].inputs["metadata"]["annotations"]["terway-stack/recreated-at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp), stamp
+    # A present object keeps the value it holds (no change next run) and is never replaced by this.
+    service = resources[SERVICE].inputs["metadata"]["annotations"]
+    assert service["terway-stack/recreated-at"] == "2026-01-02T03:04:05Z"
+    assert "terway-stack/recreated-at" not in resources[PDB_V1].inputs["metadata"]["annotations"]
+    for key in [(SERVICE, "calico-typha-service"), (PDB_V1, "calico-typha-pdb"), (CRD, "calico-bgppeers-crd")]:
+        assert not registrations[key].deleteBeforeReplace and not list(registrations[key].replaceOnChanges), key
 
 
 def test_children_wait_for_what_the_relay_depends_on(registrations):

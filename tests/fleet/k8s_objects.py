@@ -19,5 +19,5 @@ def zone(**figures):
             "maxPodsPerNode": {"ecs.g7.4xlarge shared": 210}, "nodesCanAttachEni": 4, "nodesAtEniLimit": 0,
             "nodesEniStateUnknown": 0, "minPoolSize": 10, "warmIps": 40, "vswitches": ["vsw-a"], "newVSwitchCidrs": [],
             "availableIps": 1000, "addedIps": 0, "newEniIps": 840, "addedUsableIps": 0, "usableHeadroomIps": 1000,
-            "worstCaseIps": 840, "unknown": []}
+            "worstCaseIps": 840, "trunkMemberEnis": 0, "unknown": []}
     return {**base, **figures}
