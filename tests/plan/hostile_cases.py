@@ -10,7 +10,7 @@ Each outcome is sorted into the issue's kinds of failure:
 - unclear: a refusal that is not `error: invalid input` and one `key.path: message` line per problem,
   or that does not name the case's key (its full path, newlines and second ':' included).
 
-`python -m tests.plan.hostile_cases [N]` runs N generated cases per class as processes (fork of a warm
+`python -m tests.plan.hostile_cases [N [SEED]]` runs N generated cases per class as processes (fork of a warm
 interpreter, tests/cli_runs.py) and prints the counts; tests/plan/test_hostile_classes.py runs them in
 process under hypothesis and asserts every count is 0.
 """
@@ -410,8 +410,9 @@ def main(argv: list[str]) -> int:
     show = "--show" in argv
     argv = [a for a in argv if a != "--show"]
     per_class = int(argv[0]) if argv else 40
+    seed = int(argv[1]) if len(argv) > 1 else 19
     failures: list = []
-    table = counts(per_class, failures=failures)
+    table = counts(per_class, seed=seed, failures=failures)
     for failure in failures if show else []:
         print(*failure, sep="\n  ", end="\n\n")
     print(f"{'class':20} {'cases':>5} " + " ".join(f"{k:>16}" for k in KINDS))
