@@ -28,8 +28,9 @@ $(BIN)/actionlint: tools/actionlint/go.mod tools/actionlint/go.sum | $(VENV)/.in
 plan: venv
 	@$(BIN)/python -m terway_stack plan --stack $(STACK) --format $(FORMAT) $(if $(ENI_CONFIG),--eni-config $(ENI_CONFIG))
 
+# -n auto: one pytest-xdist worker per core; loadgroup keeps tests marked xdist_group on one worker.
 test: venv $(BIN)/actionlint
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n auto --dist loadgroup
 
 # Builds (or reuses) the Pulumi engine and a local control plane, then runs the real-engine suite.
 e2e: venv

@@ -37,7 +37,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ControlPlane, by_daemonset_controller  # noqa: E402
+from e2e.audit_log import by_daemonset_controller  # noqa: E402
+from e2e.controlplane import ControlPlane  # noqa: E402
 from e2e.alicloud_api import LoopbackAlibabaCloud  # noqa: E402
 from e2e.alicloud_api.account import e2e_account, pod_vswitches  # noqa: E402
 from e2e.pulumi_project import (  # noqa: E402

@@ -31,11 +31,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from e2e.controlplane import ControlPlane  # noqa: E402
+from e2e.identities import token_for  # noqa: E402
 from e2e.typha_process import (  # noqa: E402
     TyphaProcess,
     felix_agents,
     service_account_kubeconfig,
-    token_for,
     typha_binary,
 )
 from terway_stack.decide.settings import DEFAULT_TYPHA_VERSION, parse_settings  # noqa: E402

@@ -35,14 +35,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from e2e import ack_seed, pki
-from e2e.ack_seed import ZONES, REGION  # noqa: F401 - re-exported
-from e2e.audit_log import (  # noqa: F401 - re-exported
-    WRITE_VERBS, AuditFilter, AuditQueries, by_daemonset_controller, event_matches, field_manager_of,
-    is_dry_run, read_audit_log,
-)
-from e2e.engine_binaries import ControlPlaneError, engine_cache, find_binary  # noqa: F401 - re-exported
+from e2e.ack_seed import ZONES
+from e2e.audit_log import AuditQueries
+from e2e.engine_binaries import ControlPlaneError
 from e2e.kwokctl import KwokCluster
-from e2e.pki import ADMIN_USER  # noqa: F401 - re-exported
+from e2e.pki import ADMIN_USER
 
 
 class ControlPlane(AuditQueries):

@@ -60,12 +60,6 @@ def container_env(container: dict) -> dict[str, str]:
     return env
 
 
-def token_for(core: Any, namespace: str, service_account: str, seconds: int = 3600) -> str:
-    """A TokenRequest token, as the kubelet projects into the pod."""
-    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": seconds}}
-    return core.create_namespaced_service_account_token(service_account, namespace, body).status.token
-
-
 class TyphaProcess:
     """One running calico-typha; use as a context manager (holds HOST_PORTS_LOCK while it runs)."""
 

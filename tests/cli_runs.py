@@ -48,13 +48,16 @@ PRELOAD = (
     "pulumi_kubernetes.apiextensions.v1beta1",
     "pulumi_alicloud.vpc",
     "pulumi_alicloud.ecs",
+    "kubernetes.config",  # the Kubernetes client, which the preview's live reads import on first use
 )
 
 # The zygote: imports, then serves one JSON request per line on stdin, one JSON reply per line on stdout.
 _ZYGOTE = r"""
 import atexit, gc, importlib, importlib.util, json, os, runpy, sys, threading, traceback
 for name in sys.argv[1:]:
-    dir(importlib.import_module(name))  # dir(): a provider SDK's lazy module loads on first attribute use
+    # A provider SDK's lazy module loads on its first attribute use. Not on dir(): pulumi's _LazyModule
+    # answers __dict__ (and so dir()) without loading, and each child then loaded it again itself.
+    getattr(importlib.import_module(name), "__all__", None)
 # Forking a process with other threads running could copy a lock held by one of them.
 assert threading.active_count() == 1, f"threads after the imports: {threading.enumerate()}"
 # The imports' objects stay alive for good: keep them out of the children's garbage collections, which

@@ -111,6 +111,24 @@ def test_a_malformed_secret_kubeconfig_never_shows_its_token(cp, pulumi, tmp_pat
     assert cp.write_summary(since, user=ADMIN_USER) == {}
 
 
+def test_a_kubeconfig_with_a_duplicate_key_is_refused_without_its_text(cp, pulumi, tmp_path):
+    # Issue 19: the second `token:` would silently win under a lenient parser (a hidden credential).
+    text = cp.kubeconfig_inline()
+    first = next(iter(yaml.safe_load(text)))  # a top-level key the kubeconfig has: given a second time
+    duplicated = text.rstrip("\n") + f"\n{first}: {TOKEN}\n"
+    pulumi("config", "set", "--secret", "kubernetes:kubeconfig", "--", duplicated)
+    since = cp.audit_offset()
+
+    result = pulumi("preview", check=False)
+    output = result.stdout + result.stderr
+
+    assert result.returncode != 0
+    assert "kubernetes:kubeconfig: has a duplicate mapping key (lines" in output, output[-3000:]
+    assert "its text is a secret and is not shown" in output
+    assert TOKEN not in output and "Traceback" not in output
+    assert cp.write_summary(since, user=ADMIN_USER) == {}
+
+
 def test_a_list_inside_snat_ips_is_refused_by_key_without_traceback(cp, pulumi):
     config = dict(BASE_CONFIG)
     config["terway:podVSwitches"] = {

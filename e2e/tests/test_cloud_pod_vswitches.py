@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -28,12 +27,10 @@ if str(REPO) not in sys.path:
 from e2e.alicloud_api import LoopbackAlibabaCloud  # noqa: E402
 from e2e.alicloud_api.account import (  # noqa: E402
     ADOPTED, EIP_OF_AN_INSTANCE, EIPS_OF_NAT, EXTRA_TAGS, FOREIGN_INSTANCE, NAT_GATEWAY_ID, NEW_CIDR, SNAT_TABLE_ID,
-    VPC_ID, ZONE_ADOPTED, ZONE_NEW, e2e_account, pod_vswitches,
+    VPC_ID, ZONE_ADOPTED, ZONE_NEW, e2e_account,
 )
 from e2e.controlplane import ADMIN_USER  # noqa: E402
-from e2e.pulumi_project import (  # noqa: E402
-    PulumiCli, cloud_stack_config, copy_project, init_stack, require_alicloud_plugin, set_fake_alicloud_credentials,
-)
+from e2e.cloud_stack import assert_isolated_network, cloud_stack  # noqa: E402
 
 NODES = 4
 NS, DS = "kube-system", "terway-eniip"
@@ -46,13 +43,7 @@ POLICY_MANAGER = "terway-stack-policy-keys"
 
 @pytest.fixture(scope="module", autouse=True)
 def isolated_network():
-    # `lo` and the veth pair e2e/run.sh adds, both ends inside this namespace (kube-apiserver needs a
-    # default route): no interface leads out of it.
-    names = sorted(name for _, name in socket.if_nameindex())
-    assert names == ["lo", "tw0", "tw1"], (
-        f"network interfaces {names}: run this module in the isolated network namespace "
-        "`bash e2e/run.sh` makes (unshare -n), so that it proves nothing leaves the machine"
-    )
+    assert_isolated_network()
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +54,8 @@ def api():
 
 @pytest.fixture(scope="module")
 def pulumi(cp, api, tmp_path_factory):
-    require_alicloud_plugin()
-    project = copy_project(tmp_path_factory.mktemp("project"))
-    cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
-    init_stack(cli, "cloud", cloud_stack_config(CLUSTER, NODES, "disabled", api.endpoint, pod_vswitches()), cp.kubeconfig_inline())
-    set_fake_alicloud_credentials(cli)
-    return cli
+    return cloud_stack(cp.kubeconfig_inline(), api.endpoint, tmp_path_factory.mktemp("project"),
+                       tmp_path_factory.mktemp("pulumi"), "cloud", CLUSTER, NODES, "disabled", pytest.fail)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from e2e.admission_hook import EniConfigWriteHook, field_manager  # noqa: E402
-from e2e.controlplane import ADMIN_USER, field_manager_of  # noqa: E402
+from e2e.audit_log import field_manager_of  # noqa: E402
+from e2e.controlplane import ADMIN_USER  # noqa: E402
 from e2e.pulumi_project import PROJECT_FILES, PROJECT_FOLDERS, PulumiCli, copy_project, init_stack  # noqa: E402
 from terway_stack.act import eni_config_writer as writer  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402

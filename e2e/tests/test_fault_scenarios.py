@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
@@ -24,6 +23,7 @@ if str(REPO) not in sys.path:
 
 from e2e.admission_hook import EniConfigWriteHook  # noqa: E402
 from e2e.controlplane import ADMIN_USER  # noqa: E402
+from e2e.identities import restricted_kubeconfig  # noqa: E402
 from e2e.pulumi_project import PulumiCli, adopted_stack_config, copy_project, init_stack  # noqa: E402
 
 NODES = 4
@@ -76,10 +76,6 @@ def test_1_first_up_on_a_converged_cluster_and_destroy_in_mode_direct_restart_no
 @pytest.fixture(scope="module")
 def no_configmap_patch(cp, kubeconfig):
     """A ServiceAccount with every right the run needs except patching ConfigMaps, and its token."""
-    from kubernetes import client
-
-    rbac, name = client.RbacAuthorizationV1Api(cp.api_client()), "terway-e2e-no-cm-patch"
-    cp.core().create_namespaced_service_account(NS, {"metadata": {"name": name}})
     rules = [
         {"apiGroups": ["", "apps", "policy", "apiextensions.k8s.io", "networking.k8s.io"],
          "resources": ["services", "deployments", "poddisruptionbudgets", "customresourcedefinitions", "daemonsets",
@@ -87,14 +83,7 @@ def no_configmap_patch(cp, kubeconfig):
          "verbs": ["*"]},
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
     ]
-    rbac.create_cluster_role({"metadata": {"name": name}, "rules": rules})
-    rbac.create_cluster_role_binding({"metadata": {"name": name},
-                                      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-                                      "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NS}]})
-    token = cp.core().create_namespaced_service_account_token(name, NS, {"spec": {"expirationSeconds": 7200}}).status.token
-    config = yaml.safe_load(kubeconfig)
-    config["users"] = [{"name": config["users"][0]["name"], "user": {"token": token}}]
-    return yaml.safe_dump(config), f"system:serviceaccount:{NS}:{name}", token
+    return restricted_kubeconfig(cp, kubeconfig, NS, "terway-e2e-no-cm-patch", rules, seconds=7200)
 
 
 def test_2_an_identity_that_may_not_patch_eni_config_stops_preview_and_writes_nothing(cp, tmp_path_factory, no_configmap_patch):

@@ -11,16 +11,12 @@ is a ServiceAccount with get/list/watch only and a TokenRequest token.
 """
 from __future__ import annotations
 
-import base64
-import json
 import socket
-import ssl
 import sys
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,12 +26,15 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.admission_hook import NAME, EniConfigWriteHook  # noqa: E402
+from e2e.admission_hook import AdmissionWebhook  # noqa: E402
 from e2e.controlplane import ADMIN_USER  # noqa: E402
+from e2e.identities import restricted_kubeconfig  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
 from terway_stack.act.kube import KubeError  # noqa: E402
+from terway_stack.act.rollout_restart import RESTARTED_AT  # noqa: E402
+from terway_stack.act.rollout_wait import RolloutError  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
 from terway_stack.decide.permissions import run_accesses  # noqa: E402
 from terway_stack.decide.preflight import PreflightSettings  # noqa: E402
@@ -96,7 +95,7 @@ def test_a_budget_of_every_pod_is_refused_before_anything_is_written(cp, kubecon
     set_max_unavailable(cp, "100%")
     try:
         since = cp.audit_offset()
-        with pytest.raises(tr.RolloutError) as err:
+        with pytest.raises(RolloutError) as err:
             engine_copy(tr.TerwayRolloutProvider()).create(props(kubeconfig))
         assert "all 10 Terway pods" in str(err.value) and "terway:terway.confirmMaxUnavailable" in str(err.value)
         assert our_patches(cp, since) == []
@@ -114,19 +113,8 @@ def test_a_budget_of_every_pod_is_refused_before_anything_is_written(cp, kubecon
 @pytest.fixture(scope="module")
 def read_only_kubeconfig(cp, kubeconfig):
     """A ServiceAccount that may get/list/watch everything and write nothing, with a TokenRequest token."""
-    from kubernetes import client
-
-    rbac, name = client.RbacAuthorizationV1Api(cp.api_client()), "terway-e2e-read-only"
-    cp.core().create_namespaced_service_account(NS, {"metadata": {"name": name}})
-    rbac.create_cluster_role({"metadata": {"name": name},
-                              "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]})
-    rbac.create_cluster_role_binding({"metadata": {"name": name},
-                                      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-                                      "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NS}]})
-    token = cp.core().create_namespaced_service_account_token(name, NS, {"spec": {"expirationSeconds": 3600}}).status.token
-    config = yaml.safe_load(kubeconfig)
-    config["users"] = [{"name": config["users"][0]["name"], "user": {"token": token}}]
-    return yaml.safe_dump(config), f"system:serviceaccount:{NS}:{name}", token
+    rules = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]
+    return restricted_kubeconfig(cp, kubeconfig, NS, "terway-e2e-read-only", rules)
 
 
 def test_an_identity_that_may_not_write_is_stopped_by_the_preflight_naming_each_write(cp, kubeconfig, read_only_kubeconfig):
@@ -208,7 +196,7 @@ def test_a_frozen_api_server_ends_the_restart_at_its_deadline_and_a_rerun_does_n
     def run():
         try:
             outcome["result"] = engine_copy(tr.TerwayRolloutProvider()).create(request)
-        except (tr.RolloutError, KubeError) as err:
+        except (RolloutError, KubeError) as err:
             outcome["error"] = str(err)
 
     since = cp.audit_offset()
@@ -231,61 +219,33 @@ def test_a_frozen_api_server_ends_the_restart_at_its_deadline_and_a_rerun_does_n
 # --------------------------------------------------------------------------- a NotReady node
 
 
-class DeadKubelet(EniConfigWriteHook):
+class DeadKubelet(AdmissionWebhook):
     """One node as if its kubelet had died: kwok may no longer write its status (a validating webhook
     refuses every status write to it but the test's own), its Ready condition is False, and its Terway
     pod is NotReady and cannot go away (a finalizer; kwok leaves a pod annotated status=custom alone)."""
 
-    def __init__(self, cp, workdir, node: str):
-        super().__init__(cp, workdir, on_write=lambda _request: None)
-        self.node, self.pod = node, None
+    configuration_name = "terway-e2e-dead-kubelet"
+    webhook_name = "dead-kubelet.terway-e2e.example.com"
 
-    def _review(self, review: dict) -> dict:
-        request = review.get("request") or {}
+    def __init__(self, cp, workdir, node: str):
+        super().__init__(cp, workdir)
+        self.node, self.pod = node, None
+        self.calls: list[bool] = []  # whether each status write the API server showed us was allowed
+
+    def rules(self) -> list[dict]:
+        return [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"],
+                 "resources": ["nodes/status"], "scope": "Cluster"}]
+
+    def match_conditions(self) -> list[dict]:
+        return [{"name": "node", "expression": f'object.metadata.name == "{self.node}"'}]
+
+    def admit(self, request: dict):
         allowed = (request.get("userInfo") or {}).get("username") == ADMIN_USER
         self.calls.append(allowed)
-        return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                "response": {"uid": request.get("uid"), "allowed": allowed,
-                             **({} if allowed else {"status": {"code": 403, "message": "the kubelet is dead (e2e)"}})}}
+        return None if allowed else "the kubelet is dead (e2e)"
 
     def __enter__(self) -> "DeadKubelet":
-        from kubernetes import client
-
-        cert, key, ca = self._certificates()
-        review = self._review
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                reply = json.dumps(review(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(cert), str(key))
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.api = client.AdmissionregistrationV1Api(self.cp.api_client())
-        self.api.create_validating_webhook_configuration({
-            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": NAME},
-            "webhooks": [{
-                "name": "dead-kubelet.terway-e2e.example.com",
-                "clientConfig": {"url": f"https://127.0.0.1:{self.server.server_address[1]}/validate",
-                                 "caBundle": base64.b64encode(ca).decode()},
-                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"],
-                           "resources": ["nodes/status"], "scope": "Cluster"}],
-                "matchConditions": [{"name": "node", "expression": f'object.metadata.name == "{self.node}"'}],
-                "sideEffects": "None", "admissionReviewVersions": ["v1"], "failurePolicy": "Ignore", "timeoutSeconds": 10,
-            }],
-        })
-        time.sleep(2)  # the API server picks up webhook configurations asynchronously
+        super().__enter__()
         self._stop_node()
         return self
 
@@ -334,7 +294,7 @@ def test_a_notready_node_is_named_and_does_not_hold_the_rollout_open(cp, kubecon
         provider = engine_copy(tr.TerwayRolloutProvider())
         result = provider.create(props(kubeconfig))
         pods = cp.core().list_namespaced_pod(NS, label_selector=f"app={DS}").items
-        template = cp.apps().read_namespaced_daemon_set(DS, NS).spec.template.metadata.annotations[tr.RESTARTED_AT]
+        template = cp.apps().read_namespaced_daemon_set(DS, NS).spec.template.metadata.annotations[RESTARTED_AT]
         # A rerun (same trigger, e.g. the state was lost) waits and finishes; it does not restart again.
         again = provider.create(props(kubeconfig, trigger=result.outs["trigger"]))
     assert result.outs["restarts"] == 1 and result.outs["notUpdatedNodes"] == [LAST_NODE]
@@ -342,7 +302,7 @@ def test_a_notready_node_is_named_and_does_not_hold_the_rollout_open(cp, kubecon
     assert f"rollout complete on every Ready node (9/10 pods); not updated on NotReady node {LAST_NODE}" in progress
     # Every Ready node really runs the new template.
     ready_nodes = {p.spec.node_name for p in pods if p.spec.node_name != LAST_NODE
-                   and (p.metadata.annotations or {}).get(tr.RESTARTED_AT) == template}
+                   and (p.metadata.annotations or {}).get(RESTARTED_AT) == template}
     assert len(ready_nodes) == NODES - 1
     assert again.outs["restarts"] == 0 and again.outs["notUpdatedNodes"] == [LAST_NODE]
     assert our_patches(cp, since) == [("patch", "daemonsets")]

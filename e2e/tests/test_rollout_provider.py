@@ -23,11 +23,13 @@ if str(REPO) not in sys.path:  # e2e/ is not a package; import the harness and t
 
 
 from e2e.ack_seed import terway_daemonset_manifest  # noqa: E402
-from e2e.controlplane import by_daemonset_controller  # noqa: E402
+from e2e.audit_log import by_daemonset_controller  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
+from terway_stack.act.rollout_restart import RESTARTED_AT, TRIGGER_ANNOTATION  # noqa: E402
+from terway_stack.act.rollout_wait import RolloutError  # noqa: E402
 from terway_stack.decide import facts  # noqa: E402
 from terway_stack.decide.facts import PENDING_ID  # noqa: E402
 from terway_stack.decide.preflight import PreflightSettings, node_config_problems  # noqa: E402
@@ -84,8 +86,8 @@ def test_create_rolls_terway_once_within_max_unavailable(cp, kubeconfig, capsys)
 
     # One restart, recorded in the outputs and visible on the live template.
     assert result.outs["restarts"] == 1
-    assert after[tr.RESTARTED_AT] != before.get(tr.RESTARTED_AT)
-    assert result.outs["restartedAt"] == after[tr.RESTARTED_AT]
+    assert after[RESTARTED_AT] != before.get(RESTARTED_AT)
+    assert result.outs["restartedAt"] == after[RESTARTED_AT]
     assert result.outs["observedGeneration"] == ds_after.status.observed_generation == ds_after.metadata.generation
     assert ds_after.metadata.generation == ds_before.metadata.generation + 1  # exactly one template change
 
@@ -123,7 +125,7 @@ def test_same_trigger_restarts_nothing_and_changed_trigger_restarts_once(cp, kub
 
     changed = provider.update(first.id, first.outs, props(kubeconfig, trigger="another-" + uuid.uuid4().hex))
     assert summary(our_writes(cp, since)) == [("patch", "daemonsets", DS)]
-    assert changed.outs["restarts"] == 2 and changed.outs["restartedAt"] == live(cp)[0][tr.RESTARTED_AT]
+    assert changed.outs["restarts"] == 2 and changed.outs["restartedAt"] == live(cp)[0][RESTARTED_AT]
 
 
 def test_read_returns_live_values_and_stored_inputs(cp, kubeconfig):
@@ -132,7 +134,7 @@ def test_read_returns_live_values_and_stored_inputs(cp, kubeconfig):
     annotations, ds = live(cp)
     result = provider.read(created.id, created.outs)
     assert result.id == created.id
-    assert result.outs["restartedAt"] == annotations[tr.RESTARTED_AT]
+    assert result.outs["restartedAt"] == annotations[RESTARTED_AT]
     assert result.outs["observedGeneration"] == ds.status.observed_generation
     assert {k: result.outs[k] for k in tr.INPUT_KEYS} == {k: created.outs[k] for k in tr.INPUT_KEYS}
     assert result.outs["restarts"] == created.outs["restarts"]
@@ -148,7 +150,7 @@ def test_change_mode_delete_touches_nothing(cp, kubeconfig):
 
 def test_missing_daemonset_is_a_clear_error(cp, kubeconfig):
     since = cp.audit_offset()
-    with pytest.raises(tr.RolloutError, match=r"DaemonSet kube-system/terway-eni not found"):
+    with pytest.raises(RolloutError, match=r"DaemonSet kube-system/terway-eni not found"):
         engine_copy(tr.TerwayRolloutProvider()).create(props(kubeconfig, daemonSet="terway-eni"))
     assert our_writes(cp, since) == []
 
@@ -175,7 +177,7 @@ def test_timeout_error_carries_status_and_rerun_does_not_restart_again(cp, kubec
     provider = engine_copy(tr.TerwayRolloutProvider())
     request = props(kubeconfig, daemonSet=never_available, timeoutSeconds=3.0)
     since = cp.audit_offset()
-    with pytest.raises(tr.RolloutError) as err:
+    with pytest.raises(RolloutError) as err:
         provider.create(request)
     message = str(err.value)
     assert f"DaemonSet {NS}/{never_available} did not finish its rolling restart within 3s" in message
@@ -183,7 +185,7 @@ def test_timeout_error_carries_status_and_rerun_does_not_restart_again(cp, kubec
     assert kubeconfig not in message
 
     # `pulumi up` again: same trigger, already on the template -> wait only, no second patch.
-    with pytest.raises(tr.RolloutError, match="did not finish"):
+    with pytest.raises(RolloutError, match="did not finish"):
         provider.create({**request, "timeoutSeconds": 2.0})
     assert summary(our_writes(cp, since)) == [("patch", "daemonsets", never_available)]
 
@@ -203,7 +205,7 @@ def test_release_mode_restarts_only_on_delete_and_a_retried_delete_does_not_rest
     provider.delete(created.id, updated.outs)
     annotations, ds = live(cp)
     data = cp.core().read_namespaced_config_map("eni-config", NS).data
-    assert annotations[tr.TRIGGER_ANNOTATION] == "release:" + policy_baseline(data)
+    assert annotations[TRIGGER_ANNOTATION] == "release:" + policy_baseline(data)
     assert ds.status.updated_number_scheduled == NODES and ds.status.number_available == NODES
     provider.delete(created.id, updated.outs)  # e.g. destroy rerun after a timeout
     assert summary(our_writes(cp, since)) == [("patch", "daemonsets", DS)]

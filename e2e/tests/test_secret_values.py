@@ -45,3 +45,41 @@ def test_secret_values_stay_secret_through_preview_up_state_and_outputs(cp, pulu
     # And the outputs hold it as a secret: the consumer of podVSwitchIds gets it, encrypted in state.
     shown = json.loads(pulumi("stack", "output", "--json", "--show-secrets").stdout)
     assert shown["podVSwitchIds"]["cn-shanghai-f"] == SECRET_VSWITCH
+
+
+def test_a_check_message_about_a_secret_vswitch_id_does_not_quote_it(cp, pulumi):
+    """A per-node Terway config that hides the adopted (secret) vSwitch: the preflight provider's check
+    fails naming the ConfigMap and zone, with the id shown as [secret], at preview and at up; nothing
+    in the output or the state holds the id."""
+    pulumi("config", "set", "--secret", "--path", "terway:podVSwitches.zones.cn-shanghai-f.vswitchId", SECRET_VSWITCH)
+    core = cp.core()
+    core.create_namespaced_config_map(
+        "kube-system",
+        {"metadata": {"name": "secret-nodes"}, "data": {"eni_conf": json.dumps({"vswitches": {"cn-shanghai-f": ["vsw-other"]}})}},
+    )
+    node = cp.node_names[0]
+    core.patch_node(node, {"metadata": {"labels": {"terway-config": "secret-nodes"}}})
+    try:
+        for command in (("preview", "--diff"), ("up", "--yes", "--skip-preview")):
+            result = pulumi(*command, check=False)
+            text = result.stdout + result.stderr
+            assert result.returncode != 0, text
+            assert ("kube-system/secret-nodes:eni_conf.vswitches.cn-shanghai-f: per-node config overrides zone "
+                    "cn-shanghai-f without [secret]") in text, text
+            assert "e2esecret9c1d" not in text and "Traceback" not in text, text
+        state = pulumi("stack", "export").stdout
+        assert "e2esecret9c1d" not in state, holding(state, "e2esecret9c1d")
+    finally:
+        core.patch_node(node, {"metadata": {"labels": {"terway-config": None}}})
+        core.delete_namespaced_config_map("secret-nodes", "kube-system")
+
+
+def holding(state: str, secret: str) -> list[str]:
+    """`urn: inputs|outputs.key` of every state entry whose plain value holds `secret`."""
+    found = []
+    for resource in json.loads(state)["deployment"].get("resources") or []:
+        for part in ("inputs", "outputs"):
+            for key, value in (resource.get(part) or {}).items():
+                if secret in json.dumps(value):
+                    found.append(f"{resource['urn'].rsplit('::', 1)[-1]} ({resource['type']}): {part}.{key}")
+    return found

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.controlplane import ADMIN_USER, is_dry_run  # noqa: E402
+from e2e.audit_log import is_dry_run  # noqa: E402
+from e2e.controlplane import ADMIN_USER  # noqa: E402
 from e2e.rollout_watch import RolloutWatch  # noqa: E402
 from e2e.pulumi_project import adopted_stack_config  # noqa: E402
 

@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from e2e import ack_seed
+from e2e.identities import token_for
 from e2e.pulumi_project import adopted_stack_config
 from e2e.typha_process import (
     TyphaProcess,
     felix_agents,
     service_account_kubeconfig,
-    token_for,
     typha_binary,
 )
 from terway_stack.decide.settings import DEFAULT_TYPHA_VERSION

@@ -60,7 +60,7 @@ from .configmap_writes import (
     report,
     write_with_retries,
 )
-from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
+from .dynamic import KubeconfigResource, RedactingProvider, changed_inputs, is_unknown, plain, require_choice
 from .policy_keys_writes import PolicyState, policy_state, release_policy_keys, write_policy_keys
 
 COMMON_KEYS = ("kind", "role", "namespace", "configMap", "fieldManager", "data", "kubeconfig", "observed")
@@ -151,7 +151,7 @@ def _common_failures(news: Mapping[str, Any]) -> list[dyn.CheckFailure]:
     return failures
 
 
-class EniConfWriterProvider(dyn.ResourceProvider):
+class EniConfWriterProvider(RedactingProvider):
     """eni_conf with the wanted pod vSwitch ids merged in at write time; retained on delete."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
@@ -196,7 +196,7 @@ def _describe(wanted: Mapping[str, Sequence[str]]) -> str:
     return ", ".join(f"{zone}: {', '.join(ids)}" for zone, ids in sorted(wanted.items())) or "no vSwitches"
 
 
-class PolicyKeysWriterProvider(dyn.ResourceProvider):
+class PolicyKeysWriterProvider(RedactingProvider):
     """felix_relay_service and disable_network_policy for a network-policy mode; restored on delete."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:

@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
-import yaml
+from ..decide import strict_yaml
+from ..decide.strict_json import JsonTextError
 
 T = TypeVar("T")
 
@@ -33,6 +34,12 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 REQUEST_TIMEOUT: float | tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+# The same bound for the requests the kubernetes provider plugin (pulumi-kubernetes 4.32.0) makes itself:
+# its provider option kubeClientSettings.timeout becomes client-go's rest.Config.Timeout, the
+# http.Client timeout of every request of its clients, awaits' watches included (pkg/provider/provider.go
+# lines 906-912 and 971-974, pkg/provider/types.go line 41). Unset, it is 0: no timeout at all.
+# Whole seconds (the option is an int), connect and read together.
+PROVIDER_REQUEST_TIMEOUT_SECONDS = int(CONNECT_TIMEOUT + READ_TIMEOUT)
 # Answers worth asking again (the caller decides whether and until when): busy, or a server error.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 # urllib3 repeats a failed request this often: a dropped keep-alive connection, never a timeout.
@@ -93,13 +100,11 @@ def parse_kubeconfig(text: Any) -> dict[str, Any]:
     """The kubeconfig document; KubeconfigError without a chained cause (the cause would quote the text)."""
     if not isinstance(text, str) or not text.strip():
         raise KubeconfigError("is empty")
-    try:
-        document = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise KubeconfigError(f"is not valid YAML{where}") from None
-    except (yaml.YAMLError, RecursionError, ValueError):
+    try:  # the stack's strict YAML rules (duplicate keys, depth, aliases), errors that never quote the text
+        document = strict_yaml.load_secret(text)
+    except JsonTextError as err:
+        raise KubeconfigError(err.reason) from None
+    except RecursionError:
         raise KubeconfigError("is not valid YAML") from None
     if not isinstance(document, dict):
         raise KubeconfigError("must be a kubeconfig (a YAML mapping with contexts)")
@@ -245,4 +250,3 @@ def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
     with ThreadPoolExecutor(max_workers=min(PARALLEL_REQUESTS, len(calls)), thread_name_prefix="kube") as pool:
         futures = [pool.submit(call) for call in calls]
     return [future.result() for future in futures]
-

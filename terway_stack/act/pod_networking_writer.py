@@ -27,7 +27,7 @@ from ..decide import pod_networking as decide
 from ..decide.facts import POD_NETWORKING_WRITER_KIND as KIND
 from ..decide.facts import POD_NETWORKING_WRITER_USER_AGENT, TERWAY_CRD_GROUP, TERWAY_CRD_VERSION
 from .configmap_writes import MAX_ATTEMPTS, Conflict, EniConfigWriteError
-from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain
+from .dynamic import KubeconfigResource, RedactingProvider, changed_inputs, is_unknown, plain
 from .kube import KubeStatusError, kube_client, read, send
 
 INPUT_KEYS = ("kind", "wantedVSwitches", "zoneOfIds", "kubeconfig")
@@ -101,7 +101,7 @@ def add_vswitch_ids(
     )
 
 
-class PodNetworkingWriterProvider(dyn.ResourceProvider):
+class PodNetworkingWriterProvider(RedactingProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         wanted = news.get("wantedVSwitches")
         failures = []

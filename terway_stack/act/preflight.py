@@ -25,7 +25,7 @@ from ..decide import preflight as decide
 from ..decide.facts import ENI_CONFIG_NAME, ENI_CONFIG_NAMESPACE, NODE_CONFIG_LABEL, PREFLIGHT_KIND, PREFLIGHT_USER_AGENT
 from ..decide.typha_compat import TERWAY_CALICO_CRDS, TYPHA_SERVICE_ACCOUNT, typha_access_checks
 from .access_review import denied
-from .dynamic import KubeconfigResource, changed_inputs, has_unknown, plain
+from .dynamic import KubeconfigResource, RedactingProvider, redacted, changed_inputs, has_unknown, plain
 from .kube import (
     NETWORK_POLICIES,
     NODES,
@@ -163,10 +163,12 @@ def run_checks(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dyn.CheckF
         return {**inputs, "warnings": [], "notes": []}, [dyn.CheckFailure("", f"preflight cannot read the cluster: {err}")]
     # Property "" keeps the engine from echoing an input (the kubeconfig is one) next to the reason.
     failures = [dyn.CheckFailure("", str(problem)) for problem in result.problems]
-    return {**inputs, "warnings": result.warnings, "notes": result.notes}, failures
+    # Messages kept as outputs (state) too: redacted like every other message of the provider.
+    warnings, notes = [redacted(line) for line in result.warnings], [redacted(line) for line in result.notes]
+    return {**inputs, "warnings": warnings, "notes": notes}, failures
 
 
-class PreflightCheckProvider(dyn.ResourceProvider):
+class PreflightCheckProvider(RedactingProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         inputs, failures = run_checks(news)
         return dyn.CheckResult(inputs, failures)

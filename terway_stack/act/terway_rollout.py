@@ -48,20 +48,9 @@ import pulumi.dynamic as dyn
 from ..decide import restarts as restart_rules
 from ..decide.facts import ROLLOUT_KIND, ROLLOUT_METHOD, TERWAY_NAMESPACE
 from ..decide.rollout_budget import DEFAULT_MAX_UNAVAILABLE_SHARE
-from .dynamic import KubeconfigResource, changed_inputs, is_unknown, plain, require_choice
-from .rollout_restart import (  # noqa: F401 (the restart's names are part of this module's API)
-    RESTARTED_AT,
-    TRIGGER_ANNOTATION,
-    Budget,
-    DaemonSetMissing,
-    RestartOutcome,
-    observe,
-    read_eni_config_data,
-    reporter,
-    restart_and_wait,
-    restart_patch,
-)
-from .rollout_wait import RolloutError, RolloutStatus, wait_for_rollout  # noqa: F401
+from .dynamic import KubeconfigResource, RedactingProvider, changed_inputs, is_unknown, plain, require_choice
+# Names, not the module: tests replace restart_and_wait and read_eni_config_data on this module.
+from .rollout_restart import Budget, DaemonSetMissing, observe, read_eni_config_data, reporter, restart_and_wait
 
 RELEASE_PREFIX = "release:"
 MODES = ("change", "release")
@@ -111,7 +100,7 @@ def check_props(news: Mapping[str, Any]) -> list[dyn.CheckFailure]:
     return failures
 
 
-class TerwayRolloutProvider(dyn.ResourceProvider):
+class TerwayRolloutProvider(RedactingProvider):
     """Stateless: everything it needs arrives in props, clients are made per call."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:

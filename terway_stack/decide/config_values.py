@@ -7,14 +7,13 @@ numbers, bounded depth) before any model sees it, so no value can crash or stall
 """
 from __future__ import annotations
 
-import json
 import math
-import re
 from typing import Any, Collection, Iterable, Iterator, Mapping
 
 from . import strict_json
 from .text import EDGE_BLANKS
-from .problems import NAMESPACE, REGION_KEY, SECRET_PLACEHOLDER, InputError, OfflineSecret, Problem, key_path
+from .redaction import Redactor
+from .problems import NAMESPACE, REGION_KEY, InputError, OfflineSecret, Problem, key_path
 # Deeper than any real configuration (ours is 5 levels), shallow enough for every recursive step after.
 MAX_DEPTH = 32
 
@@ -150,21 +149,8 @@ def secret_leaves(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[
 
 
 def redact(problems: Iterable[Problem], leaves: Collection[str]) -> list[Problem]:
-    """Problems whose messages no longer contain any of `leaves` (each shown as [secret] instead).
-
-    One combined pattern, so the cost is one scan per message whatever the number of secrets.
-    """
-    forms = {form for leaf in set(leaves) if leaf for form in _leaf_forms(leaf)}
-    if not forms:
-        return list(problems)
-    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-    # Only where it stands alone: a secret "net" must not turn "network" into "[secret]work".
-    pattern = re.compile(rf"(?<![0-9A-Za-z_])(?:{alternatives})(?![0-9A-Za-z_])")
-    return [Problem(problem.path, pattern.sub(SECRET_PLACEHOLDER, problem.message)) for problem in problems]
-
-
-def _leaf_forms(leaf: str) -> set[str]:
-    return {leaf, repr(leaf), repr(leaf)[1:-1], json.dumps(leaf), json.dumps(leaf, ensure_ascii=False)}
+    """Problems whose messages no longer contain any of `leaves` (each shown as [secret] instead)."""
+    return Redactor(leaves).problems(problems)
 
 
 def secret_roots(config_secret_keys: Collection[str]) -> set[str]:

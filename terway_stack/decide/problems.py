@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Collection, Iterable, Sequence
+from typing import Collection, Iterable, Optional, Sequence
 
 from pydantic import ValidationError
 
@@ -53,7 +53,25 @@ def at_most_shown(problems: Sequence[Problem]) -> list[Problem]:
     if len(problems) <= MAX_PROBLEMS_SHOWN:
         return list(problems)
     rest = len(problems) - MAX_PROBLEMS_SHOWN
-    return [*problems[:MAX_PROBLEMS_SHOWN], Problem(NAMESPACE, f"and {rest} more problems like these, not shown")]
+    where = _common_key(problem.path for problem in problems[MAX_PROBLEMS_SHOWN:])
+    return [*problems[:MAX_PROBLEMS_SHOWN], Problem(where, f"and {rest} more problems like these, not shown")]
+
+
+def _common_key(paths: Iterable[str]) -> str:
+    """The longest key path all `paths` start with (`terway:podVSwitches.zones`), else `terway:`."""
+    common: Optional[list[str]] = None
+    for path in paths:
+        parts = path.split(".")
+        if common is None:
+            common = parts
+        else:
+            same = 0
+            while same < min(len(common), len(parts)) and common[same] == parts[same]:
+                same += 1
+            common = common[:same]
+        if not common:
+            break
+    return ".".join(common) if common and ":" in common[0] else f"{NAMESPACE}:"
 
 
 def key_path(loc: Iterable[object], namespace: str = NAMESPACE) -> str:
@@ -137,6 +155,8 @@ def problems_from_validation_error(
             message = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
         elif kind == "too_short":
             message = "must not be empty"
+        elif kind == "too_long":
+            message = f"has {e['ctx'].get('actual_length')} entries; at most {e['ctx'].get('max_length')} are allowed"
         elif kind in ("greater_than_equal", "less_than_equal"):
             bound = e["ctx"].get("ge", e["ctx"].get("le"))
             relation = "at least" if kind == "greater_than_equal" else "at most"

@@ -117,6 +117,11 @@ class ZoneSpec(_Model):
         return self
 
 
+# Alibaba Cloud's NAT Gateway FAQ ("How many EIPs can I specify in one SNAT entry"): at most 64, a quota
+# that cannot be raised.
+MAX_SNAT_IPS = 64
+
+
 class SnatSettings(_Model):
     snat_table_id: Optional[SnatTableId] = None
     nat_gateway_id: Optional[NatGatewayId] = None
@@ -129,6 +134,9 @@ class SnatSettings(_Model):
     def _not_empty(cls, value: Any) -> Any:
         if isinstance(value, list) and not value:
             raise ValueError("must list at least one EIP address")
+        if isinstance(value, list) and len(value) > MAX_SNAT_IPS:
+            # Checked before each entry is: every entry is one cloud look-up at preview.
+            raise ValueError(f"lists {len(value)} addresses; one SNAT entry takes at most {MAX_SNAT_IPS} EIPs")
         return value
 
     @field_validator("snat_ips")
@@ -169,8 +177,14 @@ class PodVSwitchSettings(_Model):
         return {zone: spec.vswitch_id for zone, spec in sorted(self.zones.items()) if spec.vswitch_id}
 
 
+MAX_DAEMON_SETS = 8
+
+
 class TerwaySettings(_Model):
-    daemon_sets: list[DnsLabel] = Field(default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1)
+    # A cluster runs one or two Terway DaemonSets; each listed one gets its own rollout resource.
+    daemon_sets: list[DnsLabel] = Field(
+        default_factory=lambda: list(DEFAULT_DAEMON_SETS), min_length=1, max_length=MAX_DAEMON_SETS
+    )
     restart_timeout_seconds: WholeNumber = Field(default=DEFAULT_RESTART_TIMEOUT_SECONDS, ge=60, le=7200)
     # A restart may take at most this share (percent) of a DaemonSet's pods down at once
     # (decide/rollout_budget.py); confirm_max_unavailable lets a larger maxUnavailable through.

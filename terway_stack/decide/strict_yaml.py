@@ -68,18 +68,43 @@ GoYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 
-def _nests_deeper(text: str, max_depth: int) -> bool:
-    """Whether any collection nests deeper than `max_depth`, from the event stream (no recursion), stopping
-    at the first one: PyYAML's scanner slows down quadratically with the depth of flow collections."""
-    depth = 0
+class TooDeep(JsonTextError):
+    """A document nesting deeper than allowed; `where` holds the keys down to the first such collection."""
+
+    def __init__(self, where: tuple[str, ...], max_depth: int):
+        self.where = where
+        super().__init__(render_path(list(where)), f"is nested more than {max_depth} levels deep")
+
+
+def _too_deep_at(text: str, max_depth: int) -> tuple[str, ...] | None:
+    """The key path (at most 8 keys) of the first collection nested deeper than `max_depth`, from the event
+    stream (no recursion), stopping there: PyYAML's scanner slows down quadratically with the depth of
+    flow collections. Each open collection counts its finished children: in a mapping, even ones are keys."""
+    frames: list[list] = []  # [is_mapping, finished children, last key, path]
     for event in yaml.parse(text, Loader=GoYamlLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > max_depth:
-                return True
+            path: tuple[str, ...] = ()
+            if frames:
+                parent = frames[-1]
+                step = (parent[2] if parent[1] % 2 else "<key>") if parent[0] else str(parent[1])
+                path = (*parent[3], step)[:8]
+            frames.append([isinstance(event, yaml.MappingStartEvent), 0, "", path])
+            if len(frames) > max_depth:
+                return path
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-    return False
+            frames.pop()
+            if frames:
+                frames[-1][1] += 1
+        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)) and frames:
+            parent = frames[-1]
+            if parent[0] and parent[1] % 2 == 0:
+                parent[2] = event.value if isinstance(event, yaml.ScalarEvent) else f"*{event.anchor}"
+            parent[1] += 1
+    return None
+
+
+def _nests_deeper(text: str, max_depth: int) -> bool:
+    return _too_deep_at(text, max_depth) is not None
 
 
 def _one_line(err: yaml.YAMLError) -> str:
@@ -89,8 +114,9 @@ def _one_line(err: yaml.YAMLError) -> str:
 def compose(text: str, max_depth: int = MAX_DEPTH) -> yaml.Node | None:
     """The node tree of one YAML document; JsonTextError when it is not YAML or nests too deeply."""
     try:
-        if _nests_deeper(text, max_depth):
-            raise JsonTextError("", f"is nested more than {max_depth} levels deep")
+        where = _too_deep_at(text, max_depth)
+        if where is not None:
+            raise TooDeep(where, max_depth)
         return yaml.compose(text, Loader=GoYamlLoader)
     except yaml.YAMLError as err:
         raise JsonTextError("", f"is not valid YAML ({_one_line(err)})") from None
@@ -147,6 +173,35 @@ def load(text: str) -> Any:
     for where in _too_deep(node):
         raise JsonTextError(render_path(list(where)), f"nests deeper than {MAX_DEPTH} levels (through YAML aliases?)")
     return construct(node)
+
+
+def load_secret(text: str, max_values: int = 100_000) -> Any:
+    """`load` for a secret document (the kubeconfig): the same rules, and every JsonTextError says what is
+    wrong and at which line, never quoting the text (no key names, no PyYAML message: it quotes the line).
+    The path of a JsonTextError is always "" here. A kubeconfig holds a few hundred values: `max_values`
+    keeps an alias bomb's refusal quick."""
+    try:
+        if _nests_deeper(text, MAX_DEPTH):
+            raise JsonTextError("", f"is nested more than {MAX_DEPTH} levels deep")
+        node = yaml.compose(text, Loader=GoYamlLoader)
+    except yaml.MarkedYAMLError as err:
+        raise JsonTextError("", f"is not valid YAML{_where(err.problem_mark or err.context_mark)}") from None
+    except (yaml.YAMLError, ValueError):
+        raise JsonTextError("", "is not valid YAML") from None
+    if node is None:
+        return None
+    for _where_, why in duplicate_keys(node, max_values):
+        raise JsonTextError("", why.replace("duplicate key", "has a duplicate mapping key", 1))
+    for _deep in _too_deep(node):
+        raise JsonTextError("", f"nests deeper than {MAX_DEPTH} levels (through YAML aliases?)")
+    try:
+        return construct(node)
+    except JsonTextError:
+        raise JsonTextError("", "is not valid YAML (a value of the wrong type for its tag)") from None
+
+
+def _where(mark: Any) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
 
 
 def _too_deep(root: yaml.Node) -> Iterator[tuple[str, ...]]:

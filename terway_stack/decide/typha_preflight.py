@@ -6,9 +6,9 @@ general preflight so that each file holds one job.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .config_types import K8S_VERSION
+from .config_types import kubernetes_release
 from .facts import ENI_CONFIG
 from .policy_keys import relay_blocking_reasons
 from .problems import Problem
@@ -20,14 +20,9 @@ if TYPE_CHECKING:  # the general preflight imports this module: types only, no c
 _TYPHA_MODE_KEY = "terway:networkPolicy"
 
 
-def kubernetes_minor(git_version: str) -> Optional[tuple[int, int]]:
-    match = K8S_VERSION.fullmatch((git_version or "").strip())
-    return (int(match["major"]), int(match["minor"])) if match else None
-
-
 def typha_version_problems(settings: PreflightSettings, kubernetes_version: str) -> list[Problem]:
     """The configured (or default) Typha cannot feed Felix on the live Kubernetes."""
-    live = kubernetes_minor(kubernetes_version)
+    live = kubernetes_release(kubernetes_version)
     reason = sync_problem(settings.typha_version, live, f"{kubernetes_version} (the live API server)") if live else None
     return [Problem(settings.typha_version_key, reason)] if reason else []
 

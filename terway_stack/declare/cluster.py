@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from ..act.kube import KubeconfigError, parse_kubeconfig
+from ..act.kube import PROVIDER_REQUEST_TIMEOUT_SECONDS, KubeconfigError, parse_kubeconfig
 from ..decide.kubeconfig_merge import kubeconfig_paths, merge_kubeconfigs
 from ..decide.problems import InputError, Problem
 
@@ -121,5 +121,8 @@ def connect(config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) 
         enable_server_side_apply=True,
         # Adopt objects a team applied by hand from the runbook (same names) instead of failing.
         upsert_existing_objects=True,
+        # Every request the plugin makes ends within the stack's request timeout (act/kube.py): a frozen
+        # API server fails its step instead of holding the run for as long as it stays frozen.
+        kube_client_settings=k8s.KubeClientSettingsArgs(timeout=PROVIDER_REQUEST_TIMEOUT_SECONDS),
     )
     return ClusterConnection(provider=provider, kubeconfig=kubeconfig, _text=pinned)

@@ -13,7 +13,11 @@ covers every resource, component and stack output, whatever code builds them:
   `additional_secret_outputs`, so a provider that echoes them keeps them secret in state too;
 - component outputs and stack outputs go through the same walk (`keep`); an output computed from a
   secret without containing its text (Typha replicas from a secret node count, usable IPs from a
-  secret CIDR) is secret as a whole (`OUTPUT_SOURCES`).
+  secret CIDR) is secret as a whole (`OUTPUT_SOURCES`);
+- messages: every log line of the program and every input problem go through the run's
+  `decide.redaction.Redactor`; each dynamic resource gets the secret texts as one more secret input
+  (`act.dynamic.REDACTIONS_KEY`), from which its provider redacts its own failures, errors and
+  stderr lines.
 
 Mapping keys (zone ids, tag keys) are names, not values: they become parts of resource names, which
 Pulumi never encrypts. Values that would become part of a resource name (the cluster name, the
@@ -27,8 +31,10 @@ from typing import Any, Collection, Iterable, Mapping, Optional
 
 import pulumi
 
+from ..act.dynamic import REDACTIONS_KEY
 from ..decide.config_values import scalar_leaves, secret_texts
-from ..decide.problems import REGION_KEY, SECRET_PLACEHOLDER, Problem, key_path
+from ..decide.problems import REGION_KEY, Problem, key_path
+from ..decide.redaction import Redactor
 from ..decide.settings import StackSettings
 
 # Stack output -> the top-level keys it is computed from without containing their text.
@@ -39,6 +45,10 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "eniConfigTrigger": ("podVSwitches", "networkPolicy"),
 }
 _WORD = "0-9A-Za-z_"
+# Outputs of a read resource that carry what was read: a Kubernetes object's data, its metadata (whose
+# last-applied annotation and managedFields may repeat the data), and `__inputs`, where
+# pulumi-kubernetes keeps the whole object it read (found in state by e2e/tests/test_secret_values.py).
+READ_OUTPUTS_KEPT_SECRET = ("data", "binaryData", "metadata", "spec", "status", "__inputs")
 
 
 class Secrecy:
@@ -47,11 +57,13 @@ class Secrecy:
     def __init__(self, texts: Collection[str], numbers: Collection[int], roots: Collection[str] = ()):
         self.roots = frozenset(roots)
         self.numbers = frozenset(numbers)
-        forms = sorted({t for t in texts if t}, key=len, reverse=True)
+        self.texts = frozenset(t for t in texts if t)
         # Standing alone only: a secret "net" must not turn every "network" secret.
         self._pattern = (
-            re.compile(rf"(?<![{_WORD}])(?:{'|'.join(map(re.escape, forms))})(?![{_WORD}])") if forms else None
+            re.compile(rf"(?<![{_WORD}])(?:{'|'.join(map(re.escape, sorted(self.texts, key=len, reverse=True)))})"
+                       rf"(?![{_WORD}])") if self.texts else None
         )
+        self.redactor = Redactor(self.texts)
 
     @classmethod
     def of(cls, settings: StackSettings) -> "Secrecy":
@@ -103,7 +115,15 @@ class Secrecy:
 
     def transformation(self, args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
         """For `pulumi.runtime.register_stack_transformation`: every resource's inputs, kept secret."""
-        if self.empty or not isinstance(args.props, Mapping):
+        if self.empty:
+            return None
+        if args.opts is not None and args.opts.id is not None:
+            # A read (`ConfigMap.get`, whose props are an SDK args object): what it reads back may hold a
+            # secret this stack wrote there (eni_conf lists a secret vSwitch id after the first `up`), and
+            # its outputs are state. Kept secret whole.
+            kept = pulumi.ResourceOptions(additional_secret_outputs=list(READ_OUTPUTS_KEPT_SECRET))
+            return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, kept))
+        if not isinstance(args.props, Mapping):
             return None
         props, secret_names = {}, []
         for name, value in args.props.items():
@@ -113,13 +133,17 @@ class Secrecy:
             props[name] = self.keep(value)
             if not isinstance(value, pulumi.Output) and self.holds_secret(value):
                 secret_names.append(name)
+        if "__provider" in args.props and self.texts:
+            # A dynamic provider learns the run's secret texts, to redact its messages (act/dynamic.py).
+            props[REDACTIONS_KEY] = pulumi.Output.secret(sorted(self.texts))
+            secret_names.append(REDACTIONS_KEY)
         opts = args.opts
         if secret_names:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret_names))
         return pulumi.ResourceTransformationResult(props, opts)
 
     def redact(self, text: str) -> str:
-        return self._pattern.sub(SECRET_PLACEHOLDER, text) if self._pattern is not None else text
+        return self.redactor.redact(text)
 
 
 # The Secrecy of the run in progress, for the log redaction below (a program is one run per process;

@@ -7,7 +7,6 @@ gracefully, no stack is left locked).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from pydantic import ValidationError
 
-from ..act.terway_rollout import RolloutStatus
+from ..act.rollout_wait import RolloutStatus
 from ..decide.facts import TERWAY_NAMESPACE, TYPHA_NAMESPACE, TYPHA_SERVICE_NAME
 from ..decide.live_objects import update_strategy
 from ..decide.capacity import ZoneFigures, capacity_warnings

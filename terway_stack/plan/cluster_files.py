@@ -7,7 +7,7 @@ attach an ENI is unknown; --configmaps supplies the per-node configs (`terway-co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ..act.cluster_nodes import NodesUnreadable
 from ..decide.facts import NODE_CONFIG_LABEL

@@ -41,9 +41,12 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
     try:
         # Two levels for the document and `config:`; data_problems names the key nested just too deep.
         return strict_yaml.compose(text, max_depth=MAX_DEPTH + 2)
+    except strict_yaml.TooDeep as err:
+        # Named by the config key and its keys down to the level just too deep (at most 8 of them).
+        where = _dotted(path, err.where) if err.where[:1] == ("config",) and len(err.where) > 1 else str(path)
+        raise InputError([Problem(where, f"is nested more than {MAX_DEPTH} levels deep")]) from None
     except JsonTextError as err:
-        reason = f"is nested more than {MAX_DEPTH} levels deep" if err.reason.startswith("is nested") else err.reason
-        raise InputError([Problem(str(path), reason)]) from None
+        raise InputError([Problem(str(path), err.reason)]) from None
 
 
 _key_text = strict_yaml.key_text

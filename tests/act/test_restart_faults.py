@@ -12,6 +12,7 @@ import pytest
 
 from terway_stack.act import terway_rollout as tr
 from terway_stack.act.kube import KubeError, KubeStatusError
+from terway_stack.act.rollout_restart import TRIGGER_ANNOTATION, RestartOutcome
 from terway_stack.act.rollout_wait import RolloutError, RolloutStatus, wait_for_rollout
 from terway_stack.decide import facts, restarts
 
@@ -24,7 +25,7 @@ DS_PATH = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip"
 def live_ds(mark=None, max_unavailable="10%", desired=20):
     obj = ds(desired=desired, updated=desired, available=desired, ready=desired, max_unavailable=max_unavailable)
     obj["metadata"].update(name="terway-eniip", namespace="kube-system", uid="u1")
-    obj["spec"]["template"] = {"metadata": {"annotations": {tr.TRIGGER_ANNOTATION: mark} if mark else {}}}
+    obj["spec"]["template"] = {"metadata": {"annotations": {TRIGGER_ANNOTATION: mark} if mark else {}}}
     return obj
 
 
@@ -34,7 +35,7 @@ class Recorder:
 
     def __call__(self, *args, **kwargs):
         self.calls.append((args, kwargs))
-        return tr.RestartOutcome(bool(kwargs.get("wanted")), None, 2)
+        return RestartOutcome(bool(kwargs.get("wanted")), None, 2)
 
 
 @pytest.fixture
@@ -111,14 +112,14 @@ def test_a_frozen_api_server_ends_the_restart_by_its_deadline():
 
     def run(kubeconfig):
         try:
-            tr.restart_and_wait(kubeconfig, "kube-system", "terway-eniip", "t1", 2)
+            tr.restart_and_wait(kubeconfig, "kube-system", "terway-eniip", "t1", 0.5)
         except (RolloutError, KubeError) as err:
             outcome["error"] = str(err)
 
     with StubApiServer(frozen=True) as api:
         worker = threading.Thread(target=run, args=(api.kubeconfig(),), daemon=True)
         worker.start()
-        worker.join(120)  # a hang guard, not a timing assertion: the deadline is 2 s
+        worker.join(120)  # a hang guard, not a timing assertion: the deadline is 0.5 s
         hung = worker.is_alive()
     assert not hung, "restart_and_wait did not return while the API server was frozen"
     assert "cannot reach the Kubernetes API server" in outcome["error"] and "stub-token" not in outcome["error"]
@@ -168,7 +169,6 @@ SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 def preflight_props(**over):
-    from terway_stack.act import preflight
     from terway_stack.decide.permissions import run_accesses
     from terway_stack.decide.preflight import PreflightSettings
 
@@ -205,10 +205,15 @@ def test_the_preflight_stops_when_eni_config_is_gone_and_when_the_budget_takes_e
     assert failures == []
 
 
-def test_every_request_of_a_client_has_a_timeout_even_without_its_own():
-    """The preflight's and the writers' reads give no `_request_timeout`: the client's default holds them."""
-    from terway_stack.act import eni_config_writer
+def test_every_request_of_a_client_has_a_timeout_even_without_its_own(monkeypatch):
+    """The preflight's and the writers' reads give no `_request_timeout`: the client's default holds them.
 
+    The default is shortened for the test (the read waits out the whole read timeout); a read that got
+    no timeout at all would hang just the same, and the hang guard would fail it."""
+    from terway_stack.act import eni_config_writer, kube
+
+    assert all(0 < seconds <= 60 for seconds in kube.REQUEST_TIMEOUT)  # the real default is finite
+    monkeypatch.setattr(kube, "REQUEST_TIMEOUT", (kube.CONNECT_TIMEOUT, 0.5))
     outcome: dict = {}
 
     def run(kubeconfig):
@@ -220,7 +225,7 @@ def test_every_request_of_a_client_has_a_timeout_even_without_its_own():
     with StubApiServer(frozen=True) as api:
         worker = threading.Thread(target=run, args=(api.kubeconfig(),), daemon=True)
         worker.start()
-        worker.join(120)  # hang guard; the read timeout is 30 s
+        worker.join(60)  # hang guard; the read timeout is 0.5 s here
         hung = worker.is_alive()
     assert not hung, "a read without its own timeout hung on a frozen API server"
     assert "cannot reach the Kubernetes API server" in outcome["error"]

@@ -15,6 +15,8 @@ from pulumi.runtime import rpc
 
 from terway_stack.act import kube
 from terway_stack.act import terway_rollout as tr
+from terway_stack.act.rollout_restart import restart_patch
+from terway_stack.act.rollout_wait import RolloutError, RolloutStatus, wait_for_rollout
 from tests.engine_pickling import engine_pickle, engine_unpickle, in_fresh_interpreter
 from terway_stack.decide import facts
 
@@ -210,17 +212,17 @@ def test_unreachable_cluster_error_does_not_echo_the_kubeconfig():
     ],
 )
 def test_rollout_completion(obj, complete):
-    assert tr.RolloutStatus.of(obj).complete() is complete
+    assert RolloutStatus.of(obj).complete() is complete
 
 
 def test_max_unavailable_percentage_rounds_up_like_daemonsets():
-    assert tr.RolloutStatus.of(ds(desired=20)).allowed_unavailable() == 2
-    assert tr.RolloutStatus.of(ds(desired=21)).allowed_unavailable() == 3
-    assert tr.RolloutStatus.of(ds(max_unavailable=4)).allowed_unavailable() == 4
+    assert RolloutStatus.of(ds(desired=20)).allowed_unavailable() == 2
+    assert RolloutStatus.of(ds(desired=21)).allowed_unavailable() == 3
+    assert RolloutStatus.of(ds(max_unavailable=4)).allowed_unavailable() == 4
 
 
 def test_restart_patch_is_exactly_the_kubectl_annotation_plus_trigger():
-    body = tr.restart_patch(datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc), "abc")
+    body = restart_patch(datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc), "abc")
     assert body == {
         "spec": {"template": {"metadata": {"annotations": {
             "kubectl.kubernetes.io/restartedAt": "2026-03-04T05:06:07Z",
@@ -237,9 +239,9 @@ def test_release_mode_marks_its_trigger_apart_from_change_mode():
 def test_wait_times_out_with_the_daemonset_status_in_the_message():
     clock, lines = FakeClock(), []
     stuck = ds(generation=3, observed=3, updated=12, available=18, unavailable=2, ready=18)
-    with pytest.raises(tr.RolloutError) as err:
-        tr.wait_for_rollout(
-            lambda _timeout: tr.RolloutStatus.of(stuck), namespace="kube-system", name="terway-eniip", timeout_seconds=30,
+    with pytest.raises(RolloutError) as err:
+        wait_for_rollout(
+            lambda _timeout: RolloutStatus.of(stuck), namespace="kube-system", name="terway-eniip", timeout_seconds=30,
             report=lines.append, clock=clock, sleep=clock.sleep,
         )
     message = str(err.value)
@@ -254,8 +256,8 @@ def test_wait_times_out_with_the_daemonset_status_in_the_message():
 def test_wait_reports_each_change_and_returns_when_complete():
     clock, lines = FakeClock(), []
     states = iter([ds(generation=3, observed=2), ds(generation=3, observed=3, updated=10), ds(generation=3, observed=3)])
-    status = tr.wait_for_rollout(
-        lambda _timeout: tr.RolloutStatus.of(next(states)), namespace="kube-system", name="terway-eniip", timeout_seconds=600,
+    status = wait_for_rollout(
+        lambda _timeout: RolloutStatus.of(next(states)), namespace="kube-system", name="terway-eniip", timeout_seconds=600,
         report=lines.append, clock=clock, sleep=clock.sleep,
     )
     assert status.complete() and status.observed_generation == 3

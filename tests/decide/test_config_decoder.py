@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from terway_stack.declare.config_source import load_settings
-from terway_stack.decide.config_values import MAX_DEPTH, decode_config_value, raw_settings
+from terway_stack.decide.config_values import MAX_DEPTH, decode_config_value
 from terway_stack.decide.problems import InputError, OfflineSecret
 from terway_stack.decide.settings import parse_settings
 from terway_stack.policies import context_from_settings, context_from_stack_config

@@ -13,7 +13,8 @@ from terway_stack.decide import strict_json
 from terway_stack.decide.problems import InputError
 
 ZONES = ["cn-shanghai-f", "cn-shanghai-g", "cn-hangzhou-k"]
-vswitch_ids = st.from_regex(r"vsw-[a-z0-9]{4,10}", fullmatch=True)
+# vsw- and 4 to 10 of [a-z0-9]: what from_regex(r"vsw-[a-z0-9]{4,10}") generates, at a third of its cost.
+vswitch_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=4, max_size=10).map("vsw-".__add__)
 wanted_maps = st.dictionaries(st.sampled_from(ZONES), st.lists(vswitch_ids, min_size=1, max_size=3), max_size=3)
 
 # ---------------------------------------------------------------- generated JSON text, spelled many ways

@@ -102,4 +102,4 @@ def test_thousands_of_bad_zones_give_a_bounded_answer():
         parse_settings(config)
     lines = str(caught.value).splitlines()
     assert len(lines) == MAX_PROBLEMS_SHOWN + 1
-    assert lines[-1] == "terway: and 3949 more problems like these, not shown"  # 2000 zones not in the region, 1999 overlaps
+    assert lines[-1] == "terway:podVSwitches.zones: and 3949 more problems like these, not shown"  # 2000 zones not in the region, 1999 overlaps

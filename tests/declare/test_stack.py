@@ -193,6 +193,18 @@ def test_kubeconfig_reaches_provider_and_restarts_only_as_a_secret():
     assert dynamic and all(SECRET_SIG in r.inputs["kubeconfig"] for r in dynamic)
 
 
+def test_the_kubernetes_provider_bounds_each_of_its_own_requests():
+    # pulumi-kubernetes 4.32.0: kubeClientSettings.timeout -> rest.Config.Timeout, the http.Client timeout
+    # of every request it makes (pkg/provider/provider.go 906-912, 971-974); unset there is none.
+    from terway_stack.act.kube import CONNECT_TIMEOUT, PROVIDER_REQUEST_TIMEOUT_SECONDS, READ_TIMEOUT
+
+    [provider] = of_type(declare(stack_config(mode="direct")), "pulumi:providers:kubernetes")
+    settings = provider.inputs["kubeClientSettings"]
+    settings = json.loads(settings) if isinstance(settings, str) else settings
+    assert settings == {"timeout": PROVIDER_REQUEST_TIMEOUT_SECONDS}
+    assert PROVIDER_REQUEST_TIMEOUT_SECONDS == int(CONNECT_TIMEOUT + READ_TIMEOUT) > 0
+
+
 def test_malformed_live_eni_config_stops_before_any_write():
     broken = load_configmap(SAMPLE_ENI_CONFIG)
     broken["data"]["eni_conf"] = '{"vswitches": "vsw-a"}'

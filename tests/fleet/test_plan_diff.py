@@ -1,11 +1,10 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from terway_stack.fleet.plan_diff import CREATE, DELETE, NO_OP, REPLACE, UPDATE, diff_plans
+from tests.cli_runs import run_module
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,8 +55,8 @@ def test_a_kubernetes_rename_is_a_replacement_and_a_new_stack_is_all_creates():
 
 
 def run_plan(stack_file: Path) -> dict:
-    out = subprocess.run([sys.executable, "-m", "terway_stack", "plan", "--stack-config", str(stack_file),
-                          "--project-dir", str(REPO), "--format", "json"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = run_module("terway_stack", "plan", "--stack-config", str(stack_file), "--project-dir", str(REPO),
+                     "--format", "json", timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

@@ -70,7 +70,7 @@ REFUSED = {
         ["terway:cluster.name: a binary (!!binary) value is not supported"],
     ),
     "lone-surrogate": (prod_with("name: prod-shanghai", 'name: "\\ud800"'), ["terway:cluster.name: is not valid Unicode text"]),
-    "deep-nesting": ("config:\n  terway:typha: " + "[" * 100_000 + "]" * 100_000 + "\n", ["Pulumi.bad.yaml: is nested more than 32 levels deep"]),
+    "deep-nesting": ("config:\n  terway:typha: " + "[" * 100_000 + "]" * 100_000 + "\n", ["terway:typha.0.0.0", "is nested more than 32 levels deep"]),
     "alias-of-itself": ("config:\n  terway:typha: &a [*a]\n", ["terway:typha.0.0.0", "is nested more than 32 levels deep"]),
     "alias-bomb": (
         "config:\n  a: &a [x,x,x,x,x,x,x,x,x,x]\n"
