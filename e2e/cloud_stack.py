@@ -7,10 +7,12 @@ leave the machine; run outside one, they fail instead of reaching a real endpoin
 from __future__ import annotations
 
 import socket
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from e2e.alicloud_api.account import pod_vswitches
+from e2e.alicloud_api import LoopbackAlibabaCloud
+from e2e.alicloud_api.account import e2e_account, pod_vswitches
 from e2e.pulumi_project import (
     PulumiCli, cloud_stack_config, copy_project, init_stack, require_alicloud_plugin, set_fake_alicloud_credentials,
 )
@@ -24,6 +26,14 @@ def assert_isolated_network() -> None:
         f"network interfaces {names}: run this module in the isolated network namespace "
         "`bash e2e/run.sh` makes (unshare -n), so that it proves nothing leaves the machine"
     )
+
+
+@contextmanager
+def isolated_loopback_cloud() -> Iterator[LoopbackAlibabaCloud]:
+    """The loopback Alibaba Cloud API with the e2e account, only inside the isolated network."""
+    assert_isolated_network()
+    with LoopbackAlibabaCloud(e2e_account()) as server:
+        yield server
 
 
 def cloud_stack(kubeconfig: str, endpoint: str, project_dir: Path, home: Path, stack: str, cluster: str, nodes: int,

@@ -10,6 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from e2e.cloud_stack import isolated_loopback_cloud  # noqa: E402
 from e2e.controlplane import control_plane  # noqa: E402
 from e2e.pulumi_project import PulumiCli, copy_project, init_stack  # noqa: E402
 
@@ -35,3 +36,11 @@ def pulumi(cp, kubeconfig, tmp_path_factory, request) -> PulumiCli:
     project = copy_project(tmp_path_factory.mktemp("project"))
     cli = PulumiCli(project, tmp_path_factory.mktemp("pulumi"), on_error=pytest.fail)
     return init_stack(cli, request.module.STACK, request.module.STACK_CONFIG, kubeconfig)
+
+
+@pytest.fixture(scope="module")
+def api():
+    """The loopback Alibaba Cloud API (e2e/alicloud_api, a test double) for the test_cloud_* modules: only
+    inside the isolated network e2e/run.sh makes, so nothing they do can leave the machine."""
+    with isolated_loopback_cloud() as server:
+        yield server

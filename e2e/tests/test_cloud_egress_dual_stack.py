@@ -32,14 +32,13 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.alicloud_api import LoopbackAlibabaCloud  # noqa: E402
 from e2e.alicloud_api.account import (  # noqa: E402
     ADOPTED, EIPS_OF_NAT, NAT_GATEWAY_ID, NEW_CIDR, SNAT_TABLE_ID, VPC_CIDR, VPC_ID, ZONE_ADOPTED, ZONE_NEW,
-    e2e_account,
+
 )
 from e2e.alicloud_api.state import RouteEntry, SnatEntry  # noqa: E402
 from e2e.controlplane import ADMIN_USER  # noqa: E402
-from e2e.cloud_stack import assert_isolated_network, cloud_stack  # noqa: E402
+from e2e.cloud_stack import cloud_stack  # noqa: E402
 
 NODES = 3
 NS = "kube-system"
@@ -52,17 +51,6 @@ ADOPTED_KEY = f"terway:podVSwitches.zones.{ZONE_ADOPTED}.vswitchId"
 CONFIRM_KEY = "terway:podVSwitches.snat.confirmEgressChange"
 GATEWAY_KEY = "terway:podVSwitches.snat.natGatewayId"
 DUAL = "kube-system/eni-config:eni_conf.ip_stack is 'dual'"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def isolated_network():
-    assert_isolated_network()
-
-
-@pytest.fixture(scope="module")
-def api():
-    with LoopbackAlibabaCloud(e2e_account()) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from e2e.alicloud_api import LoopbackAlibabaCloud  # noqa: E402
 from e2e.alicloud_api.account import (  # noqa: E402
     ADOPTED, EIP_OF_AN_INSTANCE, EIPS_OF_NAT, EXTRA_TAGS, FOREIGN_INSTANCE, NAT_GATEWAY_ID, NEW_CIDR, SNAT_TABLE_ID,
-    VPC_ID, ZONE_ADOPTED, ZONE_NEW, e2e_account,
+    VPC_ID, ZONE_ADOPTED, ZONE_NEW,
 )
 from e2e.controlplane import ADMIN_USER  # noqa: E402
-from e2e.cloud_stack import assert_isolated_network, cloud_stack  # noqa: E402
+from e2e.cloud_stack import cloud_stack  # noqa: E402
 
 NODES = 4
 NS, DS = "kube-system", "terway-eniip"
@@ -39,17 +38,6 @@ STACK_TAGS = {**EXTRA_TAGS, "managed-by": "terway-stack", "terway-stack/cluster"
 ROLLOUT_AGENT = "terway-stack-rollout"
 ENI_CONF_MANAGER = "terway-stack-eni-conf"
 POLICY_MANAGER = "terway-stack-policy-keys"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def isolated_network():
-    assert_isolated_network()
-
-
-@pytest.fixture(scope="module")
-def api():
-    with LoopbackAlibabaCloud(e2e_account()) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
