@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from contextlib import ExitStack
 from typing import Any, Callable, Mapping, NamedTuple, Optional
 
+from ..decide.capacity import node_list
 from ..decide.facts import PREFLIGHT_USER_AGENT
 from ..decide.typha_live import TyphaLive
 from .cluster_nodes import NodesUnreadable, list_nodes, nodes_unreadable_on_error, read_terway_objects
@@ -90,7 +91,8 @@ class LiveClusterReads:
                 self._typha.set_exception(err)
 
     def _read_offline(self, kubeconfig: str, typha: Optional[TyphaObjects], node_reader: Callable) -> None:
-        _settle(self._nodes, lambda: node_reader(kubeconfig))
+        # The plan's reader gives the snapshot; Typha's sizing counts the NodeList inside it.
+        _settle(self._nodes, lambda: node_list(node_reader(kubeconfig)))
         _settle(self.snapshot, lambda: node_reader(kubeconfig))
         if typha is not None:
             _settle(self._typha, lambda: read_typha_live(kubeconfig, *typha))

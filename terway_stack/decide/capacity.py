@@ -64,6 +64,12 @@ class VSwitchFacts:
     cidr: Optional[str] = None
 
 
+def node_list(document: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The NodeList of a cluster read: a bare NodeList, or the snapshot that holds one under "nodes"."""
+    document = document or {}
+    return document if "items" in document else (document.get("nodes") or {})
+
+
 def nodes_from_list(document: Mapping[str, Any]) -> list[NodeInfo]:
     """Nodes Terway runs on, from a NodeList (`kubectl get nodes -o json` or the API)."""
     nodes = []

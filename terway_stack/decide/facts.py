@@ -56,6 +56,9 @@ POLICY_CONTAINER = "policy"  # the Terway container that runs Felix
 RELAY_ENV = "FELIX_TYPHAK8SSERVICENAME"  # Felix's env for the relay, from RELAY_KEY (chart v1.6.1 on)
 TYPHA_SERVICE_NAME = "calico-typha"  # the runbook's name, and the value RELAY_KEY holds in mode typha
 TYPHA_NAMESPACE = KUBE_SYSTEM  # Felix looks for Typha in kube-system only
+# On the Typha Deployment when its replicas were held below the nodeCount-based minimum because the live
+# cluster has fewer Linux nodes (decide/sizing.TyphaSizing.live_cap): the policy's minimum reads it.
+TYPHA_LIVE_NODES_ANNOTATION = "terway-stack/live-linux-nodes"
 TYPHA_APP_LABEL = "k8s-app"  # the runbook's label key; its value is TYPHA_SERVICE_NAME
 # Seconds Typha spends shedding its Felix connections after SIGTERM (Typha v3.25 and later only).
 TYPHA_SHUTDOWN_ENV = "TYPHA_SHUTDOWNTIMEOUTSECS"

@@ -67,6 +67,13 @@ class TyphaSizing:
             wanted = max(1, self.live_nodes - 1)
         return wanted
 
+    @property
+    def live_cap(self) -> Optional[int]:
+        """The live Linux node count when it, not nodeCount or the override, set the replicas (a rollout
+        needs a node without Typha); None otherwise."""
+        wanted = self.override or typha_replicas(self.sized_for)
+        return self.live_nodes if self.replicas < wanted else None
+
     def summary(self) -> str:
         live = "not read" if self.live_nodes is None else f"{self.live_nodes} live Linux nodes"
         how = f"terway:typha.replicas {self.override}" if self.override else f"sized for {self.sized_for} nodes"

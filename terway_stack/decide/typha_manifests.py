@@ -15,6 +15,7 @@ from typing import Any, Optional
 from .facts import (
     PDB_V1_FIRST_MINOR,
     TYPHA_APP_LABEL,
+    TYPHA_LIVE_NODES_ANNOTATION,
     TYPHA_NAMESPACE,
     TYPHA_SERVICE_NAME,
     VIRTUAL_KUBELET_LABEL,
@@ -222,15 +223,18 @@ def _pod_annotations(metrics: bool) -> dict[str, str]:
     return annotations
 
 
-def render_deployment(settings: StackSettings, replicas: Optional[int] = None) -> dict[str, Any]:
+def render_deployment(settings: StackSettings, replicas: Optional[int] = None, live_cap: Optional[int] = None) -> dict[str, Any]:
+    """`live_cap`: the live node count that held the replicas below nodeCount's minimum (TyphaSizing.live_cap),
+    stated on the Deployment so the policy pack's minimum allows it."""
     replicas = replicas or settings.typha_replicas
     grace = shutdown_behaviour(settings.typha_version).grace_period_seconds
+    annotations = {AWAIT_TIMEOUT_ANNOTATION: str(deployment_await_seconds(replicas, grace))}
+    if live_cap is not None:
+        annotations[TYPHA_LIVE_NODES_ANNOTATION] = str(live_cap)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(
-            TYPHA_SERVICE_NAME, **{AWAIT_TIMEOUT_ANNOTATION: str(deployment_await_seconds(replicas, grace))}
-        ),
+        "metadata": _metadata(TYPHA_SERVICE_NAME, **annotations),
         "spec": {
             "replicas": replicas,
             "revisionHistoryLimit": 2,
@@ -332,11 +336,11 @@ def render_bgppeer_crd() -> dict[str, Any]:
     }
 
 
-def render_typha(settings: StackSettings, replicas: Optional[int] = None) -> TyphaManifests:
-    """`replicas` from the live sizing (decide/sizing.TyphaSizing); without it, from nodeCount alone."""
+def render_typha(settings: StackSettings, replicas: Optional[int] = None, live_cap: Optional[int] = None) -> TyphaManifests:
+    """`replicas` and `live_cap` from the live sizing (decide/sizing.TyphaSizing); without it, from nodeCount alone."""
     return TyphaManifests(
         service=render_service(),
-        deployment=render_deployment(settings, replicas),
+        deployment=render_deployment(settings, replicas, live_cap),
         pdb=render_pdb(settings),
         crd=render_bgppeer_crd(),
     )

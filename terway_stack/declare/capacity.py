@@ -108,10 +108,8 @@ class ClusterSnapshot:
 
     def __init__(self, document: Optional[Mapping[str, Any]], unreadable: str = ""):
         document = document or {}
-        if "items" in document:  # a bare NodeList (kubectl get nodes -o json)
-            document = {"nodes": document}
         self.unreadable = unreadable
-        self.nodes = None if unreadable else decide.nodes_from_list(document.get("nodes") or {})
+        self.nodes = None if unreadable else decide.nodes_from_list(decide.node_list(document))
         crs = document.get("nodeCrs")
         self.node_crs = None if crs is None else {
             str((cr.get("metadata") or {}).get("name")): cr for cr in crs if isinstance(cr, Mapping)

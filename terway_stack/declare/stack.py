@@ -73,10 +73,9 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
         if settings.network_policy != "typha":
             return []
         opts = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[*gates, *after])
+        sizing = typha_sizing(settings, reads)
         typhas.append(TyphaRelay(
-            "typha", settings, opts=opts,
-            replicas=typha_sizing(settings, reads).replicas,
-            live=reads.typha_live(),
+            "typha", settings, opts=opts, replicas=sizing.replicas, live=reads.typha_live(), live_cap=sizing.live_cap,
         ))
         return [typhas[0].deployment]
 

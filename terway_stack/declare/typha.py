@@ -66,11 +66,12 @@ class TyphaRelay(pulumi.ComponentResource):
         opts: Optional[pulumi.ResourceOptions] = None,
         replicas: Optional[int] = None,
         live: TyphaLive = TyphaLive(),
+        live_cap: Optional[int] = None,
     ):
         """`replicas`: from the live sizing (decide/sizing.TyphaSizing). `live`: what the cluster holds now
         (decide/typha_live.py); the default, nothing read, declares every object as before."""
         super().__init__(TYPE_TOKEN, name, None, opts)
-        manifests = render_typha(settings, replicas)
+        manifests = render_typha(settings, replicas, live_cap)
         self.service_name = TYPHA_SERVICE_NAME
         self.replicas = manifests.deployment["spec"]["replicas"]
         # Children inherit the provider from this component; a component's depends_on is not

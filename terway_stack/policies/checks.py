@@ -18,6 +18,7 @@ from ..decide.facts import (
     RELAY_KEY,
     ROLLOUT_KIND,
     ROLLOUT_METHOD,
+    TYPHA_LIVE_NODES_ANNOTATION,
     TYPHA_NAMESPACE,
     TYPHA_SHUTDOWN_ENV,
 )
@@ -135,6 +136,11 @@ def check_pod_vswitch_snat(resources: Sequence[PlanResource], context: PolicyCon
 
 # --- Typha -----------------------------------------------------------------------------------
 
+def _live_cap(resource: PlanResource) -> Optional[int]:
+    value = dig(resource.props, "metadata", "annotations", TYPHA_LIVE_NODES_ANNOTATION)
+    return int(value) if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value) and int(value) > 0 else None
+
+
 def check_typha_replicas(resource: PlanResource, context: PolicyContext) -> Iterator[str]:
     if not is_typha_deployment(resource):
         return
@@ -147,12 +153,14 @@ def check_typha_replicas(resource: PlanResource, context: PolicyContext) -> Iter
         return
     nodes = context.node_count
     if nodes:
-        floor = typha_replicas(nodes)
+        floor, why = typha_replicas(nodes), f"for {nodes} nodes (one per 200 nodes, at least 3, fewer than nodes)"
+        live = _live_cap(resource)
+        if live is not None and live - 1 < floor:
+            # The program held the replicas below nodeCount's minimum: the live cluster has fewer nodes,
+            # and a rollout needs one without Typha (decide/sizing.TyphaSizing.live_cap).
+            floor, why = max(1, live - 1), f"with {live} live Linux nodes (one node kept free of Typha)"
         if count < floor:
-            yield (
-                f"{show(count)} Typha replicas is below the minimum {floor} for {nodes} nodes "
-                "(one per 200 nodes, at least 3, fewer than nodes)"
-            )
+            yield f"{show(count)} Typha replicas is below the minimum {floor} {why}"
     ceiling = typha_replica_ceiling(nodes) if nodes else TYPHA_MAX_REPLICAS
     if count > ceiling:
         reason = (

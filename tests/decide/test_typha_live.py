@@ -30,6 +30,25 @@ def test_replicas_from_the_larger_count_and_fewer_than_live_nodes(configured, li
     assert TyphaSizing(configured, live).replicas == replicas
 
 
+@pytest.mark.parametrize(
+    "configured,live,override,cap",
+    [
+        (6, 3, None, 3),  # 2 replicas instead of nodeCount's 3: held by the live count
+        (1200, 2, None, 2),
+        (6, 6, None, None),  # nodeCount's minimum fits
+        (1200, 1600, None, None),
+        (6, None, None, None),  # not read
+        (6, 5, 4, None),  # the override fits
+        (6, 4, 5, 4),  # the override held by the live count
+    ],
+)
+def test_the_live_cap_is_named_only_when_the_live_count_held_the_replicas_down(configured, live, override, cap):
+    sizing = TyphaSizing(configured, live, override)
+    assert sizing.live_cap == cap
+    if cap is not None:
+        assert sizing.replicas == cap - 1
+
+
 def test_the_plan_shows_both_counts_and_warns_when_they_disagree():
     sizing = TyphaSizing(1200, 1600)
     assert sizing.summary() == "Typha sizing: terway:cluster.nodeCount 1200, 1600 live Linux nodes: 8 replicas (sized for 1600 nodes)"

@@ -383,3 +383,20 @@ def test_table_json_and_markdown_render_the_same_warnings_and_resources(stack):
     for line in document["eniConfig"]["eniConfDiff"]:
         assert line in forms["table"].stdout and line in forms["markdown"].stdout
     assert document["sizing"]["cluster"]["nodeCount"] == yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["terway:cluster"]["nodeCount"]
+
+
+def test_typha_is_sized_from_the_nodes_of_the_nodes_file_and_the_policy_allows_the_live_cap(tmp_path):
+    # prod says nodeCount 1200; the saved node list has 2 Linux nodes (and one ECI virtual node).
+    node = {"metadata": {"name": "n", "labels": {"topology.kubernetes.io/zone": "cn-shanghai-f"}}}
+    eci = {"metadata": {"name": "eci", "labels": {"type": "virtual-kubelet"}}}
+    items = [{**node, "metadata": {**node["metadata"], "name": f"n{i}"}} for i in range(2)] + [eci]
+    nodes = tmp_path / "nodes.json"
+    nodes.write_text(json.dumps({"kind": "List", "items": items}))
+    result = plan("--stack", "prod", "--format", "json", "--nodes", str(nodes))
+    document = json.loads(result.stdout)
+    assert result.returncode == 0, (document["violations"], result.stderr)
+    assert document["outputs"]["typhaReplicas"] == 1  # one of the 2 live nodes kept free for a rollout
+    deployment = by_type(document, "kubernetes:apps/v1:Deployment")[0]
+    assert deployment["inputs"]["metadata"]["annotations"]["terway-stack/live-linux-nodes"] == "2"
+    table = plan("--stack", "prod", "--nodes", str(nodes)).stdout
+    assert "terway:cluster.nodeCount is 1200 but the cluster has 2 Linux nodes" in table, table

@@ -57,6 +57,13 @@ CASES = [
          "vsw-adopted is the source of 2 SNAT entries"),
     Case("replicas-below-minimum", "typha-replicas", s.replacing("calico-typha", s.typha_deployment(replicas=3),
          "kubernetes:apps/v1:Deployment"), "below the minimum 6 for 1200 nodes", resource="calico-typha"),
+    # Held below nodeCount's minimum by the live node count (the program says so on the Deployment), but
+    # still below what that count allows:
+    Case("replicas-below-live-cap", "typha-replicas", s.replacing("calico-typha", s.typha_deployment(replicas=1, live_nodes="3"),
+         "kubernetes:apps/v1:Deployment"), "below the minimum 2 with 3 live Linux nodes (one node kept free of Typha)"),
+    # A cap that is not a node count is no cap: nodeCount's minimum holds.
+    Case("replicas-live-cap-not-a-count", "typha-replicas", s.replacing("calico-typha", s.typha_deployment(replicas=2, live_nodes="3\u00b2"),
+         "kubernetes:apps/v1:Deployment"), "below the minimum 6 for 1200 nodes"),
     Case("replicas-above-20", "typha-replicas", s.replacing("calico-typha", s.typha_deployment(replicas=21),
          "kubernetes:apps/v1:Deployment"), "above 20"),
     Case("replicas-vs-configured-nodes", "typha-replicas", lambda st: st, "below the minimum 10 for 2000 nodes",
@@ -134,6 +141,8 @@ QUIET = [
          ""),
     Case("pdb-v1beta1-on-1.22", "typha-pdb", s.replacing("calico-typha", s.typha_pdb(api="v1beta1"),
          "kubernetes:policy/v1:PodDisruptionBudget"), "", config={"kubernetesVersion": "1.22"}),
+    Case("replicas-held-by-live-nodes", "typha-replicas", s.replacing("calico-typha", s.typha_deployment(replicas=2, live_nodes="3"),
+         "kubernetes:apps/v1:Deployment"), ""),
     Case("replicas-small-cluster", "typha-replicas", s.replacing("calico-typha", s.typha_deployment(replicas=2),
          "kubernetes:apps/v1:Deployment"), "", config={"nodeCount": 3}),
     Case("image-other-registry", "typha-image-region",

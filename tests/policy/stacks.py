@@ -61,7 +61,8 @@ def snat_entry(name: str, switch: Optional[str], vsw_id: Any) -> PlanResource:
     return PlanResource("alicloud:vpc/snatEntry:SnatEntry", name, props, property_dependencies=deps)
 
 
-def typha_deployment(replicas: Any = 6, grace: Any = 30, timeout: Any = None, image: Any = TYPHA_IMAGE) -> PlanResource:
+def typha_deployment(replicas: Any = 6, grace: Any = 30, timeout: Any = None, image: Any = TYPHA_IMAGE,
+                     live_nodes: Any = None) -> PlanResource:
     env = [
         {"name": "TYPHA_LOGSEVERITYSCREEN", "value": "info"},
         {"name": "TYPHA_DATASTORETYPE", "value": "kubernetes"},
@@ -71,7 +72,8 @@ def typha_deployment(replicas: Any = 6, grace: Any = 30, timeout: Any = None, im
     props = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta("calico-typha", labels={"k8s-app": "calico-typha"}),
+        "metadata": _meta("calico-typha", labels={"k8s-app": "calico-typha"},
+                          **({"annotations": {"terway-stack/live-linux-nodes": live_nodes}} if live_nodes is not None else {})),
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"k8s-app": "calico-typha"}},
