@@ -2,6 +2,7 @@
 a DaemonSet with a given status, and a clock the tests move by hand."""
 from __future__ import annotations
 
+from terway_stack.act.rollout_restart import TRIGGER_ANNOTATION
 from terway_stack.decide import facts
 
 from .kubeconfigs import UNREACHABLE_KUBECONFIG
@@ -52,3 +53,28 @@ class FakeClock:
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+DS_PATH = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip"
+
+
+def live_ds(mark=None, max_unavailable="10%", desired=20):
+    """The live terway-eniip DaemonSet, rolled out, with the restart mark `mark` on its pod template."""
+    obj = ds(desired=desired, updated=desired, available=desired, ready=desired, max_unavailable=max_unavailable)
+    obj["metadata"].update(name="terway-eniip", namespace="kube-system", uid="u1")
+    obj["spec"]["template"] = {"metadata": {"annotations": {TRIGGER_ANNOTATION: mark} if mark else {}}}
+    return obj
+
+
+CM_PATH = "/api/v1/namespaces/kube-system/configmaps/eni-config"
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+def preflight_props(**over):
+    """The preflight resource's props for one mode-direct run on terway-eniip."""
+    from terway_stack.decide.permissions import run_accesses
+    from terway_stack.decide.preflight import PreflightSettings
+
+    settings = PreflightSettings(mode="direct", daemon_sets=("terway-eniip",),
+                                 accesses=tuple(run_accesses([], ["terway-eniip"], "kube-system")), **over)
+    return {"kind": facts.PREFLIGHT_KIND, "settings": settings.as_props()}

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM = """
 import json, sys
-from tests.act import test_restart_faults as t
+from tests.act import rollout_values as t
 from tests.act.stub_apiserver import StubApiServer
 from terway_stack.act import preflight, rollout_restart
 

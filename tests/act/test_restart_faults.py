@@ -12,22 +12,12 @@ import pytest
 
 from terway_stack.act import terway_rollout as tr
 from terway_stack.act.kube import KubeError, KubeStatusError
-from terway_stack.act.rollout_restart import TRIGGER_ANNOTATION, RestartOutcome
+from terway_stack.act.rollout_restart import RestartOutcome
 from terway_stack.act.rollout_wait import RolloutError, RolloutStatus, wait_for_rollout
-from terway_stack.decide import facts, restarts
+from terway_stack.decide import restarts
 
 from .stub_apiserver import StubApiServer
-from .rollout_values import FakeClock, ds, outputs, props
-
-DS_PATH = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip"
-
-
-def live_ds(mark=None, max_unavailable="10%", desired=20):
-    obj = ds(desired=desired, updated=desired, available=desired, ready=desired, max_unavailable=max_unavailable)
-    obj["metadata"].update(name="terway-eniip", namespace="kube-system", uid="u1")
-    obj["spec"]["template"] = {"metadata": {"annotations": {TRIGGER_ANNOTATION: mark} if mark else {}}}
-    return obj
-
+from .rollout_values import CM_PATH, DS_PATH, SSAR_PATH, FakeClock, ds, live_ds, outputs, preflight_props, props
 
 class Recorder:
     def __init__(self):
@@ -162,19 +152,6 @@ def test_a_permission_error_while_waiting_ends_the_wait_at_once():
 
 
 # --------------------------------------------------------------------------- the preflight's reviews
-
-
-CM_PATH = "/api/v1/namespaces/kube-system/configmaps/eni-config"
-SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-
-
-def preflight_props(**over):
-    from terway_stack.decide.permissions import run_accesses
-    from terway_stack.decide.preflight import PreflightSettings
-
-    settings = PreflightSettings(mode="direct", daemon_sets=("terway-eniip",),
-                                 accesses=tuple(run_accesses([], ["terway-eniip"], "kube-system")), **over)
-    return {"kind": facts.PREFLIGHT_KIND, "settings": settings.as_props()}
 
 
 def test_the_preflight_stops_at_a_write_the_identity_may_not_make():

@@ -18,8 +18,7 @@ from terway_stack.decide import settings as settings_module
 from terway_stack.decide.problems import MAX_PROBLEMS_SHOWN, InputError
 from terway_stack.decide.settings import parse_settings
 
-from .test_settings import valid_config
-from .test_text import TEXT_PATHS, config_with
+from .settings_examples import TEXT_PATHS, config_with, valid_config
 
 
 def calls_made(function, *args) -> int:

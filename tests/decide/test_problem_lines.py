@@ -15,7 +15,7 @@ from terway_stack.decide.config_values import raw_settings
 from terway_stack.decide.problems import InputError, Problem
 from terway_stack.decide.settings import parse_settings
 
-from .test_settings import valid_config
+from .settings_examples import valid_config
 
 BREAKERS = st.sampled_from(["\n", "\r", "\r\n", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1e", ":", "."])
 KEY_TEXT = st.lists(st.one_of(BREAKERS, st.sampled_from(["cn-shanghai-f", "terway:x", " ", "zone", "a"])), min_size=1, max_size=6).map(

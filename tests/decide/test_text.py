@@ -5,7 +5,6 @@ a value are removed once, and the value the settings hold is exactly the one tha
 """
 from __future__ import annotations
 
-import copy
 
 import pytest
 from hypothesis import given, settings
@@ -15,39 +14,14 @@ from terway_stack.decide.problems import InputError
 from terway_stack.decide.settings import parse_settings
 from terway_stack.decide.text import checked_text
 
-from .test_settings import valid_config
+from .settings_examples import TEXT_PATHS, config_with, valid_config
 
 # Where a text value sits (raw path) -> the key path a problem about it must name.
-TEXT_PATHS = {
-    ("cluster", "name"): "terway:cluster.name",
-    ("cluster", "kubernetesVersion"): "terway:cluster.kubernetesVersion",
-    ("alicloud:region",): "alicloud:region",
-    ("typha", "version"): "terway:typha.version",
-    ("typha", "image"): "terway:typha.image",
-    ("podVSwitches", "vpcId"): "terway:podVSwitches.vpcId",
-    ("podVSwitches", "zones", "cn-shanghai-f", "cidr"): "terway:podVSwitches.zones.cn-shanghai-f.cidr",
-    ("podVSwitches", "zones", "cn-shanghai-g", "vswitchId"): "terway:podVSwitches.zones.cn-shanghai-g.vswitchId",
-    ("podVSwitches", "snat", "snatTableId"): "terway:podVSwitches.snat.snatTableId",
-    ("podVSwitches", "snat", "snatIps", 0): "terway:podVSwitches.snat.snatIps.0",
-    ("podVSwitches", "tags", "team"): "terway:podVSwitches.tags.team",
-    ("terway", "daemonSets", 0): "terway:terway.daemonSets.0",
-    ("networkPolicy",): "terway:networkPolicy",
-}
 CONTROL = st.sampled_from(
     [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]]
     + ["\u2028", "\u2029", "\u200b", "\u202e", "\ufeff", "\t", "\n", "\r"]
 )
 BLANKS = st.text(alphabet=" \t\r\n", max_size=3)
-
-
-def config_with(path: tuple, value) -> dict:
-    config = copy.deepcopy(valid_config())
-    config["typha"]["image"] = "registry.example.com/acs/typha:v3.24.5"
-    node = config
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    return config
 
 
 def current(path: tuple):

@@ -30,7 +30,7 @@ from terway_stack.plan.stack_files import OFFLINE_KUBECONFIG
 from terway_stack.program import run
 from tests.act.stub_apiserver import StubApiServer
 
-from .test_secrets_everywhere import secret_keys
+from .secret_config import secret_keys
 
 ZONE = "cn-shanghai-f"
 PREFLIGHT = "pulumi-python:dynamic/terway_stack:PreflightCheck"

@@ -10,10 +10,7 @@ error when the run is refused.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-from contextlib import contextmanager
 
 import pulumi
 from hypothesis import HealthCheck, given, settings
@@ -24,22 +21,11 @@ from terway_stack.plan.mocks import evaluate
 from terway_stack.plan.stack_files import OFFLINE_KUBECONFIG
 from terway_stack.program import run
 
+from .secret_config import secret_keys
+
 SECRET_SIG = rpc._special_secret_sig
 HEX = st.text(alphabet="0123456789abcdef", min_size=6, max_size=10)
 PAD = st.sampled_from(["", " ", "\t", "\n", " \t\n"])
-
-
-@contextmanager
-def secret_keys(keys: list[str]):
-    before = os.environ.get("PULUMI_CONFIG_SECRET_KEYS")
-    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(keys)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PULUMI_CONFIG_SECRET_KEYS", None)
-        else:
-            os.environ["PULUMI_CONFIG_SECRET_KEYS"] = before
 
 
 @st.composite

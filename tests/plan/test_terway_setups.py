@@ -9,7 +9,7 @@ import yaml
 
 from terway_stack.plan.mocks import SAMPLE_ENI_CONFIG
 
-from .plan_cli import ROOT, plan
+from .plan_cli import ROOT, eni_conf_with, plan, write_json
 
 G7_INFO = json.dumps({"InstanceTypeId": "ecs.g7.4xlarge", "EniQuantity": 8, "EniPrivateIpAddressQuantity": 30,
                       "EniTotalQuantity": 8, "EriQuantity": 0})
@@ -23,12 +23,6 @@ def saved_eni_config(tmp_path: Path, **data: str) -> Path:
     return path
 
 
-def write_json(tmp_path: Path, name: str, document) -> str:
-    path = tmp_path / name
-    path.write_text(json.dumps(document))
-    return str(path)
-
-
 def kube_node(name, zone="cn-shanghai-f", labels=None):
     return {"metadata": {"name": name, "labels": {
         "topology.kubernetes.io/zone": zone, "node.kubernetes.io/instance-type": "ecs.g7.4xlarge", **(labels or {})},
@@ -39,16 +33,6 @@ def node_cr(name, attached):
     return {"metadata": {"name": name}, "spec": {"nodeCap": {"adapters": 8, "ipv4PerAdapter": 30}},
             "status": {"networkInterfaces": {f"eni-{i}": {"networkInterfaceType": "Secondary",
                                                           "networkInterfaceTrafficMode": "Standard"} for i in range(attached)}}}
-
-
-def eni_conf_with(tmp_path, **changes) -> str:
-    configmap = yaml.safe_load(SAMPLE_ENI_CONFIG.read_text())
-    conf = json.loads(configmap["data"]["eni_conf"])
-    conf.update(changes)
-    configmap["data"]["eni_conf"] = json.dumps(conf)
-    path = tmp_path / "eni-config.yaml"
-    path.write_text(yaml.safe_dump(configmap))
-    return str(path)
 
 
 # ------------------------------------------------------------------------------------ capacity per node

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .plan_cli import plan
-from .test_terway_setups import eni_conf_with, write_json
+from .plan_cli import eni_conf_with, plan, write_json
 
 # A trunk-capable type, by hand: 8 ENIs of 30 IPv4 and 38 ENIs in all -> 30 member ENIs per node.
 TRUNK_INFO = json.dumps({"InstanceTypeId": "ecs.g7.4xlarge", "EniQuantity": 8, "EniPrivateIpAddressQuantity": 30,
