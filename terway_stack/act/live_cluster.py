@@ -35,6 +35,7 @@ class TyphaObjects(NamedTuple):
     namespace: str
     service: str
     crd: str
+    pdb_api_version: str = "policy/v1"  # the PodDisruptionBudget is read where the stack declares it
 
 
 class LiveClusterReads:

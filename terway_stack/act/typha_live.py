@@ -14,20 +14,23 @@ from .kube import KubeError, configmap_path, deployment_path, kube_client, read
 TIMEOUT = 20
 
 
-def read_typha_live(kubeconfig: str, namespace: str, service: str, crd: str) -> TyphaLive:
+def read_typha_live(kubeconfig: str, namespace: str, service: str, crd: str,
+                    pdb_api_version: str = "policy/v1") -> TyphaLive:
     try:
         with kube_client(kubeconfig, PREFLIGHT_USER_AGENT) as client:
-            return typha_live(client, namespace, service, crd)
+            return typha_live(client, namespace, service, crd, pdb_api_version)
     except KubeError:
         return TyphaLive()
 
 
-def typha_live(client: Any, namespace: str, service: str, crd: str) -> TyphaLive:
-    """read_typha_live over an open client; KubeError when a read fails."""
+def typha_live(client: Any, namespace: str, service: str, crd: str, pdb_api_version: str = "policy/v1") -> TyphaLive:
+    """read_typha_live over an open client; KubeError when a read fails. The PodDisruptionBudget is read
+    at the API version the stack declares it (policy/v1beta1 below 1.21, where policy/v1 is a 404 that
+    would count a present PDB as missing and replace it every run)."""
     objects = {
         "Service": f"/api/v1/namespaces/{namespace}/services/{service}",
         "Deployment": deployment_path(namespace, service),
-        "PodDisruptionBudget": f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{service}",
+        "PodDisruptionBudget": f"/apis/{pdb_api_version}/namespaces/{namespace}/poddisruptionbudgets/{service}",
     }
     live = {kind: read(client, path, what=f"reading {kind} {namespace}/{service}", timeout=TIMEOUT)
             for kind, path in objects.items()}

@@ -12,7 +12,7 @@ from ..decide.capacity import nodes_from_list
 from ..decide.facts import TYPHA_SERVICE_NAME
 from ..decide.problems import InputError, Problem, key_path
 from ..decide.sizing import TyphaSizing
-from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE
+from ..decide.typha_manifests import BGPPEER_CRD_NAME, NAMESPACE, pdb_api_version
 from ..decide.settings import StackSettings
 from ..outputs_contract import exports
 from .capacity import NodeReader, PodIpCapacity
@@ -55,7 +55,9 @@ def build(settings: StackSettings, cluster: ClusterConnection, node_reader: Opti
     for advisory in network_policy_advisories(settings):
         pulumi.log.warn(advisory)
     # The cluster reads start now, on a worker thread, and overlap the cloud check and the declarations.
-    typha_objects = TyphaObjects(NAMESPACE, TYPHA_SERVICE_NAME, BGPPEER_CRD_NAME) if settings.network_policy == "typha" else None
+    typha_objects = TyphaObjects(
+        NAMESPACE, TYPHA_SERVICE_NAME, BGPPEER_CRD_NAME, pdb_api_version(settings.cluster.kubernetes_minor)
+    ) if settings.network_policy == "typha" else None
     reads = cluster.read_now(lambda text: LiveClusterReads(text, typha_objects, node_reader))
     if settings.pod_vswitches is not None and settings.cloud_lookups:
         check_against_cloud(settings.pod_vswitches, settings.cluster.name)  # blocking reads: stop before anything is declared

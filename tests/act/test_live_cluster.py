@@ -39,6 +39,18 @@ def test_one_node_list_serves_the_typha_sizing_and_the_snapshot():
     assert {method for method, _path in requests} == {"GET"}
 
 
+def test_below_1_21_the_pdb_is_read_where_the_stack_declares_it_and_stamps_are_read_back():
+    pdb_v1beta1 = "/apis/policy/v1beta1/namespaces/kube-system/poddisruptionbudgets/calico-typha"
+    stamped = {"kind": "Service", "metadata": {"annotations": {"terway-stack/recreated-at": "2026-12-04T20:00:00Z"}}}
+    objects = {**OBJECTS, pdb_v1beta1: {"kind": "PodDisruptionBudget"},
+               "/api/v1/namespaces/kube-system/services/calico-typha": stamped}
+    with StubApiServer(objects) as api:
+        live = LiveClusterReads(api.kubeconfig(), TYPHA._replace(pdb_api_version="policy/v1beta1")).typha_live()
+    # Read at policy/v1 (a 404 there), a present PDB would count as missing and be replaced every run.
+    assert live.missing == ()
+    assert live.recreated_at == {"Service": "2026-12-04T20:00:00Z"}
+
+
 def test_without_typha_its_objects_are_not_read():
     with StubApiServer(OBJECTS) as api:
         reads = LiveClusterReads(api.kubeconfig(), None)
