@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import hashlib
 import json
 import logging
@@ -225,22 +224,28 @@ class OptionRecordingMonitor(MockMonitor):
         return super().RegisterResource(request)
 
 
+# (type, text) of every error a run of this process failed with: its repeats are not reported.
+_FAILED_RUN_ERRORS: set[tuple[type, str]] = set()
+
+
 def _forget_repeats_of(error: BaseException) -> None:
     """Every output depending on a failed one holds the same error; the caller already has it.
 
     Without this, asyncio reports each of them as "exception was never retrieved" when they are
-    garbage-collected, possibly long after the run, as pages of tracebacks.
+    garbage-collected, possibly long after the run, as pages of tracebacks. The loop's handler stays
+    for as long as those futures live (each calls its own loop's handler when it is collected), so
+    nothing needs collecting now; it passes on anything that is not a repeat of a failed run's error.
     """
+    _FAILED_RUN_ERRORS.add((type(error), str(error)))
     loop = asyncio.get_event_loop()
 
     def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
         repeated = context.get("exception")
-        if repeated is not None and type(repeated) is type(error) and str(repeated) == str(error):
+        if repeated is not None and (type(repeated), str(repeated)) in _FAILED_RUN_ERRORS:
             return
         loop.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
-    gc.collect()
 
 
 @dataclass
