@@ -34,7 +34,6 @@ if str(REPO) not in sys.path:
 
 from e2e.alicloud_api.account import (  # noqa: E402
     ADOPTED, EIPS_OF_NAT, NAT_GATEWAY_ID, NEW_CIDR, SNAT_TABLE_ID, VPC_CIDR, VPC_ID, ZONE_ADOPTED, ZONE_NEW,
-
 )
 from e2e.alicloud_api.state import RouteEntry, SnatEntry  # noqa: E402
 from e2e.controlplane import ADMIN_USER  # noqa: E402
