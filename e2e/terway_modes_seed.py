@@ -18,13 +18,13 @@ What it adds, as Terway v1.16+ itself leaves a cluster:
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from e2e import ack_seed
+from e2e.waiting import wait_until
 
 CRD_DIR = Path(__file__).resolve().parent / "terway_crds"
 GROUP, VERSION = "network.alibabacloud.com", "v1beta1"
@@ -43,15 +43,6 @@ LAYOUT = {0: ("shared", 7), 1: ("shared", 5), 2: ("exclusive", 2), 3: ("shared",
 NODES = len(LAYOUT)
 
 
-def _wait(check, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def install_crds(api_client: Any) -> None:
     from kubernetes.client import ApiextensionsV1Api
 
@@ -65,7 +56,7 @@ def install_crds(api_client: Any) -> None:
             conditions = api.read_custom_resource_definition(name).status.conditions or []
             return any(c.type == "Established" and c.status == "True" for c in conditions)
 
-        _wait(established, f"CRD {name}")
+        wait_until(f"CRD {name}", established, timeout=60)
 
 
 def _nic(index: int, kind: str = "Secondary") -> dict:

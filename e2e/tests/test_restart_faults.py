@@ -29,6 +29,7 @@ if str(REPO) not in sys.path:
 from e2e.admission_hook import AdmissionWebhook  # noqa: E402
 from e2e.controlplane import ADMIN_USER  # noqa: E402
 from e2e.identities import restricted_kubeconfig  # noqa: E402
+from e2e.waiting import wait_until  # noqa: E402
 from tests.engine_pickling import engine_copy  # noqa: E402
 from terway_stack.act import preflight  # noqa: E402
 from terway_stack.act import terway_rollout as tr  # noqa: E402
@@ -62,15 +63,6 @@ def set_max_unavailable(cp, value):
     cp.apps().patch_namespaced_daemon_set(DS, NS, {"spec": {"updateStrategy": {"rollingUpdate": {"maxUnavailable": value}}}})
 
 
-def wait_for(what, check, timeout=120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def settled(cp):
     s = cp.apps().read_namespaced_daemon_set(DS, NS).status
     return s.number_available == NODES and not s.number_unavailable and s.updated_number_scheduled == NODES
@@ -79,7 +71,7 @@ def settled(cp):
 @pytest.fixture(scope="module", autouse=True)
 def two_at_a_time(cp):
     set_max_unavailable(cp, 2)  # 20% of 10: within the default share (25%)
-    wait_for("the seeded DaemonSet to settle", lambda: settled(cp))
+    wait_until("the seeded DaemonSet to settle", lambda: settled(cp))
 
 
 # --------------------------------------------------------------------------- needless restarts and the budget
@@ -202,7 +194,7 @@ def test_a_frozen_api_server_ends_the_restart_at_its_deadline_and_a_rerun_does_n
     since = cp.audit_offset()
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
-    wait_for("our restart patch", lambda: our_patches(cp, since) == [("patch", "daemonsets")], timeout=60)
+    wait_until("our restart patch", lambda: our_patches(cp, since) == [("patch", "daemonsets")], timeout=60)
     proxy.frozen.set()  # the API server stops answering mid-rollout
     worker.join(180)  # a hang guard; the deadline is 20 s
     proxy.close()
@@ -210,7 +202,7 @@ def test_a_frozen_api_server_ends_the_restart_at_its_deadline_and_a_rerun_does_n
     assert "did not finish its rolling restart within 20s" in outcome["error"]
     assert "The last request failed" in outcome["error"] and "run `pulumi up` again" in outcome["error"]
     # The rerun (same trigger) sees the restart already applied: it waits, it does not patch again.
-    wait_for("the rollout to settle", lambda: settled(cp))
+    wait_until("the rollout to settle", lambda: settled(cp))
     since = cp.audit_offset()
     again = engine_copy(tr.TerwayRolloutProvider()).create({**request, "kubeconfig": kubeconfig})
     assert our_patches(cp, since) == [] and again.outs["restarts"] == 0
@@ -254,14 +246,14 @@ class DeadKubelet(AdmissionWebhook):
         core = self.cp.core()
         ready = {"type": "Ready", "status": "False", "reason": "E2eKubeletDead", "message": "e2e",
                  "lastHeartbeatTime": now, "lastTransitionTime": now}
-        wait_for("the node to stay NotReady", lambda: self._set_not_ready(ready) and not self._node_ready(), timeout=60)
+        wait_until("the node to stay NotReady", lambda: self._set_not_ready(ready) and not self._node_ready(), timeout=60)
         [pod] = [p for p in core.list_namespaced_pod(NS, label_selector=f"app={DS}").items if p.spec.node_name == self.node]
         self.pod = pod.metadata.name
         core.patch_namespaced_pod(self.pod, NS, {"metadata": {"annotations": {"kwok.x-k8s.io/status": "custom"},
                                                               "finalizers": [FINALIZER]}})
         core.patch_namespaced_pod_status(self.pod, NS, {"status": {"conditions": [
             {"type": "Ready", "status": "False", "lastTransitionTime": now}]}})
-        wait_for("the DaemonSet to count the pod unavailable",
+        wait_until("the DaemonSet to count the pod unavailable",
                  lambda: (self.cp.apps().read_namespaced_daemon_set(DS, NS).status.number_unavailable or 0) >= 1)
         time.sleep(3)
         assert not self._node_ready() and False in self.calls  # kwok tried, and was refused
@@ -285,7 +277,7 @@ class DeadKubelet(AdmissionWebhook):
         self.cp.core().patch_node_status(self.node, {"status": {"conditions": [
             {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "e2e",
              "lastHeartbeatTime": now, "lastTransitionTime": now}]}})
-        wait_for("the node to be back", self._node_ready)
+        wait_until("the node to be back", self._node_ready)
 
 
 def test_a_notready_node_is_named_and_does_not_hold_the_rollout_open(cp, kubeconfig, capsys, tmp_path):
